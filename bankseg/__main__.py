@@ -1,0 +1,78 @@
+"""Command line: ``python -m bankseg assign INPUT OUTPUT`` segments any customer file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bankseg.assignment import label_customers, read_segment_names
+from bankseg.cleaning import clean_customers
+from bankseg.errors import InputError, run_entry_point
+from bankseg.io import load_model, read_customers, read_json, write_csv
+from bankseg.params import load_params
+
+log = logging.getLogger("bankseg")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bankseg", description="Customer segmentation for banks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    assign = commands.add_parser(
+        "assign",
+        help="segment the customers in a CSV or Parquet file with the trained model",
+        description=(
+            "Segment customers with the model trained by `dvc repro`. The input is cleaned with "
+            "the rules in params.yaml and scored with the scaling fitted on the training "
+            "customers, so a customer's segment does not depend on who else is in the file."
+        ),
+    )
+    assign.add_argument("input", help="customer file (.csv or .parquet) in the training data's format")
+    assign.add_argument("output", help="CSV to write: id column, segment, segment_name, distance")
+    assign.add_argument("--rejected", help="also write rows that failed validation, with the reason, to this CSV")
+    assign.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    assign.add_argument("--model", default="models/model.joblib", help="trained model (default: %(default)s)")
+    assign.add_argument(
+        "--segments", default="models/segments.json", help="segment names (default: %(default)s)"
+    )
+    return parser
+
+
+def assign_command(args: argparse.Namespace) -> None:
+    params = load_params(args.params)
+    if Path(args.output).resolve() == Path(args.input).resolve():
+        raise InputError(f"{args.output}: output would overwrite the input file")
+    model = load_model(args.model)
+    names = read_segment_names(read_json(args.segments))
+    cleaned = clean_customers(read_customers(args.input), params, source=args.input)
+    labelled = label_customers(model, names, cleaned.kept, params)
+    write_csv(labelled, args.output)
+    if args.rejected:
+        write_csv(cleaned.rejected, args.rejected)
+    if len(cleaned.rejected):
+        log.warning(
+            "%d of %d rows rejected (%s)%s",
+            len(cleaned.rejected),
+            cleaned.quality["rows_read"],
+            ", ".join(f"{k}: {v}" for k, v in cleaned.quality["rejected_by_reason"].items()),
+            "" if args.rejected else "; use --rejected FILE to see them",
+        )
+    counts = labelled["segment"].value_counts().sort_index()
+    for segment, count in counts.items():
+        log.info("segment %d (%s): %d customers", segment, names[segment], count)
+    log.info("wrote %d customers to %s", len(labelled), args.output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+
+    def run() -> None:
+        if args.command == "assign":
+            assign_command(args)
+
+    run_entry_point(run)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,177 @@
+"""Validate raw customer records: required columns, types, ranges, ids, missing values.
+
+Personal identifiers are dropped first, so nothing after this point (kept rows, rejected
+rows, metrics) can carry them. Only the id, the feature columns and the profile-only
+columns travel on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bankseg.errors import InputError
+from bankseg.params import Params
+
+YES_NO = ("No", "Yes")
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    kept: pd.DataFrame
+    rejected: pd.DataFrame
+    quality: dict
+
+
+def _normalise_header(name: object) -> str:
+    return str(name).strip().lstrip("\ufeff").strip()
+
+
+def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
+    """Rename columns that match a required name up to case and surrounding spaces.
+
+    Raises an error naming the first required column that is absent.
+    """
+    by_key: dict[str, object] = {}
+    for column in df.columns:
+        by_key.setdefault(_normalise_header(column).lower(), column)
+    renames = {}
+    for name in required:
+        original = by_key.get(name.lower())
+        if original is None:
+            found = ", ".join(_normalise_header(c) for c in df.columns[:8]) or "no columns"
+            raise InputError(f"{source}: required column '{name}' is missing (found: {found})")
+        renames[original] = name
+    return df.rename(columns=renames)
+
+
+def _first_reason(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
+    """Set ``text`` as the reason for rows in ``mask`` that have no reason yet."""
+    fill = mask & reasons.isna()
+    if isinstance(text, str):
+        reasons[fill] = text
+    else:
+        reasons[fill] = text[fill]
+    return reasons
+
+
+def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanResult:
+    """Split raw records into valid rows (typed) and rejected rows (with a reason).
+
+    The kept frame holds the id column as text, numeric features as float (missing values
+    left for the fitted preprocessing to impute, unless the column's policy is ``drop``),
+    and categorical features as text.
+    """
+    id_column = params.data.id_column
+    numeric = [f.column for f in params.features.numeric]
+    categorical = params.features.categorical
+    profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
+    keep = [id_column, *params.features.columns, *profile_only]
+    if raw.empty and len(raw.columns) == 0:
+        raise InputError(f"{source}: no columns found, expected a header row")
+    raw = match_columns(raw, [id_column, *params.features.columns], source=source)
+    profile_only = [c for c in profile_only if c in raw.columns]
+    keep = [id_column, *params.features.columns, *profile_only]
+    # Drop personal data before anything else looks at the rows.
+    df = raw[keep].copy()
+    df.index = pd.RangeIndex(len(df))
+
+    reasons = pd.Series(np.nan, index=df.index, dtype=object)
+    text = df.astype("string").apply(lambda s: s.str.strip())
+    missing_counts = {c: int(text[c].isna().sum() + (text[c] == "").sum()) for c in params.features.columns}
+
+    ids = text[id_column]
+    _first_reason(reasons, ids.isna() | (ids == ""), f"{id_column}: missing id")
+    out = pd.DataFrame({id_column: ids.astype(object)}, index=df.index)
+
+    for column in numeric:
+        values = text[column]
+        blank = values.isna() | (values == "")
+        number = pd.to_numeric(values.where(~blank), errors="coerce").astype("float64")
+        bad = ~blank & number.isna()
+        _first_reason(reasons, bad, column + ": not a number ('" + values.fillna("") + "')")
+        infinite = np.isinf(number)
+        _first_reason(reasons, infinite, f"{column}: not a finite number")
+        low, high = params.prepare.ranges.get(column, (None, None))
+        outside = pd.Series(False, index=df.index)
+        if low is not None:
+            outside |= number < low
+        if high is not None:
+            outside |= number > high
+        shown = f"[{'' if low is None else low}, {'' if high is None else high}]"
+        _first_reason(reasons, outside, column + "=" + values.fillna("") + f" outside {shown}")
+        out[column] = number.where(~infinite)
+
+    for feature in categorical:
+        column = feature.column
+        values = text[column].where(text[column] != "")
+        if feature.encoding == "yes_no":
+            values = values.str.capitalize()
+            allowed: tuple[str, ...] | None = YES_NO
+        elif feature.encoding == "ordinal":
+            allowed = feature.order
+        else:
+            allowed = None
+        if allowed is not None:
+            bad = values.notna() & ~values.isin(allowed)
+            _first_reason(
+                reasons, bad, column + ": unexpected value '" + values.fillna("") + f"' (expected {'/'.join(allowed)})"
+            )
+        out[column] = values.astype(object).where(values.notna(), None)
+
+    for column in profile_only:
+        out[column] = text[column].astype(object).where(text[column].notna(), None)
+
+    for column, strategy in params.prepare.missing.items():
+        if strategy == "drop":
+            _first_reason(reasons, out[column].isna(), f"{column}: missing value")
+
+    valid_id = reasons.isna()
+    duplicate = valid_id & out[id_column].duplicated(keep="first") & out[id_column].notna()
+    _first_reason(reasons, duplicate, id_column + " " + out[id_column].fillna("") + ": duplicate id")
+
+    rejected_mask = reasons.notna()
+    kept = out[~rejected_mask].reset_index(drop=True)
+    rejected = df[rejected_mask].astype("string").astype(object)
+    rejected.insert(0, "reason", reasons[rejected_mask])
+    rejected.insert(0, "row", (rejected.index + 1).astype("int64"))
+    rejected.insert(0, "file", source)
+    rejected = rejected.reset_index(drop=True)
+
+    kinds = reasons[rejected_mask].map(_reason_kind)
+    quality = {
+        "rows_read": len(df),
+        "rows_kept": len(kept),
+        "rows_rejected": int(rejected_mask.sum()),
+        "rejected_by_reason": {k: int(v) for k, v in sorted(kinds.value_counts().items())},
+        "missing_values": missing_counts,
+        "imputed_values": {
+            c: int(kept[c].isna().sum()) for c, s in params.prepare.missing.items() if s != "drop"
+        },
+    }
+    return CleanResult(kept, rejected, quality)
+
+
+def _reason_kind(reason: str) -> str:
+    for marker, kind in (
+        ("missing id", "missing_id"),
+        ("duplicate id", "duplicate_id"),
+        ("not a number", "not_a_number"),
+        ("not a finite", "not_a_number"),
+        (" outside ", "out_of_range"),
+        ("unexpected value", "unexpected_category"),
+        ("missing value", "missing_value"),
+    ):
+        if marker in reason:
+            return kind
+    return "other"
+
+
+def require_rows(kept: pd.DataFrame, *, minimum: int, source: str, quality: dict) -> None:
+    if len(kept) < minimum:
+        raise InputError(
+            f"{source}: {len(kept)} valid customer rows after cleaning "
+            f"({quality['rows_rejected']} rejected of {quality['rows_read']}), expected at least {minimum}"
+        )

@@ -1,0 +1,27 @@
+"""User-facing errors and the wrapper that turns them into one-line messages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+
+class InputError(Exception):
+    """A mistake in the user's data or settings: reported in one line, never as a traceback."""
+
+
+def run_entry_point(main: Callable[[], object]) -> None:
+    """Run a stage or command, showing user mistakes as ``error: ...`` and exit status 2.
+
+    Set ``BANKSEG_DEBUG=1`` to see the full traceback instead.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        main()
+    except InputError as exc:
+        if os.environ.get("BANKSEG_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,87 @@
+"""Encoding and scaling of customer features as one fitted scikit-learn pipeline.
+
+The preprocessing is fitted once, on the training customers, and then reused unchanged for
+every customer scored later, so a customer's features never depend on who else is in a file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+from bankseg.cleaning import YES_NO
+from bankseg.params import FeatureParams, FeaturizeParams
+
+IMPUTERS = {
+    "median": {"strategy": "median"},
+    "mean": {"strategy": "mean"},
+    "most_frequent": {"strategy": "most_frequent"},
+    "zero": {"strategy": "constant", "fill_value": 0.0},
+}
+
+
+def _scaler(params: FeaturizeParams):
+    if params.scaler == "minmax":
+        return MinMaxScaler(feature_range=params.feature_range)
+    if params.scaler == "standard":
+        return StandardScaler()
+    return RobustScaler()
+
+
+def feature_frame(customers: pd.DataFrame, features: FeatureParams) -> pd.DataFrame:
+    """The feature columns with the dtypes the preprocessing expects."""
+    frame = pd.DataFrame(index=customers.index)
+    for f in features.numeric:
+        frame[f.column] = customers[f.column].astype("float64")
+    for f in features.categorical:
+        values = customers[f.column].astype(object)
+        frame[f.column] = values.where(values.notna(), np.nan)
+    return frame
+
+
+def build_preprocessing(
+    features: FeatureParams, missing: dict[str, str], featurize: FeaturizeParams
+) -> Pipeline:
+    """An unfitted pipeline: impute, encode, optionally log, then scale every column."""
+    transformers = []
+    for f in features.numeric:
+        steps = []
+        if missing.get(f.column, "drop") != "drop":
+            steps.append(("impute", SimpleImputer(**IMPUTERS[missing[f.column]])))
+        if f.log:
+            steps.append(("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
+        step = Pipeline(steps) if steps else "passthrough"
+        transformers.append((f.column, step, [f.column]))
+    for f in features.categorical:
+        steps = []
+        if missing.get(f.column, "drop") != "drop":
+            steps.append(("impute", SimpleImputer(strategy="most_frequent")))
+        if f.encoding == "onehot":
+            steps.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
+        else:
+            order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
+            steps.append(("encode", OrdinalEncoder(categories=[order], dtype=np.float64)))
+        transformers.append((f.column, Pipeline(steps), [f.column]))
+    encode = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    pipeline = Pipeline([("encode", encode), ("scale", _scaler(featurize))])
+    return pipeline.set_output(transform="pandas")
+
+
+def fit_preprocessing(
+    customers: pd.DataFrame, features: FeatureParams, missing: dict[str, str], featurize: FeaturizeParams
+) -> tuple[Pipeline, pd.DataFrame]:
+    """Fit the preprocessing on ``customers`` and return it with their scaled features."""
+    preprocessing = build_preprocessing(features, missing, featurize)
+    scaled = preprocessing.fit_transform(feature_frame(customers, features))
+    return preprocessing, scaled.astype("float64")

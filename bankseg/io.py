@@ -1,0 +1,142 @@
+"""Reading customer files and writing every output atomically.
+
+Each writer writes to a temporary file in the target's folder and renames it into place,
+so a killed run never leaves a half-written file where DVC would cache it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from bankseg.errors import InputError
+
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def read_customers(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file of customers with every column as text (CSV) or as stored.
+
+    CSV values stay strings so that validation, not the reader, decides what is a number.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            available = pq.read_schema(path).names
+            wanted = None if columns is None else [c for c in columns if c in available]
+            return pd.read_parquet(path, columns=wanted)
+        if suffix in CSV_SUFFIXES:
+            return pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                usecols=None if columns is None else (lambda c: c in set(columns)),
+            )
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: file is empty, expected a header row and customer rows") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as {suffix[1:]} ({detail})") from exc
+    raise InputError(f"{path}: unsupported file type {suffix!r}, expected .csv or .parquet")
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV quickly with pyarrow (pandas' writer is several times slower)."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pacsv.write_csv(table, tmp)
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v, digits) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, digits)
+    return value
+
+
+def write_json(data: Any, path: str | Path, *, digits: int = 4) -> None:
+    """Small, diffable JSON: sorted keys, rounded floats, non-finite values as null."""
+    text = json.dumps(_rounded(data, digits), indent=2, sort_keys=True, ensure_ascii=False)
+    write_text(text + "\n", path)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found; run the pipeline first (dvc repro)") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
+def write_text(text: str, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def save_figure(fig: Any, path: str | Path) -> None:
+    """Save a matplotlib figure as PNG without metadata that changes between runs."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def save_model(model: Any, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        joblib.dump(model, tmp)
+
+
+def load_model(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: model not found; run the pipeline first (dvc repro)")
+    return joblib.load(path)

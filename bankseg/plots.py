@@ -1,0 +1,86 @@
+"""Figures for people. Each function returns a matplotlib Figure; the caller saves it."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+
+from bankseg.params import FeatureParams  # noqa: E402
+
+
+
+def elbow_figure(scores: pd.DataFrame, suggestion: dict):
+    panels = [
+        ("inertia", "inertia (lower is tighter)"),
+        ("silhouette", "silhouette (higher is better)"),
+        ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+        ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, (column, title) in zip(axes.flat, panels, strict=True):
+        ax.plot(scores["k"], scores[column], marker="o")
+        ax.axvline(suggestion["suggested_k"], color="tab:red", linestyle="--", label=f"suggested K={suggestion['suggested_k']}")
+        ax.set_title(title)
+        ax.set_xlabel("number of segments K")
+        ax.legend(loc="best")
+    fig.suptitle(f"Choosing K ({suggestion['reason']})")
+    fig.tight_layout()
+    return fig
+
+
+def profile_heatmap(matrix: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(max(8, 0.6 * matrix.shape[1] + 4), 1.0 * matrix.shape[0] + 2.5))
+    limit = max(1.0, float(np.abs(matrix.to_numpy()).max()))
+    image = ax.imshow(matrix.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=45, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), matrix.index)
+    for (i, j), value in np.ndenumerate(matrix.to_numpy()):
+        ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=ax, label="standardised difference from all customers")
+    ax.set_title("Segment profiles")
+    fig.tight_layout()
+    return fig
+
+
+def distributions_figure(customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, names: dict[int, str]):
+    numeric = list(features.numeric)
+    fig, axes = plt.subplots(1, len(numeric), figsize=(5 * len(numeric), 4.5), squeeze=False)
+    order = sorted(names)
+    for ax, f in zip(axes[0], numeric, strict=True):
+        data = [customers.loc[(segments == s).to_numpy(), f.column].dropna().to_numpy() for s in order]
+        if f.log:
+            data = [np.log10(1 + d) for d in data]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(order) + 1), [str(s) for s in order])
+        ax.set_xlabel("segment")
+        ax.set_ylabel(f"log10(1 + {f.label})" if f.log else f.label)
+        ax.set_title(f.label)
+    fig.suptitle("Feature distributions by segment")
+    fig.tight_layout()
+    return fig
+
+
+def projection_figure(X: pd.DataFrame, segments: pd.Series, names: dict[int, str], *, max_points: int = 5000, random_state: int = 0):
+    """Customers on the first two principal components of the scaled features."""
+    rng = np.random.default_rng(random_state)
+    idx = np.sort(rng.choice(len(X), size=min(max_points, len(X)), replace=False))
+    pca = PCA(n_components=2, random_state=random_state).fit(X.to_numpy())
+    points = pca.transform(X.to_numpy()[idx])
+    labels = segments.to_numpy()[idx]
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    for seg in sorted(names):
+        mask = labels == seg
+        ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=f"{seg}: {names[seg]}")
+    ratio = pca.explained_variance_ratio_
+    ax.set_xlabel(f"component 1 ({ratio[0]:.0%} of variance)")
+    ax.set_ylabel(f"component 2 ({ratio[1]:.0%} of variance)")
+    ax.set_title("Customers by segment (2-D projection)")
+    ax.legend(loc="best", fontsize=8, markerscale=2)
+    fig.tight_layout()
+    return fig

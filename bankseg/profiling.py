@@ -1,0 +1,211 @@
+"""Profiles of segments in business terms, their automatic names, and the Markdown report.
+
+Every feature's difference between a segment and the whole base is put on one scale, the
+standardised difference (effect size): for numbers and ordered categories
+``(segment mean - base mean) / base standard deviation``; for each value of an unordered
+category ``(segment share - base share) / sqrt(p (1 - p))`` with ``p`` the base share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bankseg.cleaning import YES_NO
+from bankseg.params import FeatureParams
+
+
+@dataclass(frozen=True)
+class Effect:
+    feature: str
+    value: str | None  # the category value for unordered categories
+    effect: float
+    phrase: str
+
+
+def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str, pd.Series]:
+    """Numeric columns and ordered categories as numbers (category position, No=0/Yes=1)."""
+    codes = {f.column: customers[f.column].astype("float64") for f in features.numeric}
+    for f in features.categorical:
+        if f.encoding in ("ordinal", "yes_no"):
+            order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
+            codes[f.column] = customers[f.column].map({v: float(i) for i, v in enumerate(order)}).astype("float64")
+    return codes
+
+
+def _unordered(features: FeatureParams, profile_columns: list[str]) -> list[tuple[str, str]]:
+    cols = [(f.column, f.label) for f in features.categorical if f.encoding == "onehot"]
+    return cols + [(c, c.replace("_", " ")) for c in profile_columns]
+
+
+def _phrase_ordered(features: FeatureParams, column: str, effect: float) -> str:
+    for f in features.numeric:
+        if f.column == column:
+            word = f.words[1] if effect > 0 else f.words[0]
+            return word if f.words != ("low", "high") else f"{word} {f.label}"
+    cat = next(f for f in features.categorical if f.column == column)
+    if cat.encoding == "yes_no":
+        return f"with {cat.label}" if effect > 0 else f"no {cat.label}"
+    return f"{'high' if effect > 0 else 'low'} {cat.label}"
+
+
+def segment_effects(
+    customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, profile_columns: list[str]
+) -> dict[int, list[Effect]]:
+    """For each segment, every feature's standardised difference, strongest first."""
+    codes = _ordered_codes(customers, features)
+    result: dict[int, list[Effect]] = {}
+    for seg in sorted(segments.unique()):
+        in_seg = (segments == seg).to_numpy()
+        effects = []
+        for column, values in codes.items():
+            sd = values.std()
+            if not sd or np.isnan(sd):
+                continue
+            effect = float((values[in_seg].mean() - values.mean()) / sd)
+            effects.append(Effect(column, None, effect, _phrase_ordered(features, column, effect)))
+        for column, label in _unordered(features, profile_columns):
+            values = customers[column].astype(object)
+            base = values.value_counts(normalize=True)
+            here = values[in_seg].value_counts(normalize=True)
+            for value, p in base.items():
+                if p <= 0 or p >= 1:
+                    continue
+                effect = float((here.get(value, 0.0) - p) / np.sqrt(p * (1 - p)))
+                effects.append(Effect(column, str(value), effect, f"{value} {label}"))
+        result[int(seg)] = sorted(effects, key=lambda e: (-abs(e.effect), e.feature, e.value or ""))
+    return result
+
+
+def name_segments(effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str]) -> dict[int, str]:
+    """Readable, distinct names from each segment's strongest differences.
+
+    A name joins the phrases of the ``top_features`` strongest features (one phrase per
+    feature; for unordered categories only over-represented values). When two segments
+    would share a name, more phrases are added; ``overrides`` replace names outright.
+    """
+    phrases: dict[int, list[str]] = {}
+    for seg, seg_effects in effects.items():
+        seen: set[str] = set()
+        chosen = []
+        for e in seg_effects:
+            if e.feature in seen or (e.value is not None and e.effect <= 0):
+                continue
+            seen.add(e.feature)
+            chosen.append(e.phrase)
+        phrases[seg] = chosen or ["typical customers"]
+
+    def render(words: list[str]) -> str:
+        text = ", ".join(words)
+        return text[0].upper() + text[1:]
+
+    names: dict[int, str] = {}
+    for seg in sorted(phrases):
+        n = min(top_features, len(phrases[seg]))
+        name = render(phrases[seg][:n])
+        while name in names.values() and n < len(phrases[seg]):
+            n += 1
+            name = render(phrases[seg][:n])
+        if name in names.values():
+            name = f"{name} (segment {seg})"
+        names[seg] = name
+    names.update({int(k): v for k, v in overrides.items() if int(k) in names})
+    return names
+
+
+def format_amount(value: float) -> str:
+    if value is None or np.isnan(value):
+        return "n/a"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.2f} M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.1f} k"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def profile_segments(
+    customers: pd.DataFrame,
+    segments: pd.Series,
+    features: FeatureParams,
+    profile_columns: list[str],
+    names: dict[int, str],
+    effects: dict[int, list[Effect]],
+) -> dict:
+    """Size, share, numeric summaries, category mix and differentiators of each segment."""
+    total = len(customers)
+    categorical = [f.column for f in features.categorical] + list(profile_columns)
+    profiles = {}
+    for seg in sorted(names):
+        in_seg = (segments == seg).to_numpy()
+        part = customers[in_seg]
+        numeric = {
+            f.column: {"mean": float(part[f.column].mean()), "median": float(part[f.column].median())}
+            for f in features.numeric
+        }
+        mix = {c: {str(k): float(v) for k, v in part[c].value_counts(normalize=True).sort_index().items()} for c in categorical}
+        top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
+        profiles[str(seg)] = {
+            "name": names[seg],
+            "size": int(in_seg.sum()),
+            "share": float(in_seg.sum() / total),
+            "numeric": numeric,
+            "categories": mix,
+            "differentiators": [
+                {"feature": e.feature if e.value is None else f"{e.feature}={e.value}", "effect": e.effect, "phrase": e.phrase}
+                for e in top
+            ],
+            "description": describe(int(in_seg.sum()), in_seg.sum() / total, numeric, features, top),
+        }
+    base = {f.column: {"mean": float(customers[f.column].mean()), "median": float(customers[f.column].median())} for f in features.numeric}
+    return {"n_customers": total, "n_segments": len(names), "base": base, "segments": profiles}
+
+
+def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:
+    medians = ", ".join(f"median {f.label} {format_amount(numeric[f.column]['median'])}" for f in features.numeric)
+    traits = "; ".join(e.phrase for e in top[:3])
+    return f"{size:,} customers ({share:.1%}): {medians}; stands out as {traits}."
+
+
+def effect_matrix(effects: dict[int, list[Effect]], names: dict[int, str]) -> pd.DataFrame:
+    """Segments as rows, features (and category values) as columns, effect sizes as values."""
+    rows = {}
+    for seg, seg_effects in effects.items():
+        rows[f"{seg}: {names[seg]}"] = {
+            (e.feature if e.value is None else f"{e.feature}={e.value}"): e.effect for e in seg_effects
+        }
+    matrix = pd.DataFrame(rows).T
+    return matrix[sorted(matrix.columns)].fillna(0.0)
+
+
+def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str]) -> str:
+    """A report a marketing team can read: overview, then one section per segment."""
+    lines = [
+        "# Customer segments",
+        "",
+        f"{profile['n_customers']:,} customers in {profile['n_segments']} segments.",
+        "",
+        "| segment | name | customers | share |",
+        "|---|---|---|---|",
+    ]
+    for seg, p in profile["segments"].items():
+        lines.append(f"| {seg} | {p['name']} | {p['size']:,} | {p['share']:.1%} |")
+    for seg, p in profile["segments"].items():
+        lines += ["", f"## Segment {seg}: {p['name']}", "", p["description"], ""]
+        lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]
+        for f in features.numeric:
+            num = p["numeric"][f.column]
+            lines.append(
+                f"| {f.label} | {format_amount(num['mean'])} | {format_amount(num['median'])} "
+                f"| {format_amount(profile['base'][f.column]['median'])} |"
+            )
+        lines += ["", "What sets it apart (standardised difference from all customers):", ""]
+        lines += [f"- {d['phrase']} ({d['effect']:+.2f})" for d in p["differentiators"]]
+        lines += ["", "| category | mix in this segment |", "|---|---|"]
+        for column, mix in p["categories"].items():
+            shown = ", ".join(f"{k} {v:.0%}" for k, v in mix.items())
+            lines.append(f"| {column} | {shown} |")
+    if plots:
+        lines += ["", "## Plots", ""] + [f"![{name}](../plots/{name})" for name in plots]
+    return "\n".join(lines) + "\n"

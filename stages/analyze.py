@@ -1,0 +1,47 @@
+"""Stage analyze: profile each segment in business terms, write the report and plots."""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from bankseg.assignment import read_segment_names
+from bankseg.errors import run_entry_point
+from bankseg.io import read_json, save_figure, write_json, write_text
+from bankseg.params import load_params
+from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
+from bankseg.profiling import effect_matrix, profile_segments, report_markdown, segment_effects
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", required=True)
+    parser.add_argument("--features", required=True)
+    parser.add_argument("--assigned", required=True)
+    parser.add_argument("--segments", required=True)
+    parser.add_argument("--report", required=True)
+    parser.add_argument("--metrics", required=True)
+    parser.add_argument("--profile-plot", required=True)
+    parser.add_argument("--distributions-plot", required=True)
+    parser.add_argument("--projection-plot", required=True)
+    args = parser.parse_args()
+    params = load_params()
+
+    customers = pd.read_parquet(args.customers)
+    assigned = pd.read_csv(args.assigned, dtype={params.data.id_column: str})
+    segments = assigned["segment"]
+    names = read_segment_names(read_json(args.segments))
+    profile_columns = list(params.prepare.profile_columns)
+    effects = segment_effects(customers, segments, params.features, profile_columns)
+    profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
+
+    save_figure(profile_heatmap(effect_matrix(effects, names)), args.profile_plot)
+    save_figure(distributions_figure(customers, segments, params.features, names), args.distributions_plot)
+    save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
+    plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
+    write_text(report_markdown(profile, params.features, plots=plots), args.report)
+    write_json(profile, args.metrics)
+
+
+if __name__ == "__main__":
+    run_entry_point(main)

@@ -1,0 +1,39 @@
+"""Stage elbow: score a range of K and suggest one."""
+
+import argparse
+
+import pandas as pd
+
+from bankseg.choosing_k import suggest_k, sweep
+from bankseg.errors import run_entry_point
+from bankseg.io import save_figure, write_json
+from bankseg.params import load_params
+from bankseg.plots import elbow_figure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--features", required=True)
+    parser.add_argument("--scores", required=True)
+    parser.add_argument("--figure", required=True)
+    parser.add_argument("--metrics", required=True)
+    args = parser.parse_args()
+    params = load_params().elbow
+
+    X = pd.read_parquet(args.features).to_numpy()
+    scores = sweep(
+        X,
+        k_min=params.k_min,
+        k_max=params.k_max,
+        n_init=params.n_init,
+        random_state=params.random_state,
+        silhouette_sample=params.silhouette_sample,
+    )
+    suggestion = suggest_k(scores, params.method)
+    write_json(scores.to_dict(orient="records"), args.scores)
+    save_figure(elbow_figure(scores, suggestion), args.figure)
+    write_json(suggestion, args.metrics)
+
+
+if __name__ == "__main__":
+    run_entry_point(main)

@@ -1,0 +1,28 @@
+"""Stage featurize: fit the encoding and scaling on the training customers and save it."""
+
+import argparse
+
+import pandas as pd
+
+from bankseg.errors import run_entry_point
+from bankseg.features import fit_preprocessing
+from bankseg.io import save_model, write_parquet
+from bankseg.params import load_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", required=True)
+    parser.add_argument("--preprocessing", required=True)
+    parser.add_argument("--features", required=True)
+    args = parser.parse_args()
+    params = load_params()
+
+    customers = pd.read_parquet(args.customers)
+    preprocessing, scaled = fit_preprocessing(customers, params.features, params.prepare.missing, params.featurize)
+    save_model(preprocessing, args.preprocessing)
+    write_parquet(scaled, args.features)
+
+
+if __name__ == "__main__":
+    run_entry_point(main)
