@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     assign.add_argument("input", help="customer file (.csv or .parquet) in the training data's format")
     assign.add_argument("output", help="CSV to write: id column, segment, segment_name, distance")
-    assign.add_argument("--rejected", help="also write rows that failed validation, with the reason, to this CSV")
+    assign.add_argument(
+        "--rejected", help="also write rows that failed validation, with the reason, to this CSV"
+    )
     assign.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     assign.add_argument("--model", default="models/model.joblib", help="trained model (default: %(default)s)")
     assign.add_argument(

@@ -9,7 +9,9 @@ from bankseg.model import assign_segments
 from bankseg.params import Params
 
 
-def label_customers(model: Pipeline, names: dict[int, str], customers: pd.DataFrame, params: Params) -> pd.DataFrame:
+def label_customers(
+    model: Pipeline, names: dict[int, str], customers: pd.DataFrame, params: Params
+) -> pd.DataFrame:
     """The id column, ``segment``, ``segment_name`` and ``distance`` for each cleaned customer."""
     scored = assign_segments(model, customers, params.features)
     id_column = params.data.id_column

@@ -38,7 +38,9 @@ def sweep(
     for k in range(k_min, k_max + 1):
         kmeans = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(X)
         row = {"k": k, "inertia": float(kmeans.inertia_)}
-        row.update(quality_scores(X, kmeans.labels_, silhouette_sample=silhouette_sample, random_state=random_state))
+        row.update(
+            quality_scores(X, kmeans.labels_, silhouette_sample=silhouette_sample, random_state=random_state)
+        )
         rows.append(row)
         log.info("k=%d inertia=%.1f silhouette=%.3f", k, row["inertia"], row["silhouette"])
     scores = pd.DataFrame(rows)

@@ -117,7 +117,9 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
         if allowed is not None:
             bad = values.notna() & ~values.isin(allowed)
             _first_reason(
-                reasons, bad, column + ": unexpected value '" + values.fillna("") + f"' (expected {'/'.join(allowed)})"
+                reasons,
+                bad,
+                column + ": unexpected value '" + values.fillna("") + f"' (expected {'/'.join(allowed)})",
             )
         out[column] = values.astype(object).where(values.notna(), None)
 

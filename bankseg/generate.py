@@ -62,7 +62,16 @@ LAST_NAMES = (
     "Sharma Verma Iyer Nair Reddy Gupta Mehta Shah Das Bose Kulkarni Joshi Pillai Rao Singh "
     "Choudhary Sawhney Master Ramakrishnan Madan Kalla Bhatia Krishnan Chaudhuri Dyal Kibe"
 ).split()
-STREETS = "Rao Chowk|Bhatia Chowk|Kibe Marg|Dyal Circle|Krishnan Nagar|Chaudhuri Zila|MG Road|Station Road".split("|")
+STREETS = (
+    "Rao Chowk",
+    "Bhatia Chowk",
+    "Kibe Marg",
+    "Dyal Circle",
+    "Krishnan Nagar",
+    "Chaudhuri Zila",
+    "MG Road",
+    "Station Road",
+)
 CITIES = (
     ("Abohar", "PUNJAB", 3), ("Achalpur", "MAHARASHTRA", 27), ("Adilabad", "ANDHRA PRADESH", 28),
     ("Adityapur", "JHARKHAND", 20), ("Agartala", "TRIPURA", 16), ("Aurangabad", "MAHARASHTRA", 27),
@@ -149,9 +158,15 @@ def generate_customers(n: int, *, seed: int, first_id: int = 0) -> tuple[pd.Data
             "risk_id": risk_id,
             "income_slab": income,
             "kyc_number": _digits(rng, n, 100000, 1000000),
-            "crn_unique_id": [f"{a:08x}-{b:04x}-4{c:03x}" for a, b, c in zip(
-                _digits(rng, n, 0, 16**8), _digits(rng, n, 0, 16**4), _digits(rng, n, 0, 16**3), strict=True
-            )],
+            "crn_unique_id": [
+                f"{a:08x}-{b:04x}-4{c:03x}"
+                for a, b, c in zip(
+                    _digits(rng, n, 0, 16**8),
+                    _digits(rng, n, 0, 16**4),
+                    _digits(rng, n, 0, 16**3),
+                    strict=True,
+                )
+            ],
             "account_type": account_type,
             "nationality": "Indian",
             "sip_status": np.where(has_sip, "Yes", "No"),

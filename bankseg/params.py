@@ -243,9 +243,7 @@ def parse_params(raw: Any) -> Params:
     if not features.columns:
         raise InputError("params.yaml: 'features' lists no columns, expected at least one feature")
     if data.id_column in features.columns:
-        raise InputError(
-            f"params.yaml: 'data.id_column' {data.id_column!r} is also listed as a feature"
-        )
+        raise InputError(f"params.yaml: 'data.id_column' {data.id_column!r} is also listed as a feature")
 
     prep = root.section("prepare")
     personal = prep.str_list("personal_columns", default=[])
@@ -306,7 +304,9 @@ def parse_params(raw: Any) -> Params:
 
     tr = root.section("train")
     n_clusters = tr._get("n_clusters")
-    if n_clusters != "auto" and (isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2):
+    if n_clusters != "auto" and (
+        isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2
+    ):
         raise tr._fail("n_clusters", n_clusters, "an integer >= 2 or auto")
     train = TrainParams(
         n_clusters=n_clusters,

@@ -14,7 +14,6 @@ from sklearn.decomposition import PCA  # noqa: E402
 from bankseg.params import FeatureParams  # noqa: E402
 
 
-
 def elbow_figure(scores: pd.DataFrame, suggestion: dict):
     panels = [
         ("inertia", "inertia (lower is tighter)"),
@@ -25,7 +24,12 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for ax, (column, title) in zip(axes.flat, panels, strict=True):
         ax.plot(scores["k"], scores[column], marker="o")
-        ax.axvline(suggestion["suggested_k"], color="tab:red", linestyle="--", label=f"suggested K={suggestion['suggested_k']}")
+        ax.axvline(
+            suggestion["suggested_k"],
+            color="tab:red",
+            linestyle="--",
+            label=f"suggested K={suggestion['suggested_k']}",
+        )
         ax.set_title(title)
         ax.set_xlabel("number of segments K")
         ax.legend(loc="best")
@@ -48,7 +52,9 @@ def profile_heatmap(matrix: pd.DataFrame):
     return fig
 
 
-def distributions_figure(customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, names: dict[int, str]):
+def distributions_figure(
+    customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, names: dict[int, str]
+):
     numeric = list(features.numeric)
     fig, axes = plt.subplots(1, len(numeric), figsize=(5 * len(numeric), 4.5), squeeze=False)
     order = sorted(names)
@@ -66,7 +72,14 @@ def distributions_figure(customers: pd.DataFrame, segments: pd.Series, features:
     return fig
 
 
-def projection_figure(X: pd.DataFrame, segments: pd.Series, names: dict[int, str], *, max_points: int = 5000, random_state: int = 0):
+def projection_figure(
+    X: pd.DataFrame,
+    segments: pd.Series,
+    names: dict[int, str],
+    *,
+    max_points: int = 5000,
+    random_state: int = 0,
+):
     """Customers on the first two principal components of the scaled features."""
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(len(X), size=min(max_points, len(X)), replace=False))

@@ -31,7 +31,9 @@ def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str
     for f in features.categorical:
         if f.encoding in ("ordinal", "yes_no"):
             order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
-            codes[f.column] = customers[f.column].map({v: float(i) for i, v in enumerate(order)}).astype("float64")
+            codes[f.column] = (
+                customers[f.column].map({v: float(i) for i, v in enumerate(order)}).astype("float64")
+            )
     return codes
 
 
@@ -79,7 +81,9 @@ def segment_effects(
     return result
 
 
-def name_segments(effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str]) -> dict[int, str]:
+def name_segments(
+    effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str]
+) -> dict[int, str]:
     """Readable, distinct names from each segment's strongest differences.
 
     A name joins the phrases of the ``top_features`` strongest features (one phrase per
@@ -87,6 +91,7 @@ def name_segments(effects: dict[int, list[Effect]], *, top_features: int, overri
     would share a name, more phrases are added; ``overrides`` replace names outright.
     """
     phrases: dict[int, list[str]] = {}
+    rank: dict[str, int] = {}
     for seg, seg_effects in effects.items():
         seen: set[str] = set()
         chosen = []
@@ -95,10 +100,12 @@ def name_segments(effects: dict[int, list[Effect]], *, top_features: int, overri
                 continue
             seen.add(e.feature)
             chosen.append(e.phrase)
+            rank[e.phrase] = 0 if e.value is None and e.phrase.split()[0] not in ("with", "no") else 1
         phrases[seg] = chosen or ["typical customers"]
 
     def render(words: list[str]) -> str:
-        text = ", ".join(words)
+        # Traits of numbers and ordered categories read best first: "Young, no active SIP".
+        text = ", ".join(sorted(words, key=lambda w: rank.get(w, 1)))
         return text[0].upper() + text[1:]
 
     names: dict[int, str] = {}
@@ -144,7 +151,10 @@ def profile_segments(
             f.column: {"mean": float(part[f.column].mean()), "median": float(part[f.column].median())}
             for f in features.numeric
         }
-        mix = {c: {str(k): float(v) for k, v in part[c].value_counts(normalize=True).sort_index().items()} for c in categorical}
+        mix = {
+            c: {str(k): float(v) for k, v in part[c].value_counts(normalize=True).sort_index().items()}
+            for c in categorical
+        }
         top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
         profiles[str(seg)] = {
             "name": names[seg],
@@ -153,17 +163,26 @@ def profile_segments(
             "numeric": numeric,
             "categories": mix,
             "differentiators": [
-                {"feature": e.feature if e.value is None else f"{e.feature}={e.value}", "effect": e.effect, "phrase": e.phrase}
+                {
+                    "feature": e.feature if e.value is None else f"{e.feature}={e.value}",
+                    "effect": e.effect,
+                    "phrase": e.phrase,
+                }
                 for e in top
             ],
             "description": describe(int(in_seg.sum()), in_seg.sum() / total, numeric, features, top),
         }
-    base = {f.column: {"mean": float(customers[f.column].mean()), "median": float(customers[f.column].median())} for f in features.numeric}
+    base = {
+        f.column: {"mean": float(customers[f.column].mean()), "median": float(customers[f.column].median())}
+        for f in features.numeric
+    }
     return {"n_customers": total, "n_segments": len(names), "base": base, "segments": profiles}
 
 
 def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:
-    medians = ", ".join(f"median {f.label} {format_amount(numeric[f.column]['median'])}" for f in features.numeric)
+    medians = ", ".join(
+        f"median {f.label} {format_amount(numeric[f.column]['median'])}" for f in features.numeric
+    )
     traits = "; ".join(e.phrase for e in top[:3])
     return f"{size:,} customers ({share:.1%}): {medians}; stands out as {traits}."
 
