@@ -187,12 +187,22 @@ def describe(size: int, share: float, numeric: dict, features: FeatureParams, to
     return f"{size:,} customers ({share:.1%}): {medians}; stands out as {traits}."
 
 
-def effect_matrix(effects: dict[int, list[Effect]], names: dict[int, str]) -> pd.DataFrame:
+def feature_labels(features: FeatureParams) -> dict[str, str]:
+    """Readable label of every feature column, as set in params (``label``)."""
+    return {f.column: f.label for f in (*features.numeric, *features.categorical)}
+
+
+def effect_matrix(
+    effects: dict[int, list[Effect]], names: dict[int, str], features: FeatureParams
+) -> pd.DataFrame:
     """Segments as rows, features (and category values) as columns, effect sizes as values."""
+    labels = feature_labels(features)
     rows = {}
     for seg, seg_effects in effects.items():
         rows[f"{seg}: {names[seg]}"] = {
-            (e.feature if e.value is None else f"{e.feature}={e.value}"): e.effect for e in seg_effects
+            labels.get(e.feature, e.feature.replace("_", " "))
+            + ("" if e.value is None else f": {e.value}"): e.effect
+            for e in seg_effects
         }
     matrix = pd.DataFrame(rows).T
     return matrix[sorted(matrix.columns)].fillna(0.0)
@@ -200,6 +210,7 @@ def effect_matrix(effects: dict[int, list[Effect]], names: dict[int, str]) -> pd
 
 def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str]) -> str:
     """A report a marketing team can read: overview, then one section per segment."""
+    labels = feature_labels(features)
     lines = [
         "# Customer segments",
         "",
@@ -224,7 +235,7 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
         lines += ["", "| category | mix in this segment |", "|---|---|"]
         for column, mix in p["categories"].items():
             shown = ", ".join(f"{k} {v:.0%}" for k, v in mix.items())
-            lines.append(f"| {column} | {shown} |")
+            lines.append(f"| {labels.get(column, column.replace('_', ' '))} | {shown} |")
     if plots:
         lines += ["", "## Plots", ""] + [f"![{name}](../plots/{name})" for name in plots]
     return "\n".join(lines) + "\n"

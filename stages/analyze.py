@@ -35,7 +35,7 @@ def main() -> None:
     effects = segment_effects(customers, segments, params.features, profile_columns)
     profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
 
-    save_figure(profile_heatmap(effect_matrix(effects, names)), args.profile_plot)
+    save_figure(profile_heatmap(effect_matrix(effects, names, params.features)), args.profile_plot)
     save_figure(distributions_figure(customers, segments, params.features, names), args.distributions_plot)
     save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
     plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
