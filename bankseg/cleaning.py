@@ -7,6 +7,7 @@ columns travel on.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,8 @@ import pandas as pd
 
 from bankseg.errors import InputError
 from bankseg.params import Params
+
+log = logging.getLogger(__name__)
 
 YES_NO = ("No", "Yes")
 
@@ -47,6 +50,18 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
     return df.rename(columns=renames)
 
 
+def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str) -> pd.DataFrame:
+    """Match profile-only columns like required ones; an absent one is added empty, with a warning."""
+    present = {_normalise_header(c).lower() for c in df.columns}
+    found = [c for c in columns if c.lower() in present]
+    df = match_columns(df, found, source=source)
+    for column in columns:
+        if column not in found:
+            log.warning("%s: profile column '%s' not found; its profile will be empty", source, column)
+            df[column] = None
+    return df
+
+
 def _first_reason(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
     """Set ``text`` as the reason for rows in ``mask`` that have no reason yet."""
     fill = mask & reasons.isna()
@@ -68,11 +83,10 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
     numeric = [f.column for f in params.features.numeric]
     categorical = params.features.categorical
     profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
-    keep = [id_column, *params.features.columns, *profile_only]
     if raw.empty and len(raw.columns) == 0:
         raise InputError(f"{source}: no columns found, expected a header row")
     raw = match_columns(raw, [id_column, *params.features.columns], source=source)
-    profile_only = [c for c in profile_only if c in raw.columns]
+    raw = _match_optional(raw, profile_only, source=source)
     keep = [id_column, *params.features.columns, *profile_only]
     # Drop personal data before anything else looks at the rows.
     df = raw[keep].copy()
@@ -131,7 +145,9 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
             _first_reason(reasons, out[column].isna(), f"{column}: missing value")
 
     valid_id = reasons.isna()
-    duplicate = valid_id & out[id_column].duplicated(keep="first") & out[id_column].notna()
+    # Among rows that are otherwise valid, the first occurrence of an id is kept.
+    duplicate = pd.Series(False, index=df.index)
+    duplicate[valid_id] = out.loc[valid_id, id_column].duplicated(keep="first")
     _first_reason(reasons, duplicate, id_column + " " + out[id_column].fillna("") + ": duplicate id")
 
     rejected_mask = reasons.notna()

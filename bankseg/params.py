@@ -122,15 +122,18 @@ class _Section:
         self.raw = raw
         self.key = key
 
+    def _dotted(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
     def _get(self, name: str, default: Any = ...) -> Any:
         if name not in self.raw:
             if default is ...:
-                raise InputError(f"params.yaml: missing key '{self.key}.{name}'")
+                raise InputError(f"params.yaml: missing key '{self._dotted(name)}'")
             return default
         return self.raw[name]
 
     def _fail(self, name: str, value: Any, expected: str) -> InputError:
-        return InputError(f"params.yaml: '{self.key}.{name}' is {value!r}, expected {expected}")
+        return InputError(f"params.yaml: '{self._dotted(name)}' is {value!r}, expected {expected}")
 
     def int(self, name: str, *, minimum: int | None = None, default: Any = ...) -> int:
         value = self._get(name, default)
@@ -155,7 +158,7 @@ class _Section:
         return value
 
     def section(self, name: str, default: Any = ...) -> _Section:
-        return _Section(self._get(name, default), f"{self.key}.{name}")
+        return _Section(self._get(name, default), self._dotted(name))
 
     def str_list(self, name: str, *, default: Any = ...) -> tuple[str, ...]:
         value = self._get(name, default)
@@ -225,7 +228,9 @@ def _ranges(sec: _Section, columns: list[str]) -> dict[str, tuple[float | None, 
 
 def parse_params(raw: Any) -> Params:
     """Validate the content of params.yaml (already loaded as plain data)."""
-    root = _Section(raw, "params")
+    if not isinstance(raw, dict):
+        raise InputError(f"params.yaml: expected a mapping of sections (generate, data, ...), got {raw!r}")
+    root = _Section(raw, "")
     gen = root.section("generate")
     generate = GenerateParams(
         n_customers=gen.int("n_customers", minimum=1),

@@ -1,0 +1,147 @@
+"""Shared fixtures for the unit tests: settings, small generated customer bases, a tiny model."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests never need a display
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+
+from bankseg.cleaning import clean_customers  # noqa: E402
+from bankseg.features import fit_preprocessing  # noqa: E402
+from bankseg.generate import generate_customers  # noqa: E402
+from bankseg.io import save_model, write_json  # noqa: E402
+from bankseg.model import build_model, fit_kmeans  # noqa: E402
+from bankseg.params import load_params  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS_FILE = ROOT / "params.yaml"
+_RAW_PARAMS = yaml.safe_load(PARAMS_FILE.read_text(encoding="utf-8"))
+
+# Sizes of the four planted blobs: all different, so the canonical ids are unambiguous.
+BLOB_SIZES = [400, 300, 200, 100]
+BLOB_CENTERS = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def params():
+    """The repository's own params.yaml, validated."""
+    return load_params(PARAMS_FILE)
+
+
+@pytest.fixture
+def raw_params() -> dict:
+    """params.yaml as plain data, a fresh copy per test so a test can break one value."""
+    return copy.deepcopy(_RAW_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def _generated() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return generate_customers(1500, seed=11)
+
+
+@pytest.fixture
+def customers(_generated) -> pd.DataFrame:
+    """1,500 generated raw customers (27 text columns), a fresh copy per test."""
+    return _generated[0].copy()
+
+
+@pytest.fixture
+def personas(_generated) -> pd.DataFrame:
+    return _generated[1].copy()
+
+
+@pytest.fixture(scope="session")
+def cleaned(_generated, params):
+    """The generated customers after cleaning (do not modify: shared by the session)."""
+    return clean_customers(_generated[0], params, source="customers.csv")
+
+
+@pytest.fixture(scope="session")
+def fitted(cleaned, params):
+    """(preprocessing, scaled features) fitted on the cleaned generated customers."""
+    return fit_preprocessing(cleaned.kept, params.features, params.prepare.missing, params.featurize)
+
+
+@pytest.fixture(scope="session")
+def trained(cleaned, fitted, params):
+    """(model pipeline, kmeans) with 5 segments on the cleaned generated customers."""
+    preprocessing, X = fitted
+    kmeans = fit_kmeans(X, n_clusters=5, params=replace(params.train, n_init=4))
+    return build_model(preprocessing, kmeans), kmeans
+
+
+@pytest.fixture(scope="session")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    """Four well-separated 2-D blobs of 400, 300, 200 and 100 points, and the true blob of each."""
+    X, y = make_blobs(
+        n_samples=BLOB_SIZES, centers=BLOB_CENTERS, cluster_std=0.8, n_features=2, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture
+def make_raw():
+    """Build a raw customer frame (text, like a CSV) from rows of overrides of one valid customer.
+
+    ``make_raw({"customer_id": "1"}, {"customer_id": "2", "age": "abc"})``
+    """
+
+    def build(*rows: dict) -> pd.DataFrame:
+        records = []
+        for i, overrides in enumerate(rows):
+            record = {
+                "customer_id": str(i + 1),
+                "customer_name": f"Name {i}",
+                "customer_pan_card_no": f"PAN{i:07d}",
+                "age": "30",
+                "networth": "100000",
+                "sip_amount": "0",
+                "income_slab": "Low",
+                "risk_id": "1",
+                "sip_status": "No",
+                "has_demat_account": "No",
+                "account_type": "Savings",
+                "kyc_status": "Verified",
+            }
+            record.update(overrides)
+            records.append(record)
+        return pd.DataFrame(records)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, params) -> Path:
+    """A folder with a small trained model, its segment names, params.yaml and new customers.
+
+    model.joblib (3 segments, trained on 600 generated customers), segments.json,
+    params.yaml (a copy of the repository's), new.csv (200 generated customers, ids from 50000).
+    """
+    folder = tmp_path_factory.mktemp("tiny_model")
+    raw, _ = generate_customers(600, seed=3)
+    kept = clean_customers(raw, params, source="train.csv").kept
+    preprocessing, X = fit_preprocessing(kept, params.features, params.prepare.missing, params.featurize)
+    kmeans = fit_kmeans(X, n_clusters=3, params=replace(params.train, n_init=2))
+    save_model(build_model(preprocessing, kmeans), folder / "model.joblib")
+    write_json(
+        {"segments": {str(i): {"name": f"Segment name {i}"} for i in range(3)}}, folder / "segments.json"
+    )
+    (folder / "params.yaml").write_text(PARAMS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    new, _ = generate_customers(200, seed=9, first_id=50000)
+    new.to_csv(folder / "new.csv", index=False)
+    return folder

@@ -1,0 +1,82 @@
+"""bankseg.assignment: labelled customers and one frame per segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankseg.assignment import label_customers, read_segment_names, split_by_segment
+from bankseg.model import assign_segments
+
+NAMES = {0: "Young savers", 1: "Retirees", 2: "Affluent", 3: "Traders", 4: "Mid-career"}
+
+
+@pytest.fixture(scope="module")
+def labelled(cleaned, trained, params):
+    model, _ = trained
+    return label_customers(model, NAMES, cleaned.kept, params)
+
+
+def test_label_customers_columns_and_values(cleaned, trained, params, labelled):
+    model, _ = trained
+    assert list(labelled.columns) == ["customer_id", "segment", "segment_name", "distance"]
+    assert len(labelled) == len(cleaned.kept)
+    assert labelled["customer_id"].tolist() == cleaned.kept["customer_id"].tolist()
+    scored = assign_segments(model, cleaned.kept, params.features)
+    assert labelled["segment"].tolist() == scored["segment"].tolist()
+    assert labelled["segment_name"].tolist() == [NAMES[s] for s in scored["segment"]]
+    assert np.allclose(labelled["distance"], scored["distance"], atol=5e-7)
+    assert (labelled["distance"] == labelled["distance"].round(6)).all()
+    assert labelled.index.equals(pd.RangeIndex(len(cleaned.kept)))
+
+
+def test_only_the_id_column_identifies_customers(labelled):
+    # No feature or profile column reaches the labelled output.
+    assert not {"age", "networth", "kyc_status"} & set(labelled.columns)
+
+
+def test_label_does_not_depend_on_the_batch(cleaned, trained, params, labelled):
+    model, _ = trained
+    picked = cleaned.kept.iloc[[10, 500, 1200]]
+    alone = label_customers(model, NAMES, picked.iloc[::-1], params)
+    expected = labelled.iloc[[1200, 500, 10]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, expected)
+
+
+def test_label_no_customers(cleaned, trained, params):
+    model, _ = trained
+    empty = label_customers(model, NAMES, cleaned.kept.iloc[:0], params)
+    assert list(empty.columns) == ["customer_id", "segment", "segment_name", "distance"]
+    assert empty.empty
+
+
+def test_split_by_segment_includes_empty_segments():
+    labelled = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "segment": [1, 0, 1, 1],
+            "segment_name": ["Retirees", "Young savers", "Retirees", "Retirees"],
+            "distance": [0.5, 0.1, 0.2, 0.3],
+        }
+    )
+    parts = split_by_segment(labelled, NAMES)
+    assert list(parts) == [0, 1, 2, 3, 4]
+    assert parts[0]["customer_id"].tolist() == ["b"]
+    assert parts[1]["customer_id"].tolist() == ["a", "c", "d"]
+    assert parts[1].index.tolist() == [0, 1, 2]
+    for seg in (2, 3, 4):
+        assert parts[seg].empty
+        assert list(parts[seg].columns) == list(labelled.columns)
+
+
+def test_split_by_segment_covers_every_customer_once(labelled):
+    parts = split_by_segment(labelled, NAMES)
+    assert sum(len(p) for p in parts.values()) == len(labelled)
+    for seg, part in parts.items():
+        assert (part["segment"] == seg).all()
+
+
+def test_read_segment_names_has_integer_keys():
+    data = {"segments": {"1": {"name": "Retirees"}, "0": {"name": "Young savers", "size": 3}}}
+    assert read_segment_names(data) == {1: "Retirees", 0: "Young savers"}

@@ -1,0 +1,124 @@
+"""bankseg.choosing_k: a sweep over K and a suggestion that says why."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankseg.choosing_k import best_by, find_knee, quality_scores, suggest_k, sweep
+
+
+@pytest.fixture(scope="module")
+def blob_scores(blobs) -> pd.DataFrame:
+    X, _ = blobs
+    return sweep(X, k_min=2, k_max=8, n_init=3, random_state=0, silhouette_sample=1000)
+
+
+def test_sweep_has_one_row_per_k(blob_scores):
+    assert blob_scores["k"].tolist() == list(range(2, 9))
+    assert list(blob_scores.columns) == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]
+    assert blob_scores["inertia"].is_monotonic_decreasing
+    assert blob_scores[["silhouette", "calinski_harabasz", "davies_bouldin"]].notna().all().all()
+
+
+@pytest.mark.parametrize("method", ["knee", "silhouette", "calinski_harabasz", "davies_bouldin"])
+def test_four_blobs_give_four(blob_scores, method):
+    suggestion = suggest_k(blob_scores, method)
+    assert suggestion["suggested_k"] == 4
+    assert suggestion["method"] == method
+    assert suggestion["reason"] == f"chosen by elbow.method={method}"
+    assert suggestion["choices"][method] == 4
+
+
+def test_sweep_from_one_cluster(blobs):
+    X, _ = blobs
+    scores = sweep(X, k_min=1, k_max=6, n_init=3, random_state=0, silhouette_sample=1000)
+    assert scores["k"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert scores.loc[0, "inertia"] > scores.loc[1, "inertia"]
+    # The criteria are undefined for a single cluster and are skipped by the suggestion.
+    assert scores.loc[0, ["silhouette", "calinski_harabasz", "davies_bouldin"]].isna().all()
+    assert suggest_k(scores, "silhouette")["suggested_k"] == 4
+    assert suggest_k(scores, "davies_bouldin")["suggested_k"] == 4
+
+
+def test_sweep_stops_below_the_number_of_rows():
+    X = np.array([[0.0], [0.1], [5.0], [5.1], [9.0], [9.2]])
+    scores = sweep(X, k_min=2, k_max=10, n_init=1, random_state=0, silhouette_sample=100)
+    assert scores["k"].tolist() == [2, 3, 4, 5]
+
+
+def test_sweep_is_reproducible(blobs):
+    X, _ = blobs
+    first = sweep(X[::4], k_min=2, k_max=5, n_init=2, random_state=3, silhouette_sample=50)
+    second = sweep(X[::4], k_min=2, k_max=5, n_init=2, random_state=3, silhouette_sample=50)
+    pd.testing.assert_frame_equal(first, second)
+
+
+# A hand-made score table: a straight inertia line (no knee), and criteria that disagree.
+LINE = pd.DataFrame(
+    {
+        "k": [2, 3, 4, 5, 6],
+        "inertia": [50.0, 40.0, 30.0, 20.0, 10.0],
+        "silhouette": [0.1, 0.5, 0.3, 0.2, 0.1],
+        "calinski_harabasz": [1.0, 2.0, 3.0, 9.0, 5.0],
+        "davies_bouldin": [1.0, 0.9, 0.2, 0.8, 0.9],
+    }
+)
+
+
+def test_straight_line_has_no_knee():
+    assert find_knee(LINE) is None
+
+
+def test_no_knee_falls_back_to_the_best_silhouette_with_a_reason():
+    suggestion = suggest_k(LINE, "knee")
+    assert suggestion["suggested_k"] == 3
+    assert suggestion["method"] == "knee"
+    assert "fell back to the best silhouette" in suggestion["reason"]
+    assert "knee" in suggestion["reason"]
+    assert suggestion["choices"]["knee"] is None
+
+
+def test_no_knee_and_no_silhouette_falls_back_to_the_smallest_k():
+    scores = LINE.assign(silhouette=np.nan)
+    suggestion = suggest_k(scores, "knee")
+    assert suggestion["suggested_k"] == 2
+    assert "fell back" in suggestion["reason"]
+
+
+def test_best_by_uses_the_direction_of_each_criterion():
+    assert best_by(LINE, "silhouette") == 3  # larger is better
+    assert best_by(LINE, "calinski_harabasz") == 5  # larger is better
+    assert best_by(LINE, "davies_bouldin") == 4  # smaller is better
+    assert best_by(LINE.assign(silhouette=np.nan), "silhouette") is None
+
+
+def test_choices_list_every_criterion():
+    suggestion = suggest_k(LINE, "davies_bouldin")
+    assert suggestion["choices"] == {
+        "knee": None,
+        "silhouette": 3,
+        "calinski_harabasz": 5,
+        "davies_bouldin": 4,
+    }
+    assert suggestion["suggested_k"] == 4
+
+
+def test_quality_scores_of_two_clear_groups():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [20.0, 20.0], [20.0, 21.0], [21.0, 20.0]])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    scores = quality_scores(X, labels, silhouette_sample=100, random_state=0)
+    assert scores["silhouette"] > 0.9
+    assert scores["davies_bouldin"] < 0.1
+    assert scores["calinski_harabasz"] > 100
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 0, 0], [0, 1, 2, 3]], ids=["one cluster", "one per row"])
+def test_quality_scores_are_nan_when_undefined(labels):
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    scores = quality_scores(X, np.array(labels), silhouette_sample=100, random_state=0)
+    assert all(math.isnan(v) for v in scores.values())
+    assert set(scores) == {"silhouette", "calinski_harabasz", "davies_bouldin"}

@@ -1,0 +1,305 @@
+"""bankseg.cleaning: required columns, personal data dropped, invalid rows rejected with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankseg.cleaning import clean_customers, match_columns, require_rows
+from bankseg.errors import InputError
+
+PERSONAL = [
+    "customer_name",
+    "customer_pan_card_no",
+    "customer_adhar_card_no",
+    "date_of_birth",
+    "address",
+    "zip_code",
+    "mobile_no",
+    "kyc_number",
+    "crn_unique_id",
+    "demat_account_no",
+]
+KEPT_COLUMNS = [
+    "customer_id",
+    "age",
+    "networth",
+    "sip_amount",
+    "income_slab",
+    "risk_id",
+    "sip_status",
+    "has_demat_account",
+    "account_type",
+    "kyc_status",
+]
+
+
+def _clean(df, params, source="in.csv"):
+    return clean_customers(df, params, source=source)
+
+
+def test_valid_rows_are_kept_and_typed(make_raw, params):
+    raw = make_raw({"age": "30", "networth": "1500.5"}, {"age": "64", "sip_status": "Yes", "risk_id": "4"})
+    result = _clean(raw, params)
+    kept = result.kept
+    assert list(kept.columns) == KEPT_COLUMNS
+    assert kept["customer_id"].tolist() == ["1", "2"]
+    assert kept["age"].dtype == np.float64
+    assert kept["age"].tolist() == [30.0, 64.0]
+    assert kept["networth"].tolist() == [1500.5, 100000.0]
+    assert kept["risk_id"].tolist() == ["1", "4"]
+    assert kept["sip_status"].tolist() == ["No", "Yes"]
+    assert result.rejected.empty
+    assert result.quality["rows_read"] == 2
+    assert result.quality["rows_kept"] == 2
+    assert result.quality["rows_rejected"] == 0
+    assert result.quality["rejected_by_reason"] == {}
+
+
+@pytest.mark.parametrize("column", ["customer_id", "networth", "account_type"])
+def test_missing_required_column_names_it(make_raw, params, column):
+    raw = make_raw({}).drop(columns=[column])
+    with pytest.raises(InputError) as info:
+        _clean(raw, params, source="batch.csv")
+    message = str(info.value)
+    assert message.startswith("batch.csv: ")
+    assert f"required column '{column}' is missing" in message
+
+
+def test_frame_without_columns_is_an_input_error(params):
+    with pytest.raises(InputError, match="no columns"):
+        _clean(pd.DataFrame(), params)
+
+
+def test_header_case_and_spaces_are_accepted_for_features(make_raw, params):
+    raw = make_raw({"age": "41"}, {"income_slab": "High"})
+    renamed = raw.rename(columns=lambda c: f"  {c.upper()} ")
+    result = _clean(renamed, params)
+    expected = _clean(raw, params).kept
+    features = ["customer_id", *params.features.columns]
+    pd.testing.assert_frame_equal(result.kept[features], expected[features])
+
+
+def test_header_with_byte_order_mark_is_accepted(make_raw, params):
+    raw = make_raw({}).rename(columns={"customer_id": "\ufeffcustomer_id"})
+    assert _clean(raw, params).kept["customer_id"].tolist() == ["1"]
+
+
+def test_header_case_and_spaces_are_accepted_for_profile_columns(make_raw, params):
+    """A profile column (kyc_status) is matched like the feature columns, not silently dropped."""
+    raw = make_raw({"kyc_status": "Pending"}, {"kyc_status": "Verified"})
+    renamed = raw.rename(columns={"kyc_status": " KYC_Status "})
+    kept = _clean(renamed, params).kept
+    assert "kyc_status" in kept.columns
+    assert kept["kyc_status"].tolist() == ["Pending", "Verified"]
+
+
+def test_match_columns_renames_only_matching_columns():
+    df = pd.DataFrame(columns=[" Customer_ID", "AGE  ", "Other Column"])
+    matched = match_columns(df, ["customer_id", "age"], source="x.csv")
+    assert list(matched.columns) == ["customer_id", "age", "Other Column"]
+
+
+def test_personal_columns_are_absent_from_kept_and_rejected(customers, params):
+    result = _clean(customers, params, source="customers.csv")
+    assert len(result.rejected) > 0  # the generated base plants invalid rows
+    for frame in (result.kept, result.rejected):
+        assert not set(PERSONAL) & set(frame.columns)
+    # No personal value hides in another column either.
+    pan_numbers = set(customers["customer_pan_card_no"])
+    names = set(customers["customer_name"])
+    for frame in (result.kept, result.rejected):
+        cells = set(frame.astype(str).to_numpy().ravel())
+        assert not cells & pan_numbers
+        assert not cells & names
+
+
+# (overrides of one row, the expected reason, the kind counted in quality)
+INVALID_ROWS = {
+    "age not a number": ({"age": "abc"}, "age: not a number ('abc')", "not_a_number"),
+    "age nan text": ({"age": "nan"}, "age: not a number ('nan')", "not_a_number"),
+    "age infinite": ({"age": "inf"}, "age: not a finite number", "not_a_number"),
+    "age above range": ({"age": "250"}, "age=250 outside [18, 100]", "out_of_range"),
+    "age below range": ({"age": "17"}, "age=17 outside [18, 100]", "out_of_range"),
+    "negative net worth": ({"networth": "-5"}, "networth=-5 outside [0, ]", "out_of_range"),
+    "negative sip": ({"sip_amount": "-0.01"}, "sip_amount=-0.01 outside [0, ]", "out_of_range"),
+    "unknown income": (
+        {"income_slab": "Huge"},
+        "income_slab: unexpected value 'Huge' (expected Low/Medium/High)",
+        "unexpected_category",
+    ),
+    "lower-case ordinal": (
+        {"income_slab": "low"},
+        "income_slab: unexpected value 'low'",
+        "unexpected_category",
+    ),
+    "unknown risk": (
+        {"risk_id": "5"},
+        "risk_id: unexpected value '5' (expected 1/2/3/4)",
+        "unexpected_category",
+    ),
+    "not yes or no": (
+        {"sip_status": "maybe"},
+        "sip_status: unexpected value 'Maybe' (expected No/Yes)",
+        "unexpected_category",
+    ),
+    "missing with drop policy": ({"risk_id": ""}, "risk_id: missing value", "missing_value"),
+    "missing id": ({"customer_id": ""}, "customer_id: missing id", "missing_id"),
+    "blank id": ({"customer_id": "   "}, "customer_id: missing id", "missing_id"),
+}
+
+
+@pytest.mark.parametrize(("overrides", "reason", "kind"), INVALID_ROWS.values(), ids=INVALID_ROWS.keys())
+def test_invalid_row_is_rejected_with_reason_and_counted(make_raw, params, overrides, reason, kind):
+    raw = make_raw({}, {"customer_id": "2", **overrides}, {})
+    result = _clean(raw, params, source="batch.csv")
+    assert result.kept["customer_id"].tolist() == ["1", "3"]
+    assert len(result.rejected) == 1
+    rejected = result.rejected.iloc[0]
+    assert rejected["file"] == "batch.csv"
+    assert rejected["row"] == 2
+    assert rejected["reason"].startswith(reason)
+    assert result.quality["rejected_by_reason"] == {kind: 1}
+    assert result.quality["rows_rejected"] == 1
+    assert result.quality["rows_kept"] == 2
+
+
+def test_rejected_rows_keep_the_original_text(make_raw, params):
+    raw = make_raw({}, {"age": " 12abc ", "networth": "1e3"})
+    rejected = _clean(raw, params).rejected
+    assert list(rejected.columns) == ["file", "row", "reason", *KEPT_COLUMNS]
+    assert rejected["age"].iloc[0] == " 12abc "
+    assert rejected["networth"].iloc[0] == "1e3"
+    assert rejected["customer_id"].iloc[0] == "2"
+
+
+def test_first_problem_is_the_reason(make_raw, params):
+    raw = make_raw({"age": "abc", "income_slab": "Huge", "risk_id": ""})
+    assert _clean(raw, params).rejected["reason"].tolist() == ["age: not a number ('abc')"]
+
+
+def test_range_bounds_are_inclusive(make_raw, params):
+    raw = make_raw({"age": "18"}, {"age": "100", "networth": "0", "sip_amount": "0"})
+    result = _clean(raw, params)
+    assert result.kept["age"].tolist() == [18.0, 100.0]
+    assert result.rejected.empty
+
+
+def test_duplicate_id_keeps_the_first_occurrence(make_raw, params):
+    raw = make_raw({"customer_id": "7", "age": "30"}, {"customer_id": "8"}, {"customer_id": "7", "age": "40"})
+    result = _clean(raw, params)
+    assert result.kept["customer_id"].tolist() == ["7", "8"]
+    assert result.kept["age"].tolist() == [30.0, 30.0]
+    assert result.rejected["row"].tolist() == [3]
+    assert result.rejected["reason"].tolist() == ["customer_id 7: duplicate id"]
+    assert result.quality["rejected_by_reason"] == {"duplicate_id": 1}
+
+
+def test_ids_are_compared_after_stripping_spaces(make_raw, params):
+    raw = make_raw({"customer_id": "7"}, {"customer_id": " 7 "})
+    result = _clean(raw, params)
+    assert result.kept["customer_id"].tolist() == ["7"]
+    assert result.rejected["reason"].tolist() == ["customer_id 7: duplicate id"]
+
+
+def test_values_are_stripped_and_yes_no_is_case_insensitive(make_raw, params):
+    raw = make_raw(
+        {"age": " 45 ", "sip_status": "yes", "has_demat_account": " NO ", "account_type": " Current "}
+    )
+    kept = _clean(raw, params).kept
+    assert kept["age"].tolist() == [45.0]
+    assert kept["sip_status"].tolist() == ["Yes"]
+    assert kept["has_demat_account"].tolist() == ["No"]
+    assert kept["account_type"].tolist() == ["Current"]
+
+
+def test_unseen_onehot_category_is_kept(make_raw, params):
+    kept = _clean(make_raw({"account_type": "Premium"}), params).kept
+    assert kept["account_type"].tolist() == ["Premium"]
+
+
+def test_missing_values_are_kept_for_imputation_and_counted(make_raw, params):
+    raw = make_raw(
+        {"age": ""},
+        {"sip_amount": "", "income_slab": ""},
+        {"networth": "   "},
+        {"risk_id": ""},  # drop policy: rejected
+        {},
+    )
+    result = _clean(raw, params)
+    kept = result.kept
+    assert kept["customer_id"].tolist() == ["1", "2", "3", "5"]
+    assert np.isnan(kept["age"].iloc[0])
+    assert np.isnan(kept["sip_amount"].iloc[1])
+    assert kept["income_slab"].iloc[1] is None
+    assert np.isnan(kept["networth"].iloc[2])
+    assert result.quality["imputed_values"] == {"age": 1, "networth": 1, "sip_amount": 1, "income_slab": 1}
+    assert result.quality["missing_values"] == {
+        "age": 1,
+        "networth": 1,
+        "sip_amount": 1,
+        "income_slab": 1,
+        "risk_id": 1,
+        "sip_status": 0,
+        "has_demat_account": 0,
+        "account_type": 0,
+    }
+    assert result.quality["rejected_by_reason"] == {"missing_value": 1}
+
+
+def test_drop_policy_rejects_a_missing_numeric_value(make_raw, params):
+    strict = replace(
+        params, prepare=replace(params.prepare, missing={**params.prepare.missing, "age": "drop"})
+    )
+    result = _clean(make_raw({"age": ""}, {}), strict)
+    assert result.kept["customer_id"].tolist() == ["2"]
+    assert result.rejected["reason"].tolist() == ["age: missing value"]
+    assert "age" not in result.quality["imputed_values"]
+
+
+def test_typed_input_as_from_parquet_is_accepted(params):
+    raw = pd.DataFrame(
+        {
+            "customer_id": [101, 102],
+            "age": [30, 61.0],
+            "networth": [1e5, 2.5e6],
+            "sip_amount": [0.0, 1200.0],
+            "income_slab": ["Low", "High"],
+            "risk_id": [1, 4],
+            "sip_status": ["No", "Yes"],
+            "has_demat_account": ["No", "Yes"],
+            "account_type": ["Savings", "Current"],
+        }
+    )
+    result = _clean(raw, params, source="x.parquet")
+    assert result.rejected.empty
+    assert result.kept["customer_id"].tolist() == ["101", "102"]
+    assert result.kept["risk_id"].tolist() == ["1", "4"]
+    assert result.kept["age"].tolist() == [30.0, 61.0]
+
+
+def test_generated_base_is_cleaned_consistently(customers, params):
+    result = _clean(customers, params)
+    quality = result.quality
+    assert quality["rows_read"] == 1500
+    assert quality["rows_kept"] + quality["rows_rejected"] == 1500
+    assert len(result.kept) == quality["rows_kept"]
+    assert sum(quality["rejected_by_reason"].values()) == quality["rows_rejected"]
+    assert quality["rejected_by_reason"]["duplicate_id"] == 2
+    assert set(quality["rejected_by_reason"]) <= {"duplicate_id", "out_of_range"}
+    assert not result.kept["customer_id"].duplicated().any()
+    assert result.kept["age"].dropna().between(18, 100).all()
+    assert (result.kept["networth"].dropna() >= 0).all()
+
+
+def test_require_rows(make_raw, params):
+    result = _clean(make_raw({}, {}, {"age": "abc"}), params)
+    require_rows(result.kept, minimum=2, source="in.csv", quality=result.quality)
+    with pytest.raises(InputError) as info:
+        require_rows(result.kept, minimum=5, source="in.csv", quality=result.quality)
+    assert str(info.value) == (
+        "in.csv: 2 valid customer rows after cleaning (1 rejected of 3), expected at least 5"
+    )

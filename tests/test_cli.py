@@ -1,0 +1,220 @@
+"""bankseg.__main__ and bankseg.errors: ``python -m bankseg assign INPUT OUTPUT``.
+
+A few tests run the real command in a subprocess (help, a user mistake, one success); the
+others call ``main`` in-process, which is much faster.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bankseg.__main__ import main
+from bankseg.cleaning import clean_customers
+from bankseg.errors import InputError, run_entry_point
+from bankseg.io import write_parquet
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
+
+
+def _env() -> dict[str, str]:
+    env = os.environ.copy()
+    env.pop("BANKSEG_DEBUG", None)
+    return env
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bankseg", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _model_args(folder) -> list[str]:
+    return [
+        "--model",
+        str(folder / "model.joblib"),
+        "--segments",
+        str(folder / "segments.json"),
+        "--params",
+        str(folder / "params.yaml"),
+    ]
+
+
+def _main_exit(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return info.value.code
+
+
+def test_assign_help():
+    result = _run("assign", "--help")
+    assert result.returncode == 0
+    usage = result.stdout.split("\n\n")[0]
+    assert usage.startswith("usage: python -m bankseg assign")
+    assert usage.lower().split()[-2:] == ["input", "output"]
+    assert "INPUT" in result.stdout.upper()
+    assert "OUTPUT" in result.stdout.upper()
+    for option in ("--rejected", "--params", "--model", "--segments"):
+        assert option in result.stdout
+    assert result.stderr == ""
+
+
+def test_bad_input_path_is_one_error_line_and_exit_status_2(tmp_path, tiny_model_dir):
+    missing = tmp_path / "no_such_customers.csv"
+    result = _run("assign", str(missing), str(tmp_path / "out.csv"), *_model_args(tiny_model_dir))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {missing}: file not found"]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_assign_writes_segments(tmp_path, tiny_model_dir, params):
+    output = tmp_path / "out" / "segments.csv"
+    result = _run("assign", str(tiny_model_dir / "new.csv"), str(output), *_model_args(tiny_model_dir))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    labelled = pd.read_csv(output, dtype={"customer_id": str})
+    assert list(labelled.columns) == ASSIGNED_COLUMNS
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)
+    kept = clean_customers(raw, params, source="new.csv").kept
+    assert labelled["customer_id"].tolist() == kept["customer_id"].tolist()
+    assert set(labelled["segment"]) <= {0, 1, 2}
+    assert (labelled["segment_name"] == "Segment name " + labelled["segment"].astype(str)).all()
+    assert (labelled["distance"] >= 0).all()
+    assert "rows rejected" in result.stderr  # the generated batch plants two duplicate ids
+
+
+def test_missing_column_is_one_error_line(tmp_path, tiny_model_dir, capsys):
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "no_networth.csv"
+    raw.drop(columns=["networth"]).to_csv(path, index=False)
+    code = _main_exit(["assign", str(path), str(tmp_path / "out.csv"), *_model_args(tiny_model_dir)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"error: {path}: required column 'networth' is missing")
+
+
+def test_output_may_not_overwrite_the_input(tiny_model_dir, capsys):
+    path = str(tiny_model_dir / "new.csv")
+    before = (tiny_model_dir / "new.csv").read_bytes()
+    assert _main_exit(["assign", path, path, *_model_args(tiny_model_dir)]) == 2
+    assert "output would overwrite the input file" in capsys.readouterr().err
+    assert (tiny_model_dir / "new.csv").read_bytes() == before
+
+
+def test_missing_model_is_one_error_line(tmp_path, tiny_model_dir, capsys):
+    args = _model_args(tiny_model_dir)
+    args[1] = str(tmp_path / "model.joblib")
+    assert _main_exit(["assign", str(tiny_model_dir / "new.csv"), str(tmp_path / "o.csv"), *args]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'model.joblib'}: model not found")
+
+
+def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(
+        (tiny_model_dir / "params.yaml")
+        .read_text(encoding="utf-8")
+        .replace("scaler: minmax", "scaler: bogus"),
+        encoding="utf-8",
+    )
+    args = [*_model_args(tiny_model_dir)[:4], "--params", str(params_file)]
+    assert _main_exit(["assign", str(tiny_model_dir / "new.csv"), str(tmp_path / "o.csv"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "scaler" in err[0]
+    assert "'bogus'" in err[0]
+
+
+def test_rejected_rows_are_written_on_request(tmp_path, tiny_model_dir):
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(20)
+    raw.loc[3, "age"] = "250"
+    raw.loc[7, "income_slab"] = "Huge"
+    source = tmp_path / "batch.csv"
+    raw.to_csv(source, index=False)
+    main(
+        [
+            "assign",
+            str(source),
+            str(tmp_path / "out.csv"),
+            "--rejected",
+            str(tmp_path / "rejected.csv"),
+            *_model_args(tiny_model_dir),
+        ]
+    )
+    rejected = pd.read_csv(tmp_path / "rejected.csv", dtype=str)
+    assert rejected["row"].tolist() == ["4", "8"]
+    assert rejected["reason"].str.contains("age=250 outside").tolist() == [True, False]
+    assert "customer_name" not in rejected.columns
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str})
+    assert len(out) == 18
+    assert not set(out["customer_id"]) & set(rejected["customer_id"])
+
+
+def test_parquet_input_gives_the_same_segments_as_csv(tmp_path, tiny_model_dir):
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(60)
+    raw.to_csv(tmp_path / "batch.csv", index=False)
+    write_parquet(raw, tmp_path / "batch.parquet")
+    for name in ("batch.csv", "batch.parquet"):
+        main(
+            ["assign", str(tmp_path / name), str(tmp_path / f"{name}.out.csv"), *_model_args(tiny_model_dir)]
+        )
+    from_csv = pd.read_csv(tmp_path / "batch.csv.out.csv", dtype={"customer_id": str})
+    from_parquet = pd.read_csv(tmp_path / "batch.parquet.out.csv", dtype={"customer_id": str})
+    assert len(from_csv) == 60
+    pd.testing.assert_frame_equal(from_csv, from_parquet)
+
+
+def test_all_rows_rejected_writes_an_empty_result(tmp_path, tiny_model_dir):
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(5)
+    raw["age"] = "500"
+    raw.to_csv(tmp_path / "bad.csv", index=False)
+    main(["assign", str(tmp_path / "bad.csv"), str(tmp_path / "out.csv"), *_model_args(tiny_model_dir)])
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ASSIGNED_COLUMNS
+    assert out.empty
+
+
+def test_command_is_required(capsys):
+    assert _main_exit([]) == 2
+    assert "assign" in capsys.readouterr().err
+
+
+def test_run_entry_point_turns_input_errors_into_one_line(capsys):
+    def fail():
+        raise InputError("data.csv: something is wrong")
+
+    with pytest.raises(SystemExit) as info:
+        run_entry_point(fail)
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: data.csv: something is wrong\n"
+
+
+def test_debug_setting_shows_the_traceback(monkeypatch):
+    monkeypatch.setenv("BANKSEG_DEBUG", "1")
+
+    def fail():
+        raise InputError("data.csv: something is wrong")
+
+    with pytest.raises(InputError, match="something is wrong"):
+        run_entry_point(fail)
+
+
+def test_other_errors_are_not_hidden():
+    def fail():
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        run_entry_point(fail)

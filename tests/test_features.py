@@ -1,0 +1,186 @@
+"""bankseg.features: one preprocessing, fitted on the training customers and reused unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from bankseg.cleaning import clean_customers
+from bankseg.features import build_preprocessing, feature_frame, fit_preprocessing
+from bankseg.generate import generate_customers
+from bankseg.params import FeaturizeParams
+
+EXPECTED_COLUMNS = [
+    "age",
+    "networth",
+    "sip_amount",
+    "income_slab",
+    "risk_id",
+    "sip_status",
+    "has_demat_account",
+    "account_type_Current",
+    "account_type_Savings",
+]
+
+
+def _fit(customers, params, featurize=None):
+    return fit_preprocessing(
+        customers, params.features, params.prepare.missing, featurize or params.featurize
+    )
+
+
+def _transform(preprocessing, customers, params) -> pd.DataFrame:
+    return preprocessing.transform(feature_frame(customers, params.features))
+
+
+@pytest.fixture
+def three(params):
+    """Three cleaned customers whose scaled values are easy to work out by hand."""
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "age": [20.0, 30.0, 40.0],
+            "networth": [0.0, np.e - 1, np.e**2 - 1],  # log1p: 0, 1, 2
+            "sip_amount": [0.0, np.e**0.5 - 1, np.e - 1],  # log1p: 0, 0.5, 1
+            "income_slab": ["Low", "Medium", "High"],
+            "risk_id": ["1", "4", "4"],
+            "sip_status": ["No", "Yes", "Yes"],
+            "has_demat_account": ["Yes", "No", "No"],
+            "account_type": ["Savings", "Current", "Savings"],
+            "kyc_status": ["Verified", "Pending", "Verified"],
+        }
+    )
+
+
+def test_columns_and_shape(cleaned, fitted):
+    _, X = fitted
+    assert list(X.columns) == EXPECTED_COLUMNS
+    assert len(X) == len(cleaned.kept)
+    assert X.index.equals(cleaned.kept.index)
+    assert not X.isna().any().any()  # missing values were imputed
+
+
+def test_minmax_range_is_respected_on_training_data(fitted, params):
+    preprocessing, X = fitted
+    assert params.featurize.feature_range == (1.0, 10.0)
+    assert isinstance(preprocessing.named_steps["scale"], MinMaxScaler)
+    assert np.allclose(X.min().to_numpy(), 1.0)
+    assert np.allclose(X.max().to_numpy(), 10.0)
+
+
+def test_hand_checked_encoding_and_scaling(three, params):
+    _, X = _fit(three, params)
+    assert X["age"].tolist() == pytest.approx([1.0, 5.5, 10.0])
+    assert X["networth"].tolist() == pytest.approx([1.0, 5.5, 10.0])  # log1p, then scaled
+    assert X["sip_amount"].tolist() == pytest.approx([1.0, 5.5, 10.0])  # log1p too
+    assert X["income_slab"].tolist() == pytest.approx([1.0, 5.5, 10.0])  # Low < Medium < High
+    assert X["risk_id"].tolist() == pytest.approx([1.0, 10.0, 10.0])
+    assert X["sip_status"].tolist() == pytest.approx([1.0, 10.0, 10.0])  # No = 0, Yes = 1
+    assert X["has_demat_account"].tolist() == pytest.approx([10.0, 1.0, 1.0])
+    assert X["account_type_Current"].tolist() == pytest.approx([1.0, 10.0, 1.0])
+    assert X["account_type_Savings"].tolist() == pytest.approx([10.0, 1.0, 10.0])
+
+
+def test_fitted_preprocessing_is_reused_on_another_batch(cleaned, fitted, params):
+    """The same customer gets the same features whoever else is in the batch: no refit."""
+    preprocessing, X = fitted
+    training = cleaned.kept
+    other, _ = generate_customers(300, seed=99, first_id=90_000)
+    other = clean_customers(other, params, source="other.csv").kept
+    picked = [3, 250, 1000]
+    batch = pd.concat([other, training.iloc[picked]], ignore_index=True)
+    batch_X = _transform(preprocessing, batch, params)
+    assert np.allclose(batch_X.tail(3).to_numpy(), X.iloc[picked].to_numpy())
+    # A refit on this batch would give other values: the check above can fail.
+    _, refit = _fit(batch, params)
+    assert not np.allclose(refit.tail(3).to_numpy(), X.iloc[picked].to_numpy())
+
+
+def test_single_customer_is_scaled_as_in_training(three, params):
+    preprocessing, X = _fit(three, params)
+    alone = _transform(preprocessing, three.iloc[[1]], params)
+    assert np.allclose(alone.to_numpy(), X.iloc[[1]].to_numpy())
+
+
+def test_new_values_beyond_the_training_range_are_not_clipped(three, params):
+    preprocessing, _ = _fit(three, params)
+    older = three.iloc[[2]].assign(age=50.0)
+    assert _transform(preprocessing, older, params)["age"].iloc[0] == pytest.approx(14.5)
+
+
+def test_imputation_uses_training_statistics(three, params):
+    preprocessing, _ = _fit(three, params)
+    gaps = three.iloc[[0]].assign(age=np.nan, networth=np.nan, sip_amount=np.nan, income_slab=None)
+    X = _transform(preprocessing, gaps, params)
+    assert X["age"].iloc[0] == pytest.approx(5.5)  # training median age 30
+    assert X["networth"].iloc[0] == pytest.approx(5.5)  # median net worth e - 1, log1p 1
+    assert X["sip_amount"].iloc[0] == pytest.approx(1.0)  # policy zero
+    # most_frequent among Low/Medium/High (a tie) is the first in sorted order: High
+    assert X["income_slab"].iloc[0] == pytest.approx(10.0)
+
+
+def test_unseen_onehot_category_encodes_as_all_zeros(three, params):
+    preprocessing, _ = _fit(three, params)
+    X = _transform(preprocessing, three.iloc[[0]].assign(account_type="Premium"), params)
+    assert X["account_type_Current"].iloc[0] == pytest.approx(1.0)  # 0 scaled to the range's low end
+    assert X["account_type_Savings"].iloc[0] == pytest.approx(1.0)
+
+
+def test_onehot_creates_one_column_per_category(three, params):
+    customers = pd.concat([three, three.iloc[[0]].assign(customer_id="d", account_type="Joint")])
+    customers = customers.reset_index(drop=True)
+    _, X = _fit(customers, params)
+    onehot = [c for c in X.columns if c.startswith("account_type_")]
+    assert onehot == ["account_type_Current", "account_type_Joint", "account_type_Savings"]
+    # Exactly one category is "on" (scaled to 10) per customer.
+    assert ((X[onehot] == 10.0).sum(axis=1) == 1).all()
+    assert X.loc[3, "account_type_Joint"] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(
+    ("scaler", "kind"), [("minmax", MinMaxScaler), ("standard", StandardScaler), ("robust", RobustScaler)]
+)
+def test_scaler_is_selectable(params, scaler, kind):
+    featurize = FeaturizeParams(scaler=scaler, feature_range=(1.0, 10.0))
+    pipeline = build_preprocessing(params.features, params.prepare.missing, featurize)
+    assert isinstance(pipeline.named_steps["scale"], kind)
+
+
+def test_standard_scaler_centres_and_scales(cleaned, params):
+    _, X = _fit(cleaned.kept, params, replace(params.featurize, scaler="standard"))
+    assert np.allclose(X.mean().to_numpy(), 0.0, atol=1e-9)
+    assert np.allclose(X.std(ddof=0).to_numpy(), 1.0)
+
+
+def test_robust_scaler_centres_numeric_columns_on_the_median(cleaned, params):
+    _, X = _fit(cleaned.kept, params, replace(params.featurize, scaler="robust"))
+    for column in ("age", "networth", "sip_amount"):
+        assert X[column].median() == pytest.approx(0.0, abs=1e-9), column
+    assert X["age"].min() < -0.5
+    assert X["age"].max() > 0.5
+
+
+def test_other_feature_range(three, params):
+    _, X = _fit(three, params, replace(params.featurize, feature_range=(0.0, 1.0)))
+    assert X["age"].tolist() == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_feature_frame_types(cleaned, params):
+    frame = feature_frame(cleaned.kept, params.features)
+    assert list(frame.columns) == params.features.columns
+    for column in ("age", "networth", "sip_amount"):
+        assert frame[column].dtype == np.float64
+    assert frame["income_slab"].dtype == object
+    missing_income = cleaned.kept["income_slab"].isna()
+    assert missing_income.any()
+    assert frame.loc[missing_income, "income_slab"].map(lambda v: isinstance(v, float) and np.isnan(v)).all()
+
+
+def test_fitting_does_not_change_the_customers(three, params):
+    before = three.copy()
+    _fit(three, params)
+    pd.testing.assert_frame_equal(three, before)

@@ -1,0 +1,273 @@
+"""bankseg.io: customer files are read as text, outputs are written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from bankseg.errors import InputError  # noqa: E402
+from bankseg.io import (  # noqa: E402
+    atomic_path,
+    load_model,
+    read_customers,
+    read_json,
+    save_figure,
+    save_model,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
+
+SMALL = pd.DataFrame(
+    {"customer_id": ["1", "2"], "address": ["12\nMG Road", "H.No. 5, Rao Chowk"], "age": [30, 40]}
+)
+
+
+def _figure():
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1, 2], [2, 0, 1])
+    return fig
+
+
+WRITERS = {
+    "json": (lambda p: write_json({"a": 1}, p), "out.json"),
+    "text": (lambda p: write_text("hello\n", p), "out.txt"),
+    "csv": (lambda p: write_csv(SMALL, p), "out.csv"),
+    "parquet": (lambda p: write_parquet(SMALL, p), "out.parquet"),
+    "model": (lambda p: save_model({"weights": [1, 2]}, p), "out.joblib"),
+    "figure": (lambda p: save_figure(_figure(), p), "out.png"),
+}
+
+
+@pytest.mark.parametrize(("write", "name"), WRITERS.values(), ids=WRITERS.keys())
+def test_writers_leave_only_the_target_file(tmp_path, write, name):
+    target = tmp_path / "nested" / "folder" / name
+    write(target)
+    assert sorted(os.listdir(target.parent)) == [name]
+    assert target.stat().st_size > 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_atomic_path_failure_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+    target = tmp_path / "result.txt"
+    target.write_text("old", encoding="utf-8")
+    seen = []
+    with pytest.raises(RuntimeError, match="killed"), atomic_path(target) as tmp:
+        seen.append(tmp)
+        assert tmp.parent == tmp_path
+        assert tmp != target
+        tmp.write_text("half written", encoding="utf-8")
+        raise RuntimeError("killed")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert not seen[0].exists()
+    assert os.listdir(tmp_path) == ["result.txt"]
+
+
+def test_atomic_path_replaces_an_existing_file(tmp_path):
+    target = tmp_path / "result.txt"
+    target.write_text("old", encoding="utf-8")
+    write_text("new", target)
+    assert target.read_text(encoding="utf-8") == "new"
+    assert os.listdir(tmp_path) == ["result.txt"]
+
+
+def test_write_json_is_sorted_rounded_and_nan_is_null(tmp_path):
+    path = tmp_path / "m.json"
+    data = {
+        "b": 1.234567,
+        "a": [np.float64("nan"), float("inf"), -np.inf, np.int64(3), np.float32(0.5)],
+        "c": {2: np.float64(1 / 3), 1: True},
+        "d": (1.00001, "text"),
+    }
+    write_json(data, path)
+    text = path.read_text(encoding="utf-8")
+    assert text == (
+        "{\n"
+        '  "a": [\n    null,\n    null,\n    null,\n    3,\n    0.5\n  ],\n'
+        '  "b": 1.2346,\n'
+        '  "c": {\n    "1": true,\n    "2": 0.3333\n  },\n'
+        '  "d": [\n    1.0,\n    "text"\n  ]\n'
+        "}\n"
+    )
+    assert "NaN" not in text
+    assert "Infinity" not in text
+
+
+def test_write_json_digits(tmp_path):
+    path = tmp_path / "m.json"
+    write_json({"x": 2.71828, "nested": [{"y": 0.123456}]}, path, digits=2)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"x": 2.72, "nested": [{"y": 0.12}]}
+
+
+def test_write_json_is_byte_identical_for_the_same_data_in_another_order(tmp_path):
+    write_json({"b": 1, "a": {"y": 2.0, "x": 1.0}}, tmp_path / "1.json")
+    write_json({"a": {"x": 1.0, "y": 2.0}, "b": 1}, tmp_path / "2.json")
+    assert (tmp_path / "1.json").read_bytes() == (tmp_path / "2.json").read_bytes()
+
+
+def test_read_json_round_trip(tmp_path):
+    write_json({"segments": {"0": {"name": "Young, no SIP"}}}, tmp_path / "s.json")
+    assert read_json(tmp_path / "s.json") == {"segments": {"0": {"name": "Young, no SIP"}}}
+
+
+def test_read_json_missing_file_names_it(tmp_path):
+    with pytest.raises(InputError, match="s.json: file not found"):
+        read_json(tmp_path / "s.json")
+
+
+def test_read_json_invalid_names_the_file_and_line(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{\n  "a": 1,\n  oops\n}\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_json(path)
+    assert str(info.value).startswith(f"{path}: not valid JSON")
+    assert "line 3" in str(info.value)
+
+
+def test_read_csv_with_quoted_multi_line_fields(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,address,age,note\n"
+        '1,"12\nMG Road",30,NA\n'
+        '2,"H.No. 5, ""Rao"" Chowk",,null\n'
+        '007,"line one\nline two\nline three",45,\n',
+        encoding="utf-8",
+    )
+    df = read_customers(path)
+    assert list(df.columns) == ["customer_id", "address", "age", "note"]
+    assert len(df) == 3
+    assert df["address"].tolist() == ["12\nMG Road", 'H.No. 5, "Rao" Chowk', "line one\nline two\nline three"]
+    # Everything stays text: leading zeros survive, "NA" and "null" are values, only "" is missing.
+    assert df["customer_id"].tolist() == ["1", "2", "007"]
+    assert df["age"].iloc[0] == "30"
+    assert pd.isna(df["age"].iloc[1])
+    assert df["note"].iloc[:2].tolist() == ["NA", "null"]
+    assert pd.isna(df["note"].iloc[2])
+
+
+def test_read_csv_with_crlf_line_ends(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b'customer_id,address\r\n1,"a\r\nb"\r\n2,c\r\n')
+    df = read_customers(path)
+    assert df["customer_id"].tolist() == ["1", "2"]
+    assert df["address"].iloc[1] == "c"
+    assert df["address"].iloc[0].splitlines() == ["a", "b"]
+
+
+def test_read_csv_selected_columns_ignores_unknown(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('customer_id,address,age\n1,"x\ny",30\n', encoding="utf-8")
+    df = read_customers(path, columns=["age", "customer_id", "not_there"])
+    assert sorted(df.columns) == ["age", "customer_id"]
+    assert df["age"].tolist() == ["30"]
+
+
+def test_generated_csv_round_trip(tmp_path, customers):
+    path = tmp_path / "customers.csv"
+    customers.to_csv(path, index=False)
+    back = read_customers(path)
+    assert list(back.columns) == list(customers.columns)
+    assert (back.fillna("").to_numpy() == customers.to_numpy()).all()
+
+
+def test_write_csv_output_is_read_back_unchanged(tmp_path, customers):
+    path = tmp_path / "customers.csv"
+    write_csv(customers, path)
+    back = read_customers(path)
+    assert (back.fillna("").to_numpy() == customers.to_numpy()).all()
+
+
+def test_read_parquet_keeps_stored_types(tmp_path):
+    path = tmp_path / "c.parquet"
+    write_parquet(SMALL, path)
+    df = read_customers(path)
+    assert df["address"].tolist() == SMALL["address"].tolist()
+    assert df["age"].tolist() == [30, 40]
+    assert pd.api.types.is_integer_dtype(df["age"])
+    selected = read_customers(path, columns=["age", "not_there"])
+    assert list(selected.columns) == ["age"]
+
+
+def test_read_parquet_uppercase_suffix(tmp_path):
+    path = tmp_path / "C.PARQUET"
+    write_parquet(SMALL, path)
+    assert len(read_customers(path)) == 2
+
+
+def _read_error(path) -> str:
+    with pytest.raises(InputError) as info:
+        read_customers(path)
+    return str(info.value)
+
+
+def test_missing_file_is_an_input_error_naming_it(tmp_path):
+    path = tmp_path / "absent.csv"
+    assert _read_error(path) == f"{path}: file not found"
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["zero bytes", "blank lines"])
+def test_empty_csv_is_an_input_error_naming_it(tmp_path, content):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    message = _read_error(path)
+    assert message.startswith(f"{path}: ")
+    assert "empty" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not parquet"], ids=["zero bytes", "garbage"])
+def test_unreadable_parquet_is_an_input_error_naming_it(tmp_path, content):
+    path = tmp_path / "customers.parquet"
+    path.write_bytes(content)
+    message = _read_error(path)
+    assert message.startswith(f"{path}: cannot be read as parquet")
+    assert "\n" not in message
+
+
+def test_csv_that_is_not_utf8_is_an_input_error(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("customer_id,name\n1,Jos\xe9\n".encode("latin-1"))
+    assert _read_error(path).startswith(f"{path}: cannot be read as csv")
+
+
+@pytest.mark.parametrize("name", ["customers.xlsx", "customers.json", "customers"])
+def test_unsupported_file_type_is_an_input_error_naming_it(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("customer_id\n1\n", encoding="utf-8")
+    message = _read_error(path)
+    assert message.startswith(f"{path}: unsupported file type")
+    assert ".csv or .parquet" in message
+
+
+def test_model_round_trip(tmp_path):
+    save_model({"weights": np.arange(3)}, tmp_path / "m.joblib")
+    loaded = load_model(tmp_path / "m.joblib")
+    assert loaded["weights"].tolist() == [0, 1, 2]
+
+
+def test_load_missing_model_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="m.joblib: model not found"):
+        load_model(tmp_path / "m.joblib")
+
+
+def test_save_figure_writes_png_and_closes_the_figure(tmp_path):
+    fig = _figure()
+    save_figure(fig, tmp_path / "f.png")
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_save_figure_is_byte_identical_for_the_same_figure(tmp_path):
+    save_figure(_figure(), tmp_path / "1.png")
+    save_figure(_figure(), tmp_path / "2.png")
+    assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()

@@ -1,0 +1,103 @@
+"""bankseg.plots: each function returns a matplotlib Figure with the expected panels."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from bankseg.plots import distributions_figure, elbow_figure, profile_heatmap, projection_figure
+
+NAMES = {0: "Young", 1: "Senior", 2: "Affluent"}
+
+
+@pytest.fixture
+def close_figures():
+    """Figures made by a test, closed afterwards even if the test fails."""
+    made: list[Figure] = []
+    yield made
+    for fig in made:
+        plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def segmented(cleaned, fitted):
+    """The cleaned customers, their scaled features and a three-way segmentation by age."""
+    _, X = fitted
+    customers = cleaned.kept
+    age = customers["age"].fillna(customers["age"].median())
+    segments = pd.Series(np.digitize(age, [35, 55]), index=customers.index)
+    return customers, X, segments
+
+
+def test_elbow_figure(close_figures):
+    scores = pd.DataFrame(
+        {
+            "k": [2, 3, 4, 5],
+            "inertia": [100.0, 40.0, 10.0, 8.0],
+            "silhouette": [0.4, 0.6, 0.8, 0.5],
+            "calinski_harabasz": [10.0, 20.0, 40.0, 30.0],
+            "davies_bouldin": [0.9, 0.6, 0.3, 0.5],
+        }
+    )
+    suggestion = {"suggested_k": 4, "reason": "chosen by elbow.method=knee"}
+    fig = elbow_figure(scores, suggestion)
+    close_figures.append(fig)
+    assert isinstance(fig, Figure)
+    axes = fig.get_axes()
+    assert len(axes) == 4
+    assert [ax.get_title() for ax in axes][0].startswith("inertia")
+    assert "chosen by elbow.method=knee" in fig.get_suptitle()
+    for ax in axes:
+        assert ax.get_lines()[0].get_xdata().tolist() == [2, 3, 4, 5]
+        assert "suggested K=4" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_profile_heatmap(close_figures):
+    matrix = pd.DataFrame(
+        [[1.2, -0.5, 0.0], [-1.2, 0.5, 2.5]],
+        index=["0: Young", "1: Senior"],
+        columns=["age", "income", "SIP"],
+    )
+    fig = profile_heatmap(matrix)
+    close_figures.append(fig)
+    assert isinstance(fig, Figure)
+    ax = fig.get_axes()[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0: Young", "1: Senior"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["age", "income", "SIP"]
+    assert "+2.5" in [t.get_text() for t in ax.texts]
+    assert len(fig.get_axes()) == 2  # the heatmap and its colour bar
+
+
+def test_distributions_figure(segmented, params, close_figures):
+    customers, _, segments = segmented
+    fig = distributions_figure(customers, segments, params.features, NAMES)
+    close_figures.append(fig)
+    assert isinstance(fig, Figure)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == [f.label for f in params.features.numeric]
+    assert axes[1].get_ylabel() == "log10(1 + net worth)"  # log features are plotted on a log scale
+    assert axes[0].get_ylabel() == "age"
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0", "1", "2"]
+
+
+def test_projection_figure(segmented, close_figures):
+    _, X, segments = segmented
+    fig = projection_figure(X, segments, NAMES, max_points=500, random_state=0)
+    close_figures.append(fig)
+    assert isinstance(fig, Figure)
+    ax = fig.get_axes()[0]
+    assert len(ax.collections) == 3  # one scatter per segment
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 500
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["0: Young", "1: Senior", "2: Affluent"]
+    assert ax.get_xlabel().startswith("component 1")
+
+
+def test_projection_with_fewer_customers_than_max_points(segmented, close_figures):
+    _, X, segments = segmented
+    fig = projection_figure(X.head(40), segments.head(40), NAMES, max_points=5000)
+    close_figures.append(fig)
+    assert sum(len(c.get_offsets()) for c in fig.get_axes()[0].collections) == 40

@@ -1,0 +1,265 @@
+"""bankseg.profiling: effect sizes, readable distinct names, profiles and the Markdown report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bankseg.profiling import (
+    Effect,
+    effect_matrix,
+    feature_labels,
+    format_amount,
+    name_segments,
+    profile_segments,
+    report_markdown,
+    segment_effects,
+)
+
+PROFILE = ["kyc_status"]
+
+
+def _block(n, *, age, networth, sip, income, risk, sip_status, demat, account, kyc="Verified"):
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "age": [float(age + i % 3) for i in range(n)],
+            "networth": [float(networth * (1 + i % 2)) for i in range(n)],
+            "sip_amount": [float(sip)] * n,
+            "income_slab": [income] * n,
+            "risk_id": [risk] * n,
+            "sip_status": [sip_status] * n,
+            "has_demat_account": [demat] * n,
+            "account_type": [account] * n,
+            "kyc_status": [kyc] * n,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def three_segments():
+    """15 customers in three clear segments: young savers (0), seniors (1), affluent investors (2)."""
+    customers = pd.concat(
+        [
+            _block(6, age=25, networth=1e5, sip=0, income="Low", risk="1", sip_status="No", demat="No", account="Savings"),
+            _block(4, age=70, networth=4e6, sip=0, income="Medium", risk="1", sip_status="No", demat="Yes", account="Savings", kyc="Pending"),
+            _block(5, age=45, networth=1e7, sip=40000, income="High", risk="3", sip_status="Yes", demat="Yes", account="Current"),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    segments = pd.Series([0] * 6 + [1] * 4 + [2] * 5)
+    return customers, segments
+
+
+@pytest.fixture(scope="module")
+def effects(three_segments, params):
+    customers, segments = three_segments
+    return segment_effects(customers, segments, params.features, PROFILE)
+
+
+@pytest.fixture(scope="module")
+def names(effects):
+    return name_segments(effects, top_features=3, overrides={})
+
+
+def _effect(effects, segment, feature, value=None) -> Effect:
+    return next(e for e in effects[segment] if e.feature == feature and e.value == value)
+
+
+def test_hand_checked_effect_sizes(params):
+    customers = _block(
+        4, age=0, networth=1, sip=0, income="Low", risk="1", sip_status="No", demat="No", account="Savings"
+    )
+    customers["age"] = [20.0, 20.0, 40.0, 40.0]
+    customers["account_type"] = ["Savings", "Savings", "Current", "Current"]
+    segments = pd.Series([0, 0, 1, 1])
+    effects = segment_effects(customers, segments, params.features, [])
+    # (segment mean - base mean) / base standard deviation (sample sd of 20, 20, 40, 40).
+    sd = np.std([20, 20, 40, 40], ddof=1)
+    assert _effect(effects, 1, "age").effect == pytest.approx(10 / sd)
+    assert _effect(effects, 0, "age").effect == pytest.approx(-10 / sd)
+    # (segment share - base share) / sqrt(p (1 - p)) with p = 0.5.
+    assert _effect(effects, 1, "account_type", "Current").effect == pytest.approx(1.0)
+    assert _effect(effects, 1, "account_type", "Savings").effect == pytest.approx(-1.0)
+
+
+def test_constant_column_is_skipped(params):
+    customers = _block(
+        4, age=30, networth=1, sip=0, income="Low", risk="1", sip_status="No", demat="No", account="Savings"
+    )
+    customers["age"] = [20.0, 30.0, 40.0, 50.0]
+    effects = segment_effects(customers, pd.Series([0, 0, 1, 1]), params.features, PROFILE)
+    features = {e.feature for e in effects[0]}
+    assert features == {"age", "networth"}  # everything else is the same for every customer
+
+
+def test_effects_are_sorted_strongest_first(effects):
+    for seg_effects in effects.values():
+        sizes = [abs(e.effect) for e in seg_effects]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_effect_signs_and_params_words(effects):
+    senior_age = _effect(effects, 1, "age")
+    young_age = _effect(effects, 0, "age")
+    assert senior_age.effect > 0
+    assert senior_age.phrase == "senior"  # features.numeric.age.words[1]
+    assert young_age.effect < 0
+    assert young_age.phrase == "young"
+    assert _effect(effects, 2, "sip_status").phrase == "with active SIP"
+    assert _effect(effects, 0, "sip_status").phrase == "no active SIP"
+    assert _effect(effects, 2, "income_slab").phrase == "high income"
+    assert _effect(effects, 0, "networth").phrase == "low net worth"
+    assert _effect(effects, 1, "kyc_status", "Pending").effect > 0
+    assert _effect(effects, 1, "kyc_status", "Pending").phrase == "Pending kyc status"
+
+
+def test_names_are_distinct_and_readable(names):
+    assert set(names) == {0, 1, 2}
+    assert len(set(names.values())) == 3
+    assert "young" in names[0].lower()
+    assert names[1].startswith("Senior")
+    assert "high sip" in names[2].lower()
+    assert all(name[0].isupper() for name in names.values())
+
+
+def test_names_use_the_words_from_params(three_segments, params):
+    customers, segments = three_segments
+    age = replace(params.features.numeric[0], words=("junior", "elder"))
+    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
+    names = name_segments(
+        segment_effects(customers, segments, features, PROFILE), top_features=3, overrides={}
+    )
+    assert names[1].startswith("Elder")
+    assert "junior" in names[0]
+    assert "senior" not in " ".join(names.values()).lower()
+
+
+def test_overrides_replace_names(effects, names):
+    overridden = name_segments(effects, top_features=3, overrides={1: "Retirees", 9: "No such segment"})
+    assert overridden == {0: names[0], 1: "Retirees", 2: names[2]}
+
+
+def test_top_features_sets_the_number_of_phrases(effects):
+    short = name_segments(effects, top_features=1, overrides={})
+    assert all("," not in name for name in short.values())
+    longer = name_segments(effects, top_features=4, overrides={})
+    assert all(name.count(",") == 3 for name in longer.values())
+
+
+def test_clashing_names_get_more_phrases_then_the_segment_id():
+    effects = {
+        0: [Effect("age", None, 1.0, "senior"), Effect("networth", None, 0.5, "high net worth"), Effect("sip_amount", None, 0.2, "high SIP")],
+        1: [Effect("age", None, 0.9, "senior"), Effect("networth", None, 0.4, "high net worth"), Effect("sip_amount", None, -0.1, "low SIP")],
+        2: [Effect("age", None, 0.8, "senior"), Effect("networth", None, 0.3, "high net worth")],
+    }  # fmt: skip
+    names = name_segments(effects, top_features=2, overrides={})
+    assert names == {
+        0: "Senior, high net worth",
+        1: "Senior, high net worth, low SIP",
+        2: "Senior, high net worth (segment 2)",
+    }
+
+
+def test_under_represented_categories_are_not_used_in_names():
+    effects = {
+        0: [
+            Effect("account_type", "Current", -2.0, "Current account"),
+            Effect("sip_status", None, 1.0, "with active SIP"),
+            Effect("account_type", "Savings", 0.5, "Savings account"),
+        ]
+    }
+    assert name_segments(effects, top_features=2, overrides={}) == {0: "With active SIP, Savings account"}
+
+
+def test_ordered_traits_come_first_in_a_name():
+    effects = {0: [Effect("sip_status", None, -1.5, "no active SIP"), Effect("age", None, -1.0, "young")]}
+    assert name_segments(effects, top_features=3, overrides={}) == {0: "Young, no active SIP"}
+
+
+def test_segment_without_differences_is_typical():
+    assert name_segments({0: []}, top_features=3, overrides={}) == {0: "Typical customers"}
+
+
+def test_profile_sizes_shares_and_summaries(three_segments, effects, names, params):
+    customers, segments = three_segments
+    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
+    assert profile["n_customers"] == 15
+    assert profile["n_segments"] == 3
+    assert list(profile["segments"]) == ["0", "1", "2"]
+    senior = profile["segments"]["1"]
+    assert senior["name"] == names[1]
+    assert senior["size"] == 4
+    assert senior["share"] == pytest.approx(4 / 15)
+    # ages 70, 71, 72, 70; net worth 4 M, 8 M, 4 M, 8 M
+    assert senior["numeric"]["age"] == {"mean": pytest.approx(70.75), "median": pytest.approx(70.5)}
+    assert senior["numeric"]["networth"]["median"] == pytest.approx(6e6)
+    assert senior["categories"]["kyc_status"] == {"Pending": 1.0}
+    assert senior["categories"]["income_slab"] == {"Medium": 1.0}
+    assert senior["differentiators"][0]["feature"] == "kyc_status=Pending"
+    assert all(d["effect"] > 0 for d in senior["differentiators"] if "=" in d["feature"])
+    assert senior["description"].startswith("4 customers (26.7%): median age 70.5, median net worth 6.00 M")
+    assert profile["base"]["age"]["median"] == pytest.approx(45.0)
+    assert sum(p["size"] for p in profile["segments"].values()) == 15
+
+
+def test_report_mentions_every_segment(three_segments, effects, names, params):
+    customers, segments = three_segments
+    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
+    report = report_markdown(profile, params.features, plots=["segment_profile.png"])
+    assert report.startswith("# Customer segments\n")
+    assert "15 customers in 3 segments." in report
+    for seg, name in names.items():
+        assert f"## Segment {seg}: {name}" in report
+        assert f"| {seg} | {name} |" in report
+    assert "| net worth |" in report  # feature labels from params
+    assert "![segment_profile.png](../plots/segment_profile.png)" in report
+    assert report.endswith("\n")
+
+
+def test_report_without_plots_has_no_plot_section(three_segments, effects, names, params):
+    customers, segments = three_segments
+    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
+    assert "## Plots" not in report_markdown(profile, params.features, plots=[])
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1_500_000, "1.50 M"),
+        (-2_000_000, "-2.00 M"),
+        (25_000, "25.0 k"),
+        (9_999, "9,999"),
+        (1_234.4, "1,234"),
+        (100, "100"),
+        (12.34, "12.3"),
+        (0, "0.0"),
+        (float("nan"), "n/a"),
+        (None, "n/a"),
+    ],
+)
+def test_format_amount(value, text):
+    assert format_amount(value) == text
+
+
+def test_feature_labels(params):
+    labels = feature_labels(params.features)
+    assert labels["networth"] == "net worth"
+    assert labels["age"] == "age"
+    assert labels["account_type"] == "account"
+
+
+def test_effect_matrix(effects, names, params):
+    matrix = effect_matrix(effects, names, params.features)
+    assert list(matrix.index) == [f"{seg}: {names[seg]}" for seg in (0, 1, 2)]
+    assert list(matrix.columns) == sorted(matrix.columns)
+    assert "account: Current" in matrix.columns
+    assert "kyc status: Pending" in matrix.columns
+    assert "net worth" in matrix.columns
+    assert not matrix.isna().any().any()
+    assert matrix.loc[f"1: {names[1]}", "age"] == pytest.approx(_effect(effects, 1, "age").effect)
+    assert math.isclose(matrix.loc[f"0: {names[0]}", "age"], _effect(effects, 0, "age").effect)
