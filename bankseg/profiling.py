@@ -179,6 +179,14 @@ def profile_segments(
     return {"n_customers": total, "n_segments": len(names), "base": base, "segments": profiles}
 
 
+def profile_metrics(profile: dict) -> dict:
+    """The numbers of a profile only (no names, sentences or lists), so metrics diffs stay readable."""
+    if isinstance(profile, dict):
+        kept = {k: profile_metrics(v) for k, v in profile.items() if not isinstance(v, (str, list))}
+        return {k: v for k, v in kept.items() if v != {}}
+    return profile
+
+
 def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:
     medians = ", ".join(
         f"median {f.label} {format_amount(numeric[f.column]['median'])}" for f in features.numeric

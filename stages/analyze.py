@@ -10,7 +10,13 @@ from bankseg.errors import run_entry_point
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
-from bankseg.profiling import effect_matrix, profile_segments, report_markdown, segment_effects
+from bankseg.profiling import (
+    effect_matrix,
+    profile_metrics,
+    profile_segments,
+    report_markdown,
+    segment_effects,
+)
 
 
 def main() -> None:
@@ -20,6 +26,7 @@ def main() -> None:
     parser.add_argument("--assigned", required=True)
     parser.add_argument("--segments", required=True)
     parser.add_argument("--report", required=True)
+    parser.add_argument("--profiles", required=True, help="JSON with names, descriptions and figures")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--profile-plot", required=True)
     parser.add_argument("--distributions-plot", required=True)
@@ -40,7 +47,8 @@ def main() -> None:
     save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
     plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
     write_text(report_markdown(profile, params.features, plots=plots), args.report)
-    write_json(profile, args.metrics)
+    write_json(profile, args.profiles)
+    write_json(profile_metrics(profile), args.metrics)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from bankseg.profiling import (
     feature_labels,
     format_amount,
     name_segments,
+    profile_metrics,
     profile_segments,
     report_markdown,
     segment_effects,
@@ -263,3 +264,19 @@ def test_effect_matrix(effects, names, params):
     assert not matrix.isna().any().any()
     assert matrix.loc[f"1: {names[1]}", "age"] == pytest.approx(_effect(effects, 1, "age").effect)
     assert math.isclose(matrix.loc[f"0: {names[0]}", "age"], _effect(effects, 0, "age").effect)
+
+
+def test_profile_metrics_keeps_numbers_and_drops_text():
+    profile = {
+        "n_customers": 10,
+        "segments": {
+            "0": {
+                "name": "Young",
+                "size": 4,
+                "share": 0.4,
+                "differentiators": [{"effect": 1.0}],
+                "numeric": {},
+            },
+        },
+    }
+    assert profile_metrics(profile) == {"n_customers": 10, "segments": {"0": {"size": 4, "share": 0.4}}}
