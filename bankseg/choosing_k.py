@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +39,21 @@ def sweep(
 ) -> pd.DataFrame:
     """One row per K with inertia and the quality criteria."""
     k_max = min(k_max, len(X) - 1)
+    # One seeded sample and its distances serve the silhouette of every K: the same
+    # customers are compared across K, and the quadratic work is done once.
+    rng = np.random.default_rng(random_state)
+    sample = np.sort(rng.choice(len(X), size=min(silhouette_sample, len(X)), replace=False))
+    distances = pairwise_distances(X[sample])
     rows = []
     for k in range(k_min, k_max + 1):
         kmeans = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(X)
-        row = {"k": k, "inertia": float(kmeans.inertia_)}
-        row.update(
-            quality_scores(X, kmeans.labels_, silhouette_sample=silhouette_sample, random_state=random_state)
-        )
+        labels = kmeans.labels_
+        row = {"k": k, "inertia": float(kmeans.inertia_), "silhouette": float("nan")}
+        if len(np.unique(labels[sample])) > 1:
+            row["silhouette"] = float(silhouette_score(distances, labels[sample], metric="precomputed"))
+        many = len(np.unique(labels)) > 1
+        row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels)) if many else float("nan")
+        row["davies_bouldin"] = float(davies_bouldin_score(X, labels)) if many else float("nan")
         rows.append(row)
         log.info("k=%d inertia=%.1f silhouette=%.3f", k, row["inertia"], row["silhouette"])
     scores = pd.DataFrame(rows)
