@@ -3,11 +3,10 @@
 import argparse
 import logging
 
-import joblib
 import pandas as pd
 
 from bankseg.errors import run_entry_point
-from bankseg.io import read_json, save_model, write_json
+from bankseg.io import load_model, read_json, save_model, write_json
 from bankseg.model import build_model, fit_kmeans, training_metrics
 from bankseg.params import load_params
 from bankseg.profiling import name_segments, segment_effects
@@ -39,7 +38,7 @@ def main() -> None:
     effects = segment_effects(customers, segments, params.features, list(params.prepare.profile_columns))
     names = name_segments(effects, top_features=params.segments.top_features, overrides=params.segments.names)
 
-    save_model(build_model(joblib.load(args.preprocessing), kmeans), args.model)
+    save_model(build_model(load_model(args.preprocessing), kmeans), args.model)
     write_json({"segments": {str(k): {"name": v} for k, v in names.items()}}, args.segments)
     metrics = training_metrics(
         X, kmeans, silhouette_sample=params.elbow.silhouette_sample, random_state=params.elbow.random_state
