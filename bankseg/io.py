@@ -7,6 +7,7 @@ so a killed run never leaves a half-written file where DVC would cache it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -79,9 +80,35 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe.
+
+    Cells starting with ``= + - @``, tab or carriage return are neutralised; plain numbers
+    such as ``-1`` are left as they are.
+    """
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(out[column]):
+            continue
+        text = out[column].astype("string")
+        risky = text.str.startswith(FORMULA_START).fillna(False) & ~text.str.match(_PLAIN_NUMBER).fillna(
+            False
+        )
+        if risky.any():
+            out[column] = out[column].astype(object).where(~risky, "'" + text[risky].astype(object))
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV quickly with pyarrow (pandas' writer is several times slower)."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    """Write CSV quickly with pyarrow (pandas' writer is several times slower).
+
+    Text that a spreadsheet would run as a formula is neutralised first.
+    """
+    table = pa.Table.from_pandas(neutralise_formulas(df), preserve_index=False)
     with atomic_path(path) as tmp:
         pacsv.write_csv(table, tmp)
 
@@ -130,13 +157,48 @@ def save_figure(fig: Any, path: str | Path) -> None:
     plt.close(fig)
 
 
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_path(path: str | Path) -> Path:
+    """Where the SHA-256 of a model file is recorded: ``<model>.sha256`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
 def save_model(model: Any, path: str | Path) -> None:
+    """Save with joblib and record the file's SHA-256 beside it for :func:`load_model`."""
     with atomic_path(path) as tmp:
         joblib.dump(model, tmp)
+        digest = file_sha256(tmp)
+    write_text(f"{digest}  {Path(path).name}\n", hash_path(path))
 
 
 def load_model(path: str | Path) -> Any:
+    """Load a model saved by :func:`save_model`, refusing a file whose SHA-256 has changed.
+
+    Unpickling runs code, so only the exact file the pipeline wrote is loaded.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: model not found; run the pipeline first (dvc repro)")
+    recorded_at = hash_path(path)
+    try:
+        recorded = recorded_at.read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError) as exc:
+        raise InputError(
+            f"{path}: no recorded SHA-256 in {recorded_at}; refusing to load an unverified model "
+            "(run dvc repro to rebuild it)"
+        ) from exc
+    actual = file_sha256(path)
+    if actual != recorded:
+        raise InputError(
+            f"{path}: SHA-256 {actual[:12]}... does not match {recorded[:12]}... recorded in "
+            f"{recorded_at} when it was trained; refusing to load it (run dvc repro to rebuild it)"
+        )
     return joblib.load(path)

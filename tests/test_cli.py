@@ -7,6 +7,7 @@ others call ``main`` in-process, which is much faster.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,17 @@ def test_other_errors_are_not_hidden():
 
     with pytest.raises(ValueError, match="a bug"):
         run_entry_point(fail)
+
+
+def test_assign_refuses_a_tampered_model(tmp_path, tiny_model_dir):
+    folder = tmp_path / "models"
+    shutil.copytree(tiny_model_dir, folder)
+    model = folder / "model.joblib"
+    model.write_bytes(model.read_bytes() + b"\0")
+    output = tmp_path / "out.csv"
+    result = _run("assign", str(folder / "new.csv"), str(output), *_model_args(folder))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {model}: SHA-256 ") and "refusing to load it" in line
+    assert not output.exists()

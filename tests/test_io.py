@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -54,7 +55,8 @@ WRITERS = {
 def test_writers_leave_only_the_target_file(tmp_path, write, name):
     target = tmp_path / "nested" / "folder" / name
     write(target)
-    assert sorted(os.listdir(target.parent)) == [name]
+    expected = [name, f"{name}.sha256"] if name.endswith(".joblib") else [name]
+    assert sorted(os.listdir(target.parent)) == expected
     assert target.stat().st_size > 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
 
@@ -271,3 +273,52 @@ def test_save_figure_is_byte_identical_for_the_same_figure(tmp_path):
     save_figure(_figure(), tmp_path / "1.png")
     save_figure(_figure(), tmp_path / "2.png")
     assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()
+
+
+def test_load_model_refuses_a_tampered_file(tmp_path):
+    path = tmp_path / "m.joblib"
+    save_model({"weights": np.arange(3)}, path)
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"m\.joblib: SHA-256 .* does not match .*refusing to load it"):
+        load_model(path)
+
+
+def test_load_model_refuses_a_file_with_no_recorded_hash(tmp_path):
+    path = tmp_path / "m.joblib"
+    save_model({"weights": [1]}, path)
+    (tmp_path / "m.joblib.sha256").unlink()
+    with pytest.raises(InputError, match="no recorded SHA-256"):
+        load_model(path)
+
+
+def test_recorded_hash_is_the_files_sha256(tmp_path):
+    path = tmp_path / "m.joblib"
+    save_model({"weights": [1]}, path)
+    recorded = (tmp_path / "m.joblib.sha256").read_text().split()[0]
+    assert recorded == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_write_csv_neutralises_spreadsheet_formulas(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "name": ["=HYPERLINK(1)", "+91 98", "-cmd", "@SUM(A1)", "\tTab", "Asha", "-1", "-2.5e3"],
+            "amount": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        }
+    )
+    path = tmp_path / "out.csv"
+    write_csv(frame, path)
+    back = pd.read_csv(path, dtype={"name": str})
+    assert back["name"].tolist() == [
+        "'=HYPERLINK(1)",
+        "'+91 98",
+        "'-cmd",
+        "'@SUM(A1)",
+        "'\tTab",
+        "Asha",
+        "-1",
+        "-2.5e3",
+    ]
+    assert back["amount"].tolist() == frame["amount"].tolist()
+    assert frame["name"].iloc[0] == "=HYPERLINK(1)"  # the caller's frame is not changed
