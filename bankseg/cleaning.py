@@ -19,6 +19,14 @@ from bankseg.params import Params
 log = logging.getLogger(__name__)
 
 YES_NO = ("No", "Yes")
+# Values that mean "no value" in exports, compared in lower case.
+MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "-")
+# Currency marks and digit grouping removed before parsing a number: "₹ 1,20,000" -> 120000.
+_CURRENCY_AND_GROUPING = r"^(?:₹|rs\.?|inr)\s*|,|_|\s"
+
+
+def _plain_number(values: pd.Series) -> pd.Series:
+    return values.str.replace(_CURRENCY_AND_GROUPING, "", regex=True, case=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,10 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
 
     reasons = pd.Series(np.nan, index=df.index, dtype=object)
     text = df.astype("string").apply(lambda s: s.str.strip())
-    missing_counts = {c: int(text[c].isna().sum() + (text[c] == "").sum()) for c in params.features.columns}
+    missing_counts = {
+        c: int((text[c].isna() | text[c].str.lower().isin(MISSING_TOKENS)).sum())
+        for c in params.features.columns
+    }
 
     ids = text[id_column]
     _first_reason(reasons, ids.isna() | (ids == ""), f"{id_column}: missing id")
@@ -102,8 +113,8 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
 
     for column in numeric:
         values = text[column]
-        blank = values.isna() | (values == "")
-        number = pd.to_numeric(values.where(~blank), errors="coerce").astype("float64")
+        blank = values.isna() | values.str.lower().isin(MISSING_TOKENS)
+        number = pd.to_numeric(_plain_number(values.where(~blank)), errors="coerce").astype("float64")
         bad = ~blank & number.isna()
         _first_reason(reasons, bad, column + ": not a number ('" + values.fillna("") + "')")
         infinite = np.isinf(number)
@@ -120,7 +131,7 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
 
     for feature in categorical:
         column = feature.column
-        values = text[column].where(text[column] != "")
+        values = text[column].where(~text[column].str.lower().isin(MISSING_TOKENS))
         if feature.encoding == "yes_no":
             values = values.str.capitalize()
             allowed: tuple[str, ...] | None = YES_NO

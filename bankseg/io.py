@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -23,6 +24,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
+
+log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -44,10 +47,34 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _csv_dialect(path: Path) -> tuple[str, str]:
+    """The encoding (UTF-8, with or without byte order mark, else Latin-1) and the delimiter.
+
+    The delimiter is the one of ``, ; tab |`` that occurs most often in the header line.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        head.decode("utf-8")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        # A cut in the middle of a multi-byte character at the end of the block is still UTF-8.
+        encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "latin-1"
+    header = head.decode(encoding, errors="replace").splitlines()[0] if head.strip() else ""
+    delimiter = max(DELIMITERS, key=header.count)
+    if encoding == "latin-1":
+        log.warning("%s: not UTF-8; read as Latin-1", path)
+    return encoding, delimiter if header.count(delimiter) else ","
+
+
 def read_customers(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file of customers with every column as text (CSV) or as stored.
 
     CSV values stay strings so that validation, not the reader, decides what is a number.
+    The encoding and the delimiter of a CSV are detected (see :func:`_csv_dialect`).
     """
     path = Path(path)
     if not path.exists():
@@ -59,9 +86,12 @@ def read_customers(path: str | Path, columns: list[str] | None = None) -> pd.Dat
             wanted = None if columns is None else [c for c in columns if c in available]
             return pd.read_parquet(path, columns=wanted)
         if suffix in CSV_SUFFIXES:
+            encoding, delimiter = _csv_dialect(path)
             return pd.read_csv(
                 path,
                 dtype=str,
+                sep=delimiter,
+                encoding=encoding,
                 keep_default_na=False,
                 na_values=[""],
                 usecols=None if columns is None else (lambda c: c in set(columns)),
