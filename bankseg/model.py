@@ -43,8 +43,14 @@ def fit_kmeans(X: pd.DataFrame, *, n_clusters: int, params: TrainParams) -> KMea
     order = canonical_order(kmeans.cluster_centers_, kmeans.labels_)
     new_label = np.empty_like(order)
     new_label[order] = np.arange(len(order))
-    kmeans.cluster_centers_ = kmeans.cluster_centers_[order].copy()
-    kmeans.labels_ = new_label[kmeans.labels_].astype(np.int32)
+    # Parallel sums make the last bits of the centres depend on the thread count; rounding
+    # far below any meaningful precision makes the saved model byte-identical across machines.
+    kmeans.cluster_centers_ = np.round(kmeans.cluster_centers_[order], 9)
+    kmeans.labels_ = kmeans.predict(X).astype(np.int32)
+    kmeans.inertia_ = float(np.round(-kmeans.score(X), 6))
+    # KMeans pickles the thread count of the machine that fitted it; a fixed value keeps the
+    # model file identical everywhere (prediction is cheap on one thread).
+    kmeans._n_threads = 1
     return kmeans
 
 

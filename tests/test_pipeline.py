@@ -396,3 +396,28 @@ def test_experiment_with_fixed_k_changes_the_metrics(repo, tmp_path):
     assert re.search(r"metrics/train\.json\s+n_clusters\s+" + str(k_before) + r"\s+4\b", table), table
     diff = json.loads(dvc("metrics", "diff", "--json", cwd=copy).stdout)
     assert diff["metrics/train.json"]["n_clusters"] == {"old": k_before, "new": 4, "diff": 4 - k_before}
+
+
+# --- determinism -------------------------------------------------------------------------
+
+
+def test_forced_rerun_on_one_thread_gives_byte_identical_outputs(repo, tmp_path):
+    """`dvc repro -f` again, with OMP_NUM_THREADS=1 instead of the default, changes no hash."""
+    copy = tmp_path / "repo"
+    shutil.copytree(
+        repo, copy, symlinks=True, ignore=lambda d, names: ["tmp"] if Path(d).name == ".dvc" else []
+    )
+    _use_private_site_cache(copy, tmp_path / "dvc-site-cache")
+    env = _env() | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    result = subprocess.run(
+        ["dvc", "repro", "-f"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = _output_hashes(repo), _output_hashes(copy)
+    assert sorted(p for p in before if before[p] != after.get(p)) == []
+    assert (copy / "dvc.lock").read_text() == (repo / "dvc.lock").read_text()
+
+
+def _output_hashes(repo: Path) -> dict[str, str]:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
