@@ -25,7 +25,17 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 STAGE_ORDER = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
-PERSONAL_COLUMNS = ["customer_name", "customer_pan_card_no", "customer_adhar_card_no", "mobile_no"]
+# Identifiers long enough not to match other values by chance (the 6-digit KYC number is not).
+PERSONAL_COLUMNS = [
+    "customer_name",
+    "customer_pan_card_no",
+    "customer_adhar_card_no",
+    "mobile_no",
+    "address",
+    "date_of_birth",
+    "demat_account_no",
+    "crn_unique_id",
+]
 # Folders whose every file must be free of personal data (PNG images are not searched).
 CHECKED_FOLDERS = ["data/prepared", "data/features", "data/assigned", "models", "metrics", "plots", "reports"]
 BINARY_SUFFIXES = {".png"}
@@ -255,7 +265,7 @@ def test_segment_names_are_distinct_and_match_the_report(repo, segment_names):
 # --- personal data -----------------------------------------------------------------------
 
 
-def _personal_values(repo: Path, n: int = 50) -> dict[str, list[str]]:
+def _personal_values(repo: Path, n: int = 80) -> dict[str, list[str]]:
     """Personal values of about ``n`` customers: every rejected one (the likeliest leak), then a sample."""
     raw = pd.read_csv(repo / "data/raw/customers.csv", dtype=str, keep_default_na=False)
     rejected = pd.read_csv(repo / "data/prepared/rejected.csv", dtype=str, keep_default_na=False)
