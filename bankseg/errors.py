@@ -15,8 +15,12 @@ class InputError(Exception):
 def run_entry_point(main: Callable[[], object]) -> None:
     """Run a stage or command, showing user mistakes as ``error: ...`` and exit status 2.
 
-    Set ``BANKSEG_DEBUG=1`` to see the full traceback instead.
+    Pass ``--debug`` (anywhere on the command line) or set ``BANKSEG_DEBUG=1`` to see the
+    full traceback instead.
     """
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+        os.environ["BANKSEG_DEBUG"] = "1"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         main()

@@ -7,6 +7,7 @@ so a killed run never leaves a half-written file where DVC would cache it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import logging
@@ -33,9 +34,15 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    Temporary files are named ``.<name>.<random>.tmp``: ``.dvcignore`` keeps them out of
+    DVC's directory outputs, and the next write to ``path`` removes any a killed run left.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)

@@ -213,6 +213,20 @@ def test_debug_setting_shows_the_traceback(monkeypatch):
         run_entry_point(fail)
 
 
+def test_debug_flag_shows_the_traceback_and_is_removed_from_the_arguments(monkeypatch):
+    monkeypatch.delenv("BANKSEG_DEBUG", raising=False)
+    monkeypatch.setattr("sys.argv", ["stage", "--in", "x.csv", "--debug"])
+    seen = []
+
+    def fail():
+        seen.append(list(sys.argv))
+        raise InputError("data.csv: something is wrong")
+
+    with pytest.raises(InputError, match="something is wrong"):
+        run_entry_point(fail)
+    assert seen == [["stage", "--in", "x.csv"]]
+
+
 def test_other_errors_are_not_hidden():
     def fail():
         raise ValueError("a bug")

@@ -76,6 +76,19 @@ def test_atomic_path_failure_keeps_the_old_file_and_removes_the_temporary(tmp_pa
     assert os.listdir(tmp_path) == ["result.txt"]
 
 
+def test_atomic_path_removes_temporaries_left_by_a_killed_run(tmp_path):
+    target = tmp_path / "out.csv"
+    stale = tmp_path / ".out.csv.abc123.tmp"
+    stale.write_text("half")
+    other = tmp_path / ".other.csv.abc123.tmp"
+    other.write_text("another file's temporary")
+    with atomic_path(target) as tmp:
+        tmp.write_text("done")
+    assert target.read_text() == "done"
+    assert not stale.exists()
+    assert other.exists()
+
+
 def test_atomic_path_replaces_an_existing_file(tmp_path):
     target = tmp_path / "result.txt"
     target.write_text("old", encoding="utf-8")
