@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
+import dvc_repo
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from dvc_repo import clone_run, commit_all, dvc, git, new_repo, output_hashes, read_json, run
 from sklearn.metrics import adjusted_rand_score
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 STAGE_ORDER = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 # Identifiers long enough not to match other values by chance (the 6-digit KYC number is not).
@@ -40,102 +39,17 @@ PERSONAL_COLUMNS = [
 CHECKED_FOLDERS = ["data/prepared", "data/features", "data/assigned", "models", "metrics", "plots", "reports"]
 BINARY_SUFFIXES = {".png"}
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "pipeline test",
-    "GIT_AUTHOR_EMAIL": "pipeline-test@example.invalid",
-    "GIT_COMMITTER_NAME": "pipeline test",
-    "GIT_COMMITTER_EMAIL": "pipeline-test@example.invalid",
-}
-
-
-def _env() -> dict[str, str]:
-    env = os.environ.copy()
-    env.update(GIT_IDENTITY)
-    env["DVC_NO_ANALYTICS"] = "1"
-    env.pop("BANKSEG_DEBUG", None)
-    return env
-
-
-def run(
-    cmd: list[str], cwd: Path, *, check: bool = True, timeout: float = 900
-) -> subprocess.CompletedProcess:
-    """Run a command; on failure, fail the test showing its stdout and stderr."""
-    result = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`{' '.join(cmd)}` in {cwd} exited with {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
-            pytrace=False,
-        )
-    return result
-
-
-def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return run(["dvc", *args], cwd, check=check)
-
-
-def git(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return run(["git", *args], cwd)
-
-
-def _use_private_site_cache(repo: Path, site_cache: Path) -> None:
-    """Keep DVC's per-repository site cache out of /var/tmp (config.local is git-ignored)."""
-    (repo / ".dvc" / "config.local").write_text(f"[core]\n    site_cache_dir = {site_cache}\n")
-
-
-def _init_git(repo: Path) -> None:
-    git("init", "-q", cwd=repo)
-    git("config", "user.name", GIT_IDENTITY["GIT_AUTHOR_NAME"], cwd=repo)
-    git("config", "user.email", GIT_IDENTITY["GIT_AUTHOR_EMAIL"], cwd=repo)
-    git("config", "commit.gpgsign", "false", cwd=repo)
-
-
-def _commit_all(repo: Path, message: str) -> None:
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
-
-
-def copy_tracked_files(dest: Path) -> None:
-    """Copy the files git tracks in the real repository (as they are in the working tree)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, env=_env()
-    ).stdout.decode()
-    for rel in filter(None, listed.split("\0")):
-        source = ROOT / rel
-        if not source.is_file():  # tracked but deleted in the working tree
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-
-
-def set_params(repo: Path, updates: dict[str, dict]) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for section, values in updates.items():
-        params[section].update(values)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
 
 def read_assigned(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"customer_id": str})
 
 
-def read_json(path: Path):
-    return json.loads(path.read_text())
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """A copy of the repository after a full ``dvc repro`` with 4,000 + 1,000 customers."""
-    base = tmp_path_factory.mktemp("pipeline")
-    copy = base / "repo"
-    copy.mkdir()
-    copy_tracked_files(copy)
-    _init_git(copy)
-    _commit_all(copy, "copy of the repository")
-    _use_private_site_cache(copy, base / "dvc-site-cache")
-    set_params(copy, {"generate": {"n_customers": 4000, "n_new_customers": 1000}})
+    copy = new_repo(
+        tmp_path_factory.mktemp("pipeline"), {"generate": {"n_customers": 4000, "n_new_customers": 1000}}
+    )
     dvc("repro", cwd=copy)
     return copy
 
@@ -381,16 +295,11 @@ def test_a_customers_segment_does_not_depend_on_the_others_in_the_file(repo, tmp
 
 
 def test_experiment_with_fixed_k_changes_the_metrics(repo, tmp_path):
-    copy = tmp_path / "repo"
-    # Everything, DVC cache included, except DVC's lock and temporary files in .dvc/tmp.
-    shutil.copytree(
-        repo, copy, symlinks=True, ignore=lambda d, names: ["tmp"] if Path(d).name == ".dvc" else []
-    )
-    _use_private_site_cache(copy, tmp_path / "dvc-site-cache")
+    copy = clone_run(repo, tmp_path / "repo")
     # Every output DVC tracks is git-ignored through the .gitignore files it wrote.
     ignored = run(["git", "check-ignore", "data/raw/customers.csv", "models/model.joblib"], copy).stdout
     assert ignored.split() == ["data/raw/customers.csv", "models/model.joblib"]
-    _commit_all(copy, "pipeline run with auto K")
+    commit_all(copy, "pipeline run with auto K")
     assert git("status", "--porcelain", cwd=copy).stdout == ""
     k_before = read_json(copy / "metrics/train.json")["n_clusters"]
     assert k_before != 4, "choose another K for this test"
@@ -413,21 +322,12 @@ def test_experiment_with_fixed_k_changes_the_metrics(repo, tmp_path):
 
 def test_forced_rerun_on_one_thread_gives_byte_identical_outputs(repo, tmp_path):
     """`dvc repro -f` again, with OMP_NUM_THREADS=1 instead of the default, changes no hash."""
-    copy = tmp_path / "repo"
-    shutil.copytree(
-        repo, copy, symlinks=True, ignore=lambda d, names: ["tmp"] if Path(d).name == ".dvc" else []
-    )
-    _use_private_site_cache(copy, tmp_path / "dvc-site-cache")
-    env = _env() | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    copy = clone_run(repo, tmp_path / "repo")
+    env = dvc_repo.env() | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run(
         ["dvc", "repro", "-f"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr
-    before, after = _output_hashes(repo), _output_hashes(copy)
+    before, after = output_hashes(repo), output_hashes(copy)
     assert sorted(p for p in before if before[p] != after.get(p)) == []
     assert (copy / "dvc.lock").read_text() == (repo / "dvc.lock").read_text()
-
-
-def _output_hashes(repo: Path) -> dict[str, str]:
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}

@@ -1,0 +1,126 @@
+"""Helpers for end-to-end tests: a throwaway copy of the repository run with the real DVC."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "pipeline test",
+    "GIT_AUTHOR_EMAIL": "pipeline-test@example.invalid",
+    "GIT_COMMITTER_NAME": "pipeline test",
+    "GIT_COMMITTER_EMAIL": "pipeline-test@example.invalid",
+}
+
+
+def env() -> dict[str, str]:
+    """The environment for DVC and git in tests: no analytics, no debug tracebacks."""
+    result = os.environ.copy()
+    result.update(GIT_IDENTITY)
+    result["DVC_NO_ANALYTICS"] = "1"
+    result.pop("BANKSEG_DEBUG", None)
+    return result
+
+
+def run(
+    cmd: list[str], cwd: Path, *, check: bool = True, timeout: float = 900, extra_env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run a command; on failure, fail the test showing its stdout and stderr."""
+    result = subprocess.run(
+        cmd, cwd=cwd, env=env() | (extra_env or {}), capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(cmd)}` in {cwd} exited with {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
+            pytrace=False,
+        )
+    return result
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["dvc", *args], cwd, check=check)
+
+
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return run(["git", *args], cwd)
+
+
+def use_private_site_cache(repo: Path, site_cache: Path) -> None:
+    """Keep DVC's per-repository site cache out of /var/tmp (config.local is git-ignored)."""
+    (repo / ".dvc" / "config.local").write_text(f"[core]\n    site_cache_dir = {site_cache}\n")
+
+
+def init_git(repo: Path) -> None:
+    git("init", "-q", cwd=repo)
+    git("config", "user.name", GIT_IDENTITY["GIT_AUTHOR_NAME"], cwd=repo)
+    git("config", "user.email", GIT_IDENTITY["GIT_AUTHOR_EMAIL"], cwd=repo)
+    git("config", "commit.gpgsign", "false", cwd=repo)
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "--allow-empty", "-m", message, cwd=repo)
+
+
+def copy_tracked_files(dest: Path, source: Path = ROOT) -> None:
+    """Copy the files git tracks in ``source`` (as they are in its working tree) to ``dest``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=source, capture_output=True, check=True, env=env()
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        origin = source / rel
+        if not origin.is_file():  # tracked but deleted in the working tree
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, target)
+
+
+def set_params(repo: Path, updates: dict[str, dict]) -> None:
+    """Update sections of the copy's params.yaml (a shallow update per section)."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for section, values in updates.items():
+        params[section].update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def new_repo(base: Path, params: dict[str, dict] | None = None) -> Path:
+    """A git repository under ``base`` holding a copy of the project, params updated, committed."""
+    copy = base / "repo"
+    copy.mkdir()
+    copy_tracked_files(copy)
+    init_git(copy)
+    use_private_site_cache(copy, base / "dvc-site-cache")
+    if params:
+        set_params(copy, params)
+    commit_all(copy, "copy of the repository")
+    return copy
+
+
+def clone_run(repo: Path, dest: Path) -> Path:
+    """Copy a repository that has run, DVC cache included, without DVC's lock and temp files."""
+    shutil.copytree(
+        repo, dest, symlinks=True, ignore=lambda d, names: ["tmp"] if Path(d).name == ".dvc" else []
+    )
+    use_private_site_cache(dest, dest.parent / "dvc-site-cache")
+    return dest
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text())
+
+
+def output_hashes(repo: Path) -> dict[str, str]:
+    """Path -> md5 of every stage output recorded in the repository's dvc.lock."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
