@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from bankseg.assignment import label_customers, read_segment_names
 from bankseg.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
-from bankseg.io import load_model, read_customers, read_json, write_csv
+from bankseg.io import load_model, read_customers, read_json, write_csv, write_json
 from bankseg.params import load_params
+from bankseg.training import check_reference
 
 log = logging.getLogger("bankseg")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bankseg", description="Customer segmentation for banks.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    common.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True)
     assign = commands.add_parser(
         "assign",
+        parents=[common],
         help="segment the customers in a CSV or Parquet file with the trained model",
         description=(
             "Segment customers with the model trained by `dvc repro`. The input is cleaned with "
@@ -33,12 +39,39 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument(
         "--rejected", help="also write rows that failed validation, with the reason, to this CSV"
     )
-    assign.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     assign.add_argument("--model", default="models/model.joblib", help="trained model (default: %(default)s)")
     assign.add_argument(
         "--segments", default="models/segments.json", help="segment names (default: %(default)s)"
     )
+    pin = commands.add_parser(
+        "pin-segments",
+        parents=[common],
+        help="keep the current segments' ids and names in later runs",
+        description=(
+            "Copy the trained segments (models/segments.json) to the reference file named by "
+            "segments.reference in params.yaml. Later `dvc repro` runs give a segment whose "
+            "centre stays within segments.match_distance of a reference segment that segment's "
+            "id and name. Commit the reference file."
+        ),
+    )
+    pin.add_argument(
+        "--segments", default="models/segments.json", help="trained segments (default: %(default)s)"
+    )
     return parser
+
+
+def pin_command(args: argparse.Namespace) -> None:
+    params = load_params(args.params)
+    trained = check_reference(read_json(args.segments), args.segments)
+    if not trained["segments"]:
+        raise InputError(f"{args.segments}: holds no segments; run `dvc repro` first")
+    write_json(trained, params.segments.reference)
+    log.info(
+        "pinned %d segments to %s: %s",
+        len(trained["segments"]),
+        params.segments.reference,
+        "; ".join(f"{k}: {v['name']}" for k, v in trained["segments"].items()),
+    )
 
 
 def assign_command(args: argparse.Namespace) -> None:
@@ -69,9 +102,14 @@ def assign_command(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
 
+    if args.debug:
+        os.environ["BANKSEG_DEBUG"] = "1"
+
     def run() -> None:
         if args.command == "assign":
             assign_command(args)
+        elif args.command == "pin-segments":
+            pin_command(args)
 
     run_entry_point(run)
 

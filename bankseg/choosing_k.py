@@ -1,14 +1,37 @@
-"""Score a range of cluster counts and suggest one."""
+"""Score a range of cluster counts on several criteria and suggest one.
+
+Criteria, each computed on one seeded subsample of customers (``elbow.sample_size``):
+
+- ``knee``: the knee of the inertia curve, found by kneed. The curve is monotone by
+  construction: besides ``n_init`` k-means++ starts, K is also fitted from the K-1 centres
+  plus the customer farthest from them, which can only lower the inertia.
+- ``silhouette`` (on a further sample, it is quadratic), ``calinski_harabasz`` and
+  ``davies_bouldin``: the best value.
+- ``gap``: the gap statistic of Tibshirani, Walther and Hastie (2001) against uniform
+  reference data in the principal-component box of the customers, with the standard-error
+  rule: the smallest K with ``gap(K) >= gap(K+1) - s(K+1)``. K=1 is included, so a gap
+  choice of 1 says the data show no segment structure.
+- ``stability``: the mean adjusted Rand index between the clustering of the subsample and
+  clusterings of bootstrap resamples of it. Walking up from the smallest K, the choice is
+  the largest K before stability first drops by more than 0.02 below the best so far
+  (splitting a real segment in two is what makes it drop).
+- ``consensus``: the K chosen by most of the criteria above; a tie goes to the K with the
+  better silhouette.
+"""
 
 from __future__ import annotations
 
 import logging
+import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
+    adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances,
@@ -17,12 +40,23 @@ from sklearn.metrics import (
 
 log = logging.getLogger(__name__)
 
-# For each criterion: whether larger values are better.
+# For each quality criterion: whether larger values are better.
 CRITERIA = {"silhouette": True, "calinski_harabasz": True, "davies_bouldin": False}
+# The criteria that vote in the consensus, in the order they are reported.
+VOTERS = ("knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
+STABILITY_TOLERANCE = 0.02
+
+
+def seeded_sample(n_rows: int, size: int, random_state: int) -> np.ndarray:
+    """Sorted row positions of a seeded sample of ``size`` rows (all rows when fewer)."""
+    if n_rows <= size:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(random_state).choice(n_rows, size=size, replace=False))
 
 
 def quality_scores(X: np.ndarray, labels: np.ndarray, *, silhouette_sample: int, random_state: int) -> dict:
     """Silhouette on a seeded sample (it is quadratic), the others on every row."""
+    X = np.asarray(X)
     n_labels = len(np.unique(labels))
     if n_labels < 2 or n_labels >= len(X):
         return {"silhouette": float("nan"), "calinski_harabasz": float("nan"), "davies_bouldin": float("nan")}
@@ -34,30 +68,131 @@ def quality_scores(X: np.ndarray, labels: np.ndarray, *, silhouette_sample: int,
     }
 
 
-def sweep(
-    X: np.ndarray, *, k_min: int, k_max: int, n_init: int, random_state: int, silhouette_sample: int
+def _kmeans(X: np.ndarray, k: int, *, n_init: int, random_state: int, init="k-means++") -> KMeans:
+    with warnings.catch_warnings():
+        # Bootstrap resamples of small data can hold fewer distinct customers than K.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return KMeans(
+            n_clusters=k, init=init, n_init=n_init if isinstance(init, str) else 1, random_state=random_state
+        ).fit(X)
+
+
+def _monotone_fits(X: np.ndarray, ks: list[int], *, n_init: int, random_state: int) -> dict[int, KMeans]:
+    """K-means for each K, each with an inertia no larger than the previous K's."""
+    fits: dict[int, KMeans] = {}
+    previous: KMeans | None = None
+    for k in ks:
+        best = _kmeans(X, k, n_init=n_init, random_state=random_state)
+        if previous is not None and previous.n_clusters == k - 1:
+            centres = previous.cluster_centers_
+            farthest = X[np.argmax(previous.transform(X).min(axis=1))]
+            grown = _kmeans(X, k, n_init=1, random_state=random_state, init=np.vstack([centres, farthest]))
+            if grown.inertia_ < best.inertia_:
+                best = grown
+        fits[k] = previous = best
+    return fits
+
+
+def _reference_data(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Uniform data in the box spanned by the principal components of ``X`` (Tibshirani's (b))."""
+    mean = X.mean(axis=0)
+    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+    rotated = (X - mean) @ vt.T
+    low, high = rotated.min(axis=0), rotated.max(axis=0)
+    return rng.uniform(low, high, size=rotated.shape) @ vt + mean
+
+
+def gap_statistic(
+    X: np.ndarray, inertia: dict[int, float], *, n_references: int, random_state: int
 ) -> pd.DataFrame:
-    """One row per K with inertia and the quality criteria."""
+    """Gap and its standard error ``s`` for each K in ``inertia`` (which must include K=1).
+
+    Reference data have no structure and no local minima worth several starts: one
+    k-means++ start per reference fit.
+    """
+    rng = np.random.default_rng(random_state)
+    log_ref = np.empty((n_references, len(inertia)))
+    for b in range(n_references):
+        reference = _reference_data(X, rng)
+        for j, k in enumerate(inertia):
+            fit = _kmeans(reference, k, n_init=1, random_state=random_state)
+            log_ref[b, j] = np.log(fit.inertia_)
+    gap = log_ref.mean(axis=0) - np.log(np.maximum(list(inertia.values()), 1e-300))
+    s = log_ref.std(axis=0) * np.sqrt(1 + 1 / n_references)
+    return pd.DataFrame({"k": list(inertia), "gap": gap, "gap_se": s})
+
+
+def stability_by_k(
+    X: np.ndarray, fits: dict[int, KMeans], *, n_bootstrap: int, n_init: int, random_state: int
+) -> dict[int, float]:
+    """Mean adjusted Rand index between each fit and refits on bootstrap resamples."""
+    rng = np.random.default_rng(random_state)
+    draws = [rng.integers(0, len(X), size=len(X)) for _ in range(n_bootstrap)]
+    result = {}
+    for k, fit in fits.items():
+        scores = [
+            adjusted_rand_score(
+                fit.labels_, _kmeans(X[rows], k, n_init=n_init, random_state=random_state).predict(X)
+            )
+            for rows in draws
+        ]
+        result[k] = float(np.mean(scores))
+    return result
+
+
+def sweep(
+    X: np.ndarray,
+    *,
+    k_min: int,
+    k_max: int,
+    n_init: int,
+    random_state: int,
+    silhouette_sample: int,
+    n_references: int = 5,
+    n_bootstrap: int = 5,
+) -> pd.DataFrame:
+    """One row per K from ``k_min`` to ``k_max``: inertia, quality criteria, gap and stability."""
+    X = np.ascontiguousarray(X, dtype="float64")
     k_max = min(k_max, len(X) - 1)
+    ks = list(range(1, k_max + 1))
+    fits = _monotone_fits(X, ks, n_init=n_init, random_state=random_state)
     # One seeded sample and its distances serve the silhouette of every K: the same
     # customers are compared across K, and the quadratic work is done once.
-    rng = np.random.default_rng(random_state)
-    sample = np.sort(rng.choice(len(X), size=min(silhouette_sample, len(X)), replace=False))
+    sample = seeded_sample(len(X), silhouette_sample, random_state)
     distances = pairwise_distances(X[sample])
+    gaps = gap_statistic(
+        X,
+        {k: fit.inertia_ for k, fit in fits.items()},
+        n_references=n_references,
+        random_state=random_state,
+    ).set_index("k")
+    shown = {k: fit for k, fit in fits.items() if k >= max(k_min, 2)}
+    stability = stability_by_k(X, shown, n_bootstrap=n_bootstrap, n_init=n_init, random_state=random_state)
     rows = []
     for k in range(k_min, k_max + 1):
-        kmeans = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(X)
-        labels = kmeans.labels_
-        row = {"k": k, "inertia": float(kmeans.inertia_), "silhouette": float("nan")}
+        labels = fits[k].labels_
+        row = {"k": k, "inertia": float(fits[k].inertia_), "silhouette": float("nan")}
         if len(np.unique(labels[sample])) > 1:
             row["silhouette"] = float(silhouette_score(distances, labels[sample], metric="precomputed"))
         many = len(np.unique(labels)) > 1
         row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels)) if many else float("nan")
         row["davies_bouldin"] = float(davies_bouldin_score(X, labels)) if many else float("nan")
+        row["gap"] = float(gaps.loc[k, "gap"])
+        row["gap_se"] = float(gaps.loc[k, "gap_se"])
+        row["stability"] = stability.get(k, float("nan"))
         rows.append(row)
-        log.info("k=%d inertia=%.1f silhouette=%.3f", k, row["inertia"], row["silhouette"])
+        log.info(
+            "k=%d inertia=%.1f silhouette=%.3f gap=%.3f stability=%.3f",
+            k,
+            row["inertia"],
+            row["silhouette"],
+            row["gap"],
+            row["stability"],
+        )
     scores = pd.DataFrame(rows)
-    if not scores["inertia"].is_monotonic_decreasing:
+    # The gap rule looks at every K from 1, also those below k_min.
+    scores.attrs["gap"] = [(int(k), float(r.gap), float(r.gap_se)) for k, r in gaps.iterrows()]
+    if not scores["inertia"].is_monotonic_decreasing:  # cannot happen with the grown fits
         log.warning("inertia does not decrease with k; raise elbow.n_init for a reliable knee")
     return scores
 
@@ -78,17 +213,78 @@ def best_by(scores: pd.DataFrame, criterion: str) -> int | None:
     return int(valid.loc[index, "k"])
 
 
+def gap_choice(scores: pd.DataFrame) -> int | None:
+    """Smallest K with gap(K) >= gap(K+1) - s(K+1), over K from 1 when the sweep recorded it."""
+    if "gap" not in scores:
+        return None
+    table = scores.attrs.get("gap") or list(zip(scores["k"], scores["gap"], scores["gap_se"], strict=True))
+    for (k, gap, _), (_, next_gap, next_se) in zip(table, table[1:], strict=False):
+        if gap >= next_gap - next_se:
+            return int(k)
+    return int(table[-1][0]) if table else None
+
+
+def stability_choice(scores: pd.DataFrame) -> int | None:
+    """Walking up from the smallest K, the largest K before stability first drops.
+
+    The walk stops at the first K whose stability is more than ``STABILITY_TOLERANCE`` below
+    the best seen so far (a real segment was split); the choice is the largest K before it
+    whose stability is within the tolerance of the best.
+    """
+    if "stability" not in scores:
+        return None
+    valid = scores.dropna(subset=["stability"])
+    visited: list[tuple[int, float]] = []
+    for k, value in zip(valid["k"], valid["stability"], strict=True):
+        if visited and value < max(v for _, v in visited) - STABILITY_TOLERANCE:
+            break
+        visited.append((int(k), float(value)))
+    if not visited:
+        return None
+    best = max(v for _, v in visited)
+    return max(k for k, v in visited if v >= best - STABILITY_TOLERANCE)
+
+
+def consensus(choices: dict[str, int | None], scores: pd.DataFrame) -> int | None:
+    """The K most criteria choose (K below the sweep's range do not vote); ties: best silhouette."""
+    votes = Counter(k for k in choices.values() if k is not None and k in set(scores["k"]))
+    if not votes:
+        return None
+    top = max(votes.values())
+    tied = [k for k, n in votes.items() if n == top]
+    silhouette = scores.set_index("k")["silhouette"].fillna(-np.inf)
+    return int(max(tied, key=lambda k: (silhouette[k], -k)))
+
+
+def criterion_choices(scores: pd.DataFrame) -> dict[str, int | None]:
+    choices = {"knee": find_knee(scores), **{c: best_by(scores, c) for c in CRITERIA}}
+    choices["gap"] = gap_choice(scores)
+    choices["stability"] = stability_choice(scores)
+    return choices
+
+
 def suggest_k(scores: pd.DataFrame, method: str) -> dict:
     """Every criterion's choice and the suggested K with the reason.
 
-    When the inertia curve has no knee, the suggestion falls back to the best silhouette
-    and says so.
+    When the chosen rule gives no answer (no knee, say), the suggestion falls back to the
+    best silhouette and says so. ``structure`` is False when the gap statistic prefers a
+    single group: the data then show no clear segments, whatever K is used.
     """
-    choices = {"knee": find_knee(scores), **{c: best_by(scores, c) for c in CRITERIA}}
+    choices = criterion_choices(scores)
+    choices["consensus"] = consensus({c: choices[c] for c in VOTERS}, scores)
     k = choices[method]
-    if k is not None:
+    valid_ks = set(scores["k"])
+    if k is not None and k in valid_ks:
         reason = f"chosen by elbow.method={method}"
+        if method == "consensus":
+            agree = sorted(c for c in VOTERS if choices[c] == k)
+            reason += f" ({len(agree)} of {len(VOTERS)} criteria: {', '.join(agree)})"
     else:
         k = choices["silhouette"] if choices["silhouette"] is not None else int(scores["k"].iloc[0])
         reason = f"no answer from {method}; fell back to the best silhouette"
-    return {"suggested_k": k, "method": method, "reason": reason, "choices": choices}
+    suggestion = {"suggested_k": int(k), "method": method, "reason": reason, "choices": choices}
+    if choices["gap"] is not None:
+        suggestion["structure"] = choices["gap"] > 1
+    if "stability" in scores and not scores["stability"].isna().all():
+        suggestion["stability_at_k"] = float(scores.set_index("k").loc[k, "stability"])
+    return suggestion

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
@@ -40,9 +41,11 @@ def fit_kmeans(X: pd.DataFrame, *, n_clusters: int, params: TrainParams) -> KMea
         algorithm=params.algorithm,
         random_state=params.random_state,
     ).fit(X)
-    order = canonical_order(kmeans.cluster_centers_, kmeans.labels_)
-    new_label = np.empty_like(order)
-    new_label[order] = np.arange(len(order))
+    return relabel(kmeans, X, canonical_order(kmeans.cluster_centers_, kmeans.labels_))
+
+
+def relabel(kmeans: KMeans, X: pd.DataFrame, order: np.ndarray) -> KMeans:
+    """Renumber clusters so that new segment ``i`` is old cluster ``order[i]``."""
     # Parallel sums make the last bits of the centres depend on the thread count; rounding
     # far below any meaningful precision makes the saved model byte-identical across machines.
     kmeans.cluster_centers_ = np.round(kmeans.cluster_centers_[order], 9)
@@ -52,6 +55,65 @@ def fit_kmeans(X: pd.DataFrame, *, n_clusters: int, params: TrainParams) -> KMea
     # model file identical everywhere (prediction is cheap on one thread).
     kmeans._n_threads = 1
     return kmeans
+
+
+def encoded_centres(preprocessing: Pipeline, kmeans: KMeans) -> pd.DataFrame:
+    """Segment centres in encoded, unscaled units (log amounts, category codes, shares)."""
+    scale = preprocessing.named_steps["scale"]
+    centres = scale.inverse_transform(pd.DataFrame(kmeans.cluster_centers_, columns=kmeans.feature_names_in_))
+    return pd.DataFrame(np.asarray(centres), columns=list(kmeans.feature_names_in_))
+
+
+def encoded_spread(preprocessing: Pipeline, X: pd.DataFrame) -> pd.Series:
+    """Standard deviation of each encoded feature over the customers (1 where constant)."""
+    encoded = np.asarray(preprocessing.named_steps["scale"].inverse_transform(X))
+    spread = pd.Series(encoded.std(axis=0), index=list(X.columns))
+    return spread.where(spread > 0, 1.0)
+
+
+def centre_distances(centres: pd.DataFrame, reference: dict) -> np.ndarray:
+    """Root-mean-square distance, in standard deviations, of each centre to each reference one.
+
+    Only features present in both are compared; the spread is the reference's.
+    """
+    spread = pd.Series(reference["feature_spread"], dtype="float64")
+    columns = [c for c in centres.columns if c in spread.index]
+    ref_ids = sorted(reference["segments"], key=int)
+    ref = np.array([[reference["segments"][r]["centre"].get(c, np.nan) for c in columns] for r in ref_ids])
+    new = centres[columns].to_numpy()
+    diff = (new[:, None, :] - ref[None, :, :]) / spread[columns].to_numpy()
+    return np.sqrt(np.nanmean(diff**2, axis=2))
+
+
+def reference_order(
+    centres: pd.DataFrame, reference: dict | None, *, max_distance: float
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Segment ids that follow a reference segmentation, matched by centre.
+
+    Segments are paired with reference segments one to one, closest first (the Hungarian
+    method on centre distances); a pair counts only when the centres are at most
+    ``max_distance`` standard deviations apart (root mean square over features). A matched
+    segment keeps its reference id when that id exists at this K; the other segments take
+    the free ids in their current (canonical) order. Returns ``order`` for :func:`relabel`
+    and the reference id of every matched new id.
+    """
+    k = len(centres)
+    matched: dict[int, int] = {}  # old cluster -> reference id
+    if reference and reference.get("segments"):
+        distances = centre_distances(centres, reference)
+        ref_ids = sorted((int(r) for r in reference["segments"]), key=int)
+        rows, cols = linear_sum_assignment(distances)
+        matched = {
+            int(r): ref_ids[c] for r, c in zip(rows, cols, strict=True) if distances[r, c] <= max_distance
+        }
+    order = [-1] * k
+    for old, ref_id in matched.items():
+        if ref_id < k:
+            order[ref_id] = old
+    rest = iter(old for old in range(k) if old not in order)
+    order = [slot if slot != -1 else next(rest) for slot in order]
+    kept = {new: matched[old] for new, old in enumerate(order) if matched.get(old) == new}
+    return np.array(order), kept
 
 
 def build_model(preprocessing: Pipeline, kmeans: KMeans) -> Pipeline:

@@ -17,7 +17,7 @@ from bankseg.errors import InputError
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
 SCALERS = ("minmax", "standard", "robust")
-K_METHODS = ("knee", "silhouette", "calinski_harabasz", "davies_bouldin")
+K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 
 
@@ -83,6 +83,9 @@ class ElbowParams:
     silhouette_sample: int
     method: str
     random_state: int
+    sample_size: int = 50000
+    n_references: int = 5
+    n_bootstrap: int = 5
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,26 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class StabilityParams:
+    n_bootstrap: int = 20
+    sample_size: int = 20000
+    random_state: int = 0
+    threshold: float = 0.75
+
+
+@dataclass(frozen=True)
+class DriftParams:
+    bins: int = 10
+    psi_threshold: float = 0.2
+    share_threshold: float = 0.05
+
+
+@dataclass(frozen=True)
 class SegmentParams:
     names: dict[int, str] = field(default_factory=dict)
     top_features: int = 3
+    reference: str = "models/reference_segments.json"
+    match_distance: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,8 @@ class Params:
     elbow: ElbowParams
     train: TrainParams
     segments: SegmentParams
+    stability: StabilityParams = field(default_factory=StabilityParams)
+    drift: DriftParams = field(default_factory=DriftParams)
 
 
 class _Section:
@@ -299,12 +321,15 @@ def parse_params(raw: Any) -> Params:
         k_max=el.int("k_max", minimum=2),
         n_init=el.int("n_init", minimum=1, default=5),
         silhouette_sample=el.int("silhouette_sample", minimum=100, default=10000),
-        method=el.str("method", choices=K_METHODS, default="knee"),
+        method=el.str("method", choices=K_METHODS, default="consensus"),
         random_state=el.int("random_state", minimum=0, default=0),
+        sample_size=el.int("sample_size", minimum=100, default=50000),
+        n_references=el.int("n_references", minimum=1, default=5),
+        n_bootstrap=el.int("n_bootstrap", minimum=1, default=5),
     )
     if elbow.k_max - elbow.k_min < 2:
         raise el._fail("k_max", elbow.k_max, f"at least k_min + 2 = {elbow.k_min + 2}")
-    if elbow.method != "knee" and elbow.k_min < 2:
+    if elbow.method not in ("knee", "gap") and elbow.k_min < 2:
         raise el._fail("k_min", elbow.k_min, f"at least 2 for method {elbow.method}")
 
     tr = root.section("train")
@@ -330,9 +355,27 @@ def parse_params(raw: Any) -> Params:
     ):
         raise seg._fail("names", names_raw, "a mapping of segment id (integer) to name")
     segments = SegmentParams(
-        names=dict(names_raw), top_features=seg.int("top_features", minimum=1, default=3)
+        names=dict(names_raw),
+        top_features=seg.int("top_features", minimum=1, default=3),
+        reference=seg.str("reference", default=SegmentParams.reference),
+        match_distance=seg.number("match_distance", default=SegmentParams.match_distance),
     )
-    return Params(generate, data, features, prepare, featurize, elbow, train, segments)
+    st = root.section("stability", {})
+    stability = StabilityParams(
+        n_bootstrap=st.int("n_bootstrap", minimum=2, default=StabilityParams.n_bootstrap),
+        sample_size=st.int("sample_size", minimum=100, default=StabilityParams.sample_size),
+        random_state=st.int("random_state", minimum=0, default=StabilityParams.random_state),
+        threshold=st.number("threshold", default=StabilityParams.threshold),
+    )
+    if not 0 < stability.threshold <= 1:
+        raise st._fail("threshold", stability.threshold, "a number in (0, 1]")
+    dr = root.section("drift", {})
+    drift = DriftParams(
+        bins=dr.int("bins", minimum=2, default=DriftParams.bins),
+        psi_threshold=dr.number("psi_threshold", default=DriftParams.psi_threshold),
+        share_threshold=dr.number("share_threshold", default=DriftParams.share_threshold),
+    )
+    return Params(generate, data, features, prepare, featurize, elbow, train, segments, stability, drift)
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

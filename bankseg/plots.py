@@ -13,17 +13,29 @@ from sklearn.decomposition import PCA  # noqa: E402
 
 from bankseg.params import FeatureParams  # noqa: E402
 
+ELBOW_PANELS = [
+    ("inertia", "inertia (lower is tighter)", "knee"),
+    ("silhouette", "silhouette (higher is better)", "silhouette"),
+    ("calinski_harabasz", "Calinski-Harabasz (higher is better)", "calinski_harabasz"),
+    ("davies_bouldin", "Davies-Bouldin (lower is better)", "davies_bouldin"),
+    ("gap", "gap statistic with standard error", "gap"),
+    ("stability", "stability: bootstrap adjusted Rand index", "stability"),
+]
+
 
 def elbow_figure(scores: pd.DataFrame, suggestion: dict):
-    panels = [
-        ("inertia", "inertia (lower is tighter)"),
-        ("silhouette", "silhouette (higher is better)"),
-        ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
-        ("davies_bouldin", "Davies-Bouldin (lower is better)"),
-    ]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for ax, (column, title) in zip(axes.flat, panels, strict=True):
-        ax.plot(scores["k"], scores[column], marker="o")
+    """One panel per criterion, each marking its own choice and the suggested K."""
+    panels = [p for p in ELBOW_PANELS if p[0] in scores]
+    rows = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.4 * rows), squeeze=False)
+    for ax, (column, title, criterion) in zip(axes.flat, panels, strict=False):
+        if column == "gap":
+            ax.errorbar(scores["k"], scores["gap"], yerr=scores["gap_se"], marker="o", capsize=3)
+        else:
+            ax.plot(scores["k"], scores[column], marker="o")
+        choice = suggestion.get("choices", {}).get(criterion)
+        if choice is not None and choice in set(scores["k"]):
+            ax.axvline(choice, color="tab:gray", linestyle=":", label=f"its choice K={choice}")
         ax.axvline(
             suggestion["suggested_k"],
             color="tab:red",
@@ -32,7 +44,9 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
         )
         ax.set_title(title)
         ax.set_xlabel("number of segments K")
-        ax.legend(loc="best")
+        ax.legend(loc="best", fontsize="small")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
     fig.suptitle(f"Choosing K ({suggestion['reason']})")
     fig.tight_layout()
     return fig

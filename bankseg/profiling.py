@@ -16,6 +16,9 @@ import pandas as pd
 from bankseg.cleaning import YES_NO
 from bankseg.params import FeatureParams
 
+# Differences smaller than this (in standard deviations) are not worth a mention.
+MIN_EFFECT = 0.1
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -88,7 +91,8 @@ def name_segments(
 
     A name joins the phrases of the ``top_features`` strongest features (one phrase per
     feature; for unordered categories only over-represented values). When two segments
-    would share a name, more phrases are added; ``overrides`` replace names outright.
+    would share a name, more phrases are added; ``overrides`` replace names outright, and
+    automatic names avoid them.
     """
     phrases: dict[int, list[str]] = {}
     rank: dict[str, int] = {}
@@ -108,8 +112,11 @@ def name_segments(
         text = ", ".join(sorted(words, key=lambda w: rank.get(w, 1)))
         return text[0].upper() + text[1:]
 
-    names: dict[int, str] = {}
+    fixed = {int(k): v for k, v in overrides.items() if int(k) in phrases}
+    names: dict[int, str] = dict(fixed)
     for seg in sorted(phrases):
+        if seg in fixed:
+            continue
         n = min(top_features, len(phrases[seg]))
         name = render(phrases[seg][:n])
         while name in names.values() and n < len(phrases[seg]):
@@ -118,8 +125,7 @@ def name_segments(
         if name in names.values():
             name = f"{name} (segment {seg})"
         names[seg] = name
-    names.update({int(k): v for k, v in overrides.items() if int(k) in names})
-    return names
+    return dict(sorted(names.items()))
 
 
 def format_amount(value: float) -> str:
@@ -156,6 +162,7 @@ def profile_segments(
             for c in categorical
         }
         top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
+        under = [e for e in effects[seg] if e.value is not None and e.effect <= -MIN_EFFECT][:3]
         profiles[str(seg)] = {
             "name": names[seg],
             "size": int(in_seg.sum()),
@@ -170,6 +177,9 @@ def profile_segments(
                 }
                 for e in top
             ],
+            "under_represented": [
+                {"feature": f"{e.feature}={e.value}", "effect": e.effect, "phrase": e.phrase} for e in under
+            ],
             "description": describe(int(in_seg.sum()), in_seg.sum() / total, numeric, features, top),
         }
     base = {
@@ -177,6 +187,67 @@ def profile_segments(
         for f in features.numeric
     }
     return {"n_customers": total, "n_segments": len(names), "base": base, "segments": profiles}
+
+
+def add_confidence(profile: dict, elbow: dict, stability: dict) -> dict:
+    """Add the evidence for the segments: the criteria's K, the gap verdict, stability."""
+    for seg, p in profile["segments"].items():
+        if seg in stability["segments"]:
+            p["stability"] = stability["segments"][seg]["jaccard"]
+            p["stable"] = stability["segments"][seg]["stable"]
+    profile["confidence"] = {
+        "choices": elbow.get("choices", {}),
+        "suggested_k": elbow.get("suggested_k"),
+        "reason": elbow.get("reason", ""),
+        "structure": elbow.get("structure"),
+        "mean_ari": stability["mean_ari"],
+        "threshold": stability["threshold"],
+        "n_unstable": stability["n_unstable"],
+    }
+    return profile
+
+
+def confidence_lines(confidence: dict | None) -> list[str]:
+    """The report's "How sure are these segments?" section."""
+    if not confidence:
+        return []
+    paragraphs = []
+    if confidence["structure"] is False:
+        paragraphs.append(
+            "**The data show no clear segment structure**: the gap statistic prefers a single "
+            "group. The segments below split customers for convenience; they are not natural groups."
+        )
+    elif confidence["structure"]:
+        paragraphs.append(
+            f"The gap statistic finds segment structure (its choice: K={confidence['choices']['gap']})."
+        )
+    ari = confidence["mean_ari"]
+    if ari < confidence["threshold"]:
+        paragraphs.append(
+            f"**The segments are not stable**: refits on bootstrap resamples agree with them only "
+            f"{ari:.2f} (mean adjusted Rand index; 1 means always the same segments)."
+        )
+    else:
+        paragraphs.append(
+            f"Refits on bootstrap resamples find the same segments (mean adjusted Rand index {ari:.2f})."
+        )
+    if confidence["n_unstable"]:
+        paragraphs.append(
+            f"{confidence['n_unstable']} segment(s) fall below the stability threshold "
+            f"{confidence['threshold']} (Jaccard); see their sections."
+        )
+    choices = ", ".join(
+        f"{c.replace('_', '-')} {k}"
+        for c, k in confidence["choices"].items()
+        if k is not None and c != "consensus"
+    )
+    paragraphs.append(
+        f"K = {confidence['suggested_k']}, {confidence['reason']}. Each criterion's K: {choices}."
+    )
+    lines = ["", "## How sure are these segments?"]
+    for paragraph in paragraphs:
+        lines += ["", paragraph]
+    return lines
 
 
 def profile_metrics(profile: dict) -> dict:
@@ -229,6 +300,7 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
     ]
     for seg, p in profile["segments"].items():
         lines.append(f"| {seg} | {p['name']} | {p['size']:,} | {p['share']:.1%} |")
+    lines += confidence_lines(profile.get("confidence"))
     for seg, p in profile["segments"].items():
         lines += ["", f"## Segment {seg}: {p['name']}", "", p["description"], ""]
         lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]
@@ -240,6 +312,12 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
             )
         lines += ["", "What sets it apart (standardised difference from all customers):", ""]
         lines += [f"- {d['phrase']} ({d['effect']:+.2f})" for d in p["differentiators"]]
+        if p.get("under_represented"):
+            fewer = ", ".join(f"{d['phrase']} ({d['effect']:+.2f})" for d in p["under_represented"])
+            lines += ["", f"Fewer than among all customers: {fewer}."]
+        if "stability" in p:
+            verdict = "stable" if p["stable"] else "**unstable**: treat this segment with caution"
+            lines += ["", f"Bootstrap stability (Jaccard): {p['stability']:.2f}, {verdict}."]
         lines += ["", "| category | mix in this segment |", "|---|---|"]
         for column, mix in p["categories"].items():
             shown = ", ".join(f"{k} {v:.0%}" for k, v in mix.items())

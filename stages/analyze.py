@@ -11,6 +11,7 @@ from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
 from bankseg.profiling import (
+    add_confidence,
     effect_matrix,
     profile_metrics,
     profile_segments,
@@ -25,6 +26,8 @@ def main() -> None:
     parser.add_argument("--features", required=True)
     parser.add_argument("--assigned", required=True)
     parser.add_argument("--segments", required=True)
+    parser.add_argument("--elbow", required=True, help="metrics of the elbow stage")
+    parser.add_argument("--stability", required=True, help="stability metrics of the train stage")
     parser.add_argument("--report", required=True)
     parser.add_argument("--profiles", required=True, help="JSON with names, descriptions and figures")
     parser.add_argument("--metrics", required=True)
@@ -41,6 +44,7 @@ def main() -> None:
     profile_columns = list(params.prepare.profile_columns)
     effects = segment_effects(customers, segments, params.features, profile_columns)
     profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
+    profile = add_confidence(profile, read_json(args.elbow), read_json(args.stability))
 
     save_figure(profile_heatmap(effect_matrix(effects, names, params.features)), args.profile_plot)
     save_figure(distributions_figure(customers, segments, params.features, names), args.distributions_plot)
@@ -48,7 +52,7 @@ def main() -> None:
     plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
     write_text(report_markdown(profile, params.features, plots=plots), args.report)
     write_json(profile, args.profiles)
-    write_json(profile_metrics(profile), args.metrics)
+    write_json(profile_metrics({k: v for k, v in profile.items() if k != "confidence"}), args.metrics)
 
 
 if __name__ == "__main__":

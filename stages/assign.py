@@ -1,14 +1,18 @@
 """Stage assign: label the training customers and the new batch with the saved model."""
 
 import argparse
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
+from bankseg.drift import drift_report
 from bankseg.errors import run_entry_point
-from bankseg.io import load_model, read_json, write_csv
+from bankseg.io import load_model, read_json, write_csv, write_json
 from bankseg.params import load_params
+
+log = logging.getLogger("assign")
 
 
 def main() -> None:
@@ -20,17 +24,26 @@ def main() -> None:
     parser.add_argument("--out-customers", required=True)
     parser.add_argument("--out-new", required=True)
     parser.add_argument("--by-segment", required=True, help="folder for one CSV per segment of the new batch")
+    parser.add_argument("--drift", required=True, help="JSON metrics: the new batch against training")
     args = parser.parse_args()
     params = load_params()
 
     model = load_model(args.model)
     names = read_segment_names(read_json(args.segments))
-    customers = label_customers(model, names, pd.read_parquet(args.customers), params)
-    new = label_customers(model, names, pd.read_parquet(args.new), params)
+    training = pd.read_parquet(args.customers)
+    batch = pd.read_parquet(args.new)
+    customers = label_customers(model, names, training, params)
+    new = label_customers(model, names, batch, params)
+    drift = drift_report(
+        training, batch, customers["segment"], new["segment"], names, params.features, params.drift
+    )
+    for warning in drift["warnings"]:
+        log.warning("drift in the new customers: %s", warning)
     write_csv(customers, args.out_customers)
     write_csv(new, args.out_new)
     for segment, part in split_by_segment(new, names).items():
         write_csv(part, Path(args.by_segment) / f"segment_{segment}.csv")
+    write_json(drift, args.drift)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
-"""Stage train: fit K-means, renumber segments canonically, name them, save one model."""
+"""Stage train: fit K-means, keep segment ids and names of the reference, measure stability."""
 
 import argparse
 import logging
+from pathlib import Path
 
 import pandas as pd
 
-from bankseg.errors import run_entry_point
+from bankseg.errors import InputError, run_entry_point
 from bankseg.io import load_model, read_json, save_model, write_json
-from bankseg.model import build_model, fit_kmeans, training_metrics
+from bankseg.model import build_model, training_metrics
 from bankseg.params import load_params
-from bankseg.profiling import name_segments, segment_effects
+from bankseg.training import check_reference, train_segments
 
 log = logging.getLogger("train")
 
@@ -20,9 +21,11 @@ def main() -> None:
     parser.add_argument("--features", required=True)
     parser.add_argument("--preprocessing", required=True)
     parser.add_argument("--elbow", required=True)
+    parser.add_argument("--reference", required=True, help="segments whose ids and names persist")
     parser.add_argument("--model", required=True)
     parser.add_argument("--segments", required=True)
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--stability", required=True)
     args = parser.parse_args()
     params = load_params()
 
@@ -30,20 +33,31 @@ def main() -> None:
     if n_clusters == "auto":
         n_clusters = int(read_json(args.elbow)["suggested_k"])
         log.info("n_clusters=auto: using the elbow stage's suggestion K=%d", n_clusters)
+    if not Path(args.reference).exists():
+        raise InputError(
+            f"{args.reference}: reference segments file not found (segments.reference in params.yaml); "
+            'write {"segments": {}} to it to start without reference segments'
+        )
+    reference = check_reference(read_json(args.reference), args.reference)
+    preprocessing = load_model(args.preprocessing)
     X = pd.read_parquet(args.features)
-    kmeans = fit_kmeans(X, n_clusters=n_clusters, params=params.train)
-
     customers = pd.read_parquet(args.customers)
-    segments = pd.Series(kmeans.labels_, index=customers.index)
-    effects = segment_effects(customers, segments, params.features, list(params.prepare.profile_columns))
-    names = name_segments(effects, top_features=params.segments.top_features, overrides=params.segments.names)
+    trained = train_segments(X, customers, preprocessing, reference, params, n_clusters=n_clusters)
+    for seg, result in trained.stability["segments"].items():
+        if not result["stable"]:
+            name = trained.names[int(seg)]
+            log.warning("segment %s (%s) is unstable: Jaccard %.2f", seg, name, result["jaccard"])
 
-    save_model(build_model(load_model(args.preprocessing), kmeans), args.model)
-    write_json({"segments": {str(k): {"name": v} for k, v in names.items()}}, args.segments)
+    save_model(build_model(preprocessing, trained.kmeans), args.model)
+    write_json(trained.record, args.segments)
+    write_json(trained.stability, args.stability)
     metrics = training_metrics(
-        X, kmeans, silhouette_sample=params.elbow.silhouette_sample, random_state=params.elbow.random_state
+        X,
+        trained.kmeans,
+        silhouette_sample=params.elbow.silhouette_sample,
+        random_state=params.elbow.random_state,
     )
-    write_json(metrics, args.metrics)
+    write_json(metrics | {"stability_mean_ari": trained.stability["mean_ari"]}, args.metrics)
 
 
 if __name__ == "__main__":

@@ -8,29 +8,54 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.choosing_k import best_by, find_knee, quality_scores, suggest_k, sweep
+from bankseg.choosing_k import (
+    VOTERS,
+    best_by,
+    consensus,
+    find_knee,
+    gap_choice,
+    quality_scores,
+    seeded_sample,
+    stability_choice,
+    suggest_k,
+    sweep,
+)
 
 
 @pytest.fixture(scope="module")
 def blob_scores(blobs) -> pd.DataFrame:
     X, _ = blobs
-    return sweep(X, k_min=2, k_max=8, n_init=3, random_state=0, silhouette_sample=1000)
+    return sweep(X, k_min=2, k_max=8, n_init=2, random_state=0, silhouette_sample=500, n_bootstrap=3)
 
 
 def test_sweep_has_one_row_per_k(blob_scores):
     assert blob_scores["k"].tolist() == list(range(2, 9))
-    assert list(blob_scores.columns) == ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]
+    assert list(blob_scores.columns) == [
+        "k",
+        "inertia",
+        "silhouette",
+        "calinski_harabasz",
+        "davies_bouldin",
+        "gap",
+        "gap_se",
+        "stability",
+    ]
     assert blob_scores["inertia"].is_monotonic_decreasing
-    assert blob_scores[["silhouette", "calinski_harabasz", "davies_bouldin"]].notna().all().all()
+    assert blob_scores.drop(columns="k").notna().all().all()
+    assert [k for k, _, _ in blob_scores.attrs["gap"]] == list(range(1, 9))
 
 
-@pytest.mark.parametrize("method", ["knee", "silhouette", "calinski_harabasz", "davies_bouldin"])
+@pytest.mark.parametrize(
+    "method", ["knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability", "consensus"]
+)
 def test_four_blobs_give_four(blob_scores, method):
     suggestion = suggest_k(blob_scores, method)
     assert suggestion["suggested_k"] == 4
     assert suggestion["method"] == method
-    assert suggestion["reason"] == f"chosen by elbow.method={method}"
+    assert suggestion["reason"].startswith(f"chosen by elbow.method={method}")
     assert suggestion["choices"][method] == 4
+    assert suggestion["structure"] is True
+    assert suggestion["stability_at_k"] > 0.95
 
 
 def test_sweep_from_one_cluster(blobs):
@@ -103,8 +128,72 @@ def test_choices_list_every_criterion():
         "silhouette": 3,
         "calinski_harabasz": 5,
         "davies_bouldin": 4,
+        "gap": None,
+        "stability": None,
+        "consensus": 3,  # three criteria choose three different K: the best silhouette wins
     }
     assert suggestion["suggested_k"] == 4
+    assert "structure" not in suggestion
+
+
+def test_single_start_curves_are_made_monotone():
+    """Many clusters, one k-means++ start per K: the grown fits keep the curve decreasing."""
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(c, 0.3, size=(30, 2)) for c in rng.uniform(0, 20, size=(12, 2))])
+    scores = sweep(X, k_min=2, k_max=14, n_init=1, random_state=0, silhouette_sample=200)
+    assert scores["inertia"].is_monotonic_decreasing
+
+
+@pytest.fixture(scope="module")
+def one_blob_suggestion():
+    X = np.random.default_rng(1).normal(size=(1500, 3))
+    scores = sweep(X, k_min=2, k_max=6, n_init=2, random_state=0, silhouette_sample=500)
+    return scores, suggest_k(scores, "consensus")
+
+
+def test_one_gaussian_blob_shows_no_structure(one_blob_suggestion):
+    scores, suggestion = one_blob_suggestion
+    assert suggestion["choices"]["gap"] == 1
+    assert suggestion["structure"] is False
+    # Refits disagree on how to cut a blob: far from the near-perfect agreement of real groups.
+    assert scores["stability"].max() < 0.8
+
+
+def test_gap_rule_takes_the_smallest_k_within_one_standard_error():
+    scores = pd.DataFrame({"k": [2, 3, 4], "gap": [0.5, 0.9, 0.95], "gap_se": [0.1, 0.1, 0.1]})
+    assert gap_choice(scores) == 3  # gap(3) >= gap(4) - s(4)
+    scores.attrs["gap"] = [(1, 0.6, 0.1), (2, 0.5, 0.1), (3, 0.9, 0.1), (4, 0.95, 0.1)]
+    assert gap_choice(scores) == 1  # from K=1: gap(1) >= gap(2) - s(2)
+    rising = pd.DataFrame({"k": [2, 3], "gap": [0.1, 0.9], "gap_se": [0.01, 0.01]})
+    assert gap_choice(rising) == 3  # never satisfied: the largest K
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1.0, 1.0, 1.0, 0.9999, 0.87, 0.94, 0.98], 5),  # stops at the first drop, ties go up
+        ([0.6, 0.95, 0.83, 0.99], 3),  # rising is fine; the drop after 3 ends the walk
+        ([0.9, 0.7, 0.95], 2),
+    ],
+)
+def test_stability_choice_stops_at_the_first_drop(values, expected):
+    scores = pd.DataFrame({"k": range(2, 2 + len(values)), "stability": values})
+    assert stability_choice(scores) == expected
+
+
+def test_consensus_counts_votes_and_ignores_k_outside_the_sweep():
+    scores = pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.2, 0.5, 0.4]})
+    assert consensus({"a": 4, "b": 4, "c": 3, "gap": 1}, scores) == 4
+    assert consensus({"a": 2, "b": 4, "gap": 1}, scores) == 4  # tie: better silhouette
+    assert consensus({"gap": 1}, scores) is None
+    assert set(VOTERS) == {"knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability"}
+
+
+def test_seeded_sample_is_sorted_reproducible_and_complete_when_small():
+    assert seeded_sample(5, 10, 0).tolist() == [0, 1, 2, 3, 4]
+    first, second = seeded_sample(1000, 100, 3), seeded_sample(1000, 100, 3)
+    assert first.tolist() == second.tolist()
+    assert len(set(first)) == 100 and (np.diff(first) > 0).all()
 
 
 def test_quality_scores_of_two_clear_groups():

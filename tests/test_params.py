@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.params import load_params, parse_params
+from bankseg.params import DriftParams, StabilityParams, load_params, parse_params
 
 
 def _error(raw: dict) -> str:
@@ -42,7 +42,11 @@ def test_repository_params_are_read_with_their_values(params):
     assert params.featurize.scaler == "minmax"
     assert params.featurize.feature_range == (1.0, 10.0)
     assert params.train.n_clusters == "auto"
-    assert params.elbow.method == "knee"
+    assert params.elbow.method == "consensus"
+    assert (params.elbow.sample_size, params.elbow.n_references, params.elbow.n_bootstrap) == (50000, 5, 5)
+    assert params.stability.threshold == 0.75
+    assert params.drift.psi_threshold == 0.2
+    assert params.segments.reference == "models/reference_segments.json"
 
 
 def test_missing_policy_defaults_to_drop_for_unlisted_features(params):
@@ -73,10 +77,21 @@ def test_optional_keys_get_their_defaults(raw_params):
     del raw_params["elbow"]["method"]
     raw_params["train"] = {"n_clusters": 4}
     del raw_params["segments"]
+    del raw_params["stability"]
+    del raw_params["drift"]
+    for key in ("sample_size", "n_references", "n_bootstrap"):
+        del raw_params["elbow"][key]
     del raw_params["features"]["numeric"]["networth"]["label"]
     raw_params["features"]["numeric"]["sip_amount"] = None  # a column with no settings
     parsed = parse_params(raw_params)
-    assert (parsed.elbow.n_init, parsed.elbow.silhouette_sample, parsed.elbow.method) == (5, 10000, "knee")
+    assert (parsed.elbow.n_init, parsed.elbow.silhouette_sample, parsed.elbow.method) == (
+        5,
+        10000,
+        "consensus",
+    )
+    assert (parsed.elbow.sample_size, parsed.elbow.n_references, parsed.elbow.n_bootstrap) == (50000, 5, 5)
+    assert parsed.stability == StabilityParams() and parsed.drift == DriftParams()
+    assert parsed.segments.reference == "models/reference_segments.json"
     assert parsed.train.n_clusters == 4
     assert (parsed.train.n_init, parsed.train.max_iter, parsed.train.tol) == (10, 300, 1e-4)
     assert (parsed.train.algorithm, parsed.train.random_state) == ("lloyd", 0)
@@ -145,7 +160,9 @@ INVALID = {
     "n_clusters text": (_set("train", "n_clusters", "5"), "train.n_clusters", "'5'"),
     "k range too small": (_elbow(2, 3), "elbow.k_max", "is 3,"),
     "k_min 1 for silhouette": (_elbow(1, 6, "silhouette"), "elbow.k_min", "is 1,"),
-    "unknown k method": (_set("elbow", "method", "gap"), "elbow.method", "'gap'"),
+    "unknown k method": (_set("elbow", "method", "vote"), "elbow.method", "'vote'"),
+    "stability threshold above 1": (_set("stability", "threshold", 1.5), "stability.threshold", "1.5"),
+    "drift bins text": (_set("drift", "bins", "ten"), "drift.bins", "'ten'"),
     "personal column as feature": (_add_personal("age"), "prepare.personal_columns", "'age'"),
     "personal column as id": (_add_personal("customer_id"), "prepare.personal_columns", "'customer_id'"),
     "personal column as profile": (_add_personal("kyc_status"), "prepare.personal_columns", "'kyc_status'"),

@@ -1,0 +1,84 @@
+"""Training in one call: K-means, ids that follow the reference segments, names, stability."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.pipeline import Pipeline
+
+from bankseg.errors import InputError
+from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
+from bankseg.params import Params
+from bankseg.profiling import name_segments, segment_effects
+from bankseg.stability import bootstrap_stability
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainedSegments:
+    kmeans: KMeans
+    names: dict[int, str]
+    kept: dict[int, int]  # new id -> reference id, for segments matched to the reference
+    stability: dict
+    record: dict  # the content of models/segments.json
+
+
+def check_reference(reference: object, source: str) -> dict:
+    """A reference segments file's content, or a one-line error naming ``source``."""
+    if not isinstance(reference, dict) or not isinstance(reference.get("segments"), dict):
+        raise InputError(f"{source}: expected a JSON object with a 'segments' mapping")
+    if reference["segments"] and not isinstance(reference.get("feature_spread"), dict):
+        raise InputError(
+            f"{source}: expected 'feature_spread' beside 'segments' (a copy of models/segments.json)"
+        )
+    return reference
+
+
+def train_segments(
+    X: pd.DataFrame,
+    customers: pd.DataFrame,
+    preprocessing: Pipeline,
+    reference: dict,
+    params: Params,
+    *,
+    n_clusters: int,
+) -> TrainedSegments:
+    """Fit K-means on the scaled features ``X`` of the cleaned ``customers`` and describe it.
+
+    Segment ids follow ``reference`` (see :func:`bankseg.model.reference_order`); matched
+    segments keep the reference's names, the others get automatic names distinct from them;
+    ``segments.names`` in params override both.
+    """
+    kmeans = fit_kmeans(X, n_clusters=n_clusters, params=params.train)
+    order, kept = reference_order(
+        encoded_centres(preprocessing, kmeans), reference, max_distance=params.segments.match_distance
+    )
+    kmeans = relabel(kmeans, X, order)
+    log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
+
+    segments = pd.Series(kmeans.labels_, index=customers.index)
+    effects = segment_effects(customers, segments, params.features, list(params.prepare.profile_columns))
+    fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
+    names = name_segments(
+        effects, top_features=params.segments.top_features, overrides=fixed | params.segments.names
+    )
+    stability = bootstrap_stability(
+        X.to_numpy(), kmeans.labels_, n_clusters, train=params.train, params=params.stability
+    )
+    centres = encoded_centres(preprocessing, kmeans)
+    record = {
+        "segments": {
+            str(k): {
+                "name": v,
+                "centre": centres.loc[k].to_dict(),
+                "stability": stability["segments"][str(k)]["jaccard"],
+            }
+            for k, v in names.items()
+        },
+        "feature_spread": encoded_spread(preprocessing, X).to_dict(),
+    }
+    return TrainedSegments(kmeans, names, kept, stability, record)

@@ -1,0 +1,127 @@
+"""bankseg.training: segment ids and names persist across random starts and more customers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from bankseg.cleaning import clean_customers
+from bankseg.errors import InputError
+from bankseg.features import fit_preprocessing
+from bankseg.generate import generate_customers
+from bankseg.training import check_reference, train_segments
+
+NO_REFERENCE = {"segments": {}}
+
+
+def _settings(params, random_state: int):
+    return replace(
+        params,
+        train=replace(params.train, n_init=3, random_state=random_state),
+        stability=replace(params.stability, n_bootstrap=3, sample_size=800),
+    )
+
+
+def _train(customers: pd.DataFrame, params, reference: dict, random_state: int = 42):
+    preprocessing, X = fit_preprocessing(customers, params.features, params.prepare.missing, params.featurize)
+    return train_segments(
+        X, customers, preprocessing, reference, _settings(params, random_state), n_clusters=5
+    )
+
+
+@pytest.fixture(scope="module")
+def first(cleaned, params):
+    return _train(cleaned.kept, params, NO_REFERENCE)
+
+
+def _by_id(trained, customers: pd.DataFrame) -> pd.Series:
+    return pd.Series(trained.kmeans.labels_[: len(customers)], index=customers["customer_id"].to_numpy())
+
+
+def test_record_holds_names_centres_stability_and_spread(first, params):
+    record = first.record
+    assert set(record["segments"]) == {"0", "1", "2", "3", "4"}
+    encoded = set(record["feature_spread"])
+    for segment in record["segments"].values():
+        assert set(segment) == {"name", "centre", "stability"}
+        assert set(segment["centre"]) == encoded
+        assert 0 <= segment["stability"] <= 1
+    assert "age" in encoded and "account_type_Savings" in encoded
+    assert first.kept == {}
+    assert len(set(first.names.values())) == 5
+
+
+def test_another_random_start_keeps_ids_and_names(first, cleaned, params):
+    again = _train(cleaned.kept, params, first.record, random_state=7)
+    assert again.kept == {i: i for i in range(5)}
+    assert again.names == first.names
+    assert (again.kmeans.labels_ == first.kmeans.labels_).mean() > 0.99
+
+
+def test_five_percent_more_customers_keep_ids_and_names(first, cleaned, params):
+    extra, _ = generate_customers(75, seed=99, first_id=900000)
+    more = pd.concat(
+        [cleaned.kept, clean_customers(extra, params, source="extra.csv").kept], ignore_index=True
+    )
+    grown = _train(more, params, first.record)
+    assert grown.kept == {i: i for i in range(5)}
+    assert grown.names == first.names
+    same = _by_id(grown, cleaned.kept) == _by_id(first, cleaned.kept)
+    assert same.mean() > 0.98
+
+
+def test_reference_ids_are_followed_even_when_sizes_would_order_them_otherwise(first, cleaned, params):
+    """A reference listing the same segments under shuffled ids: the ids follow it."""
+    shuffle = {"0": "3", "1": "0", "2": "4", "3": "1", "4": "2"}
+    reference = {
+        "segments": {
+            new: first.record["segments"][old] | {"name": f"Renamed {old}"} for old, new in shuffle.items()
+        },
+        "feature_spread": first.record["feature_spread"],
+    }
+    again = _train(cleaned.kept, params, reference)
+    for old, new in shuffle.items():
+        assert again.names[int(new)] == f"Renamed {old}"
+        moved = again.kmeans.labels_ == int(new)
+        assert (first.kmeans.labels_[moved] == int(old)).mean() > 0.99
+
+
+def test_a_segment_far_from_every_reference_gets_a_fresh_automatic_name(first, cleaned, params):
+    segments = {k: dict(v) for k, v in first.record["segments"].items()}
+    segments["4"] = {
+        **segments["4"],
+        "name": "Gone",
+        "centre": {c: v + 50 for c, v in segments["4"]["centre"].items()},
+    }
+    again = _train(
+        cleaned.kept, params, {"segments": segments, "feature_spread": first.record["feature_spread"]}
+    )
+    assert again.kept == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert "Gone" not in again.names.values()
+    assert again.names[4] == first.names[4]  # the automatic name of the same segment
+    assert len(set(again.names.values())) == 5
+
+
+def test_user_names_override_reference_names(first, cleaned, params):
+    settings = replace(params, segments=replace(params.segments, names={2: "Retirees"}))
+    again = _train(cleaned.kept, settings, first.record)
+    assert again.names[2] == "Retirees"
+    assert again.names[0] == first.names[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ([], "expected a JSON object with a 'segments' mapping"),
+        ({"segments": {"0": {"name": "A", "centre": {}}}}, "expected 'feature_spread'"),
+    ],
+)
+def test_a_malformed_reference_is_one_clear_error(content, expected):
+    with pytest.raises(InputError, match=expected):
+        check_reference(content, "models/reference_segments.json")
+
+
+def test_an_empty_reference_is_accepted():
+    assert check_reference(NO_REFERENCE, "ref.json") == NO_REFERENCE
