@@ -40,7 +40,7 @@ class NumericFeature:
     column: str
     log: bool = False
     label: str = ""
-    words: tuple[str, str] = ("low", "high")
+    words: tuple[str, ...] = ("low", "high")  # low, high; or low, middle, high
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,8 @@ class SegmentParams:
     top_features: int = 3
     reference: str = "models/reference_segments.json"
     match_distance: float = 0.5
+    min_effect: float = 0.2
+    strong_effect: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,12 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
         if not isinstance(log, bool):
             raise sec._fail("log", log, "true or false")
         words = sec._get("words", ["low", "high"])
-        if not (isinstance(words, list) and len(words) == 2 and all(isinstance(w, str) for w in words)):
-            raise sec._fail("words", words, "[word for low values, word for high values]")
+        if not (isinstance(words, list) and len(words) in (2, 3) and all(isinstance(w, str) for w in words)):
+            raise sec._fail(
+                "words", words, "[word for low values, (word for middling values,) word for high values]"
+            )
         label = sec.str("label", default=_default_label(column))
-        features.append(NumericFeature(str(column), log, label, (words[0], words[1])))
+        features.append(NumericFeature(str(column), log, label, tuple(words)))
     return tuple(features)
 
 
@@ -359,6 +363,8 @@ def parse_params(raw: Any) -> Params:
         top_features=seg.int("top_features", minimum=1, default=3),
         reference=seg.str("reference", default=SegmentParams.reference),
         match_distance=seg.number("match_distance", default=SegmentParams.match_distance),
+        min_effect=seg.number("min_effect", default=SegmentParams.min_effect),
+        strong_effect=seg.number("strong_effect", default=SegmentParams.strong_effect),
     )
     st = root.section("stability", {})
     stability = StabilityParams(

@@ -45,11 +45,14 @@ def _unordered(features: FeatureParams, profile_columns: list[str]) -> list[tupl
     return cols + [(c, c.replace("_", " ")) for c in profile_columns]
 
 
-def _phrase_ordered(features: FeatureParams, column: str, effect: float) -> str:
+def _phrase_ordered(features: FeatureParams, column: str, effect: float, strong_effect: float) -> str:
     for f in features.numeric:
         if f.column == column:
-            word = f.words[1] if effect > 0 else f.words[0]
-            return word if f.words != ("low", "high") else f"{word} {f.label}"
+            if len(f.words) == 3 and abs(effect) < strong_effect:
+                word = f.words[1]
+            else:
+                word = f.words[-1] if effect > 0 else f.words[0]
+            return word if tuple(f.words) != ("low", "high") else f"{word} {f.label}"
     cat = next(f for f in features.categorical if f.column == column)
     if cat.encoding == "yes_no":
         return f"with {cat.label}" if effect > 0 else f"no {cat.label}"
@@ -57,9 +60,18 @@ def _phrase_ordered(features: FeatureParams, column: str, effect: float) -> str:
 
 
 def segment_effects(
-    customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, profile_columns: list[str]
+    customers: pd.DataFrame,
+    segments: pd.Series,
+    features: FeatureParams,
+    profile_columns: list[str],
+    *,
+    strong_effect: float = 0.5,
 ) -> dict[int, list[Effect]]:
-    """For each segment, every feature's standardised difference, strongest first."""
+    """For each segment, every feature's standardised difference, strongest first.
+
+    A numeric feature with three ``words`` uses the middle one for differences smaller than
+    ``strong_effect`` standard deviations.
+    """
     codes = _ordered_codes(customers, features)
     result: dict[int, list[Effect]] = {}
     for seg in sorted(segments.unique()):
@@ -70,7 +82,9 @@ def segment_effects(
             if not sd or np.isnan(sd):
                 continue
             effect = float((values[in_seg].mean() - values.mean()) / sd)
-            effects.append(Effect(column, None, effect, _phrase_ordered(features, column, effect)))
+            effects.append(
+                Effect(column, None, effect, _phrase_ordered(features, column, effect, strong_effect))
+            )
         for column, label in _unordered(features, profile_columns):
             values = customers[column].astype(object)
             base = values.value_counts(normalize=True)
@@ -85,12 +99,13 @@ def segment_effects(
 
 
 def name_segments(
-    effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str]
+    effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str], min_effect: float = 0.0
 ) -> dict[int, str]:
     """Readable, distinct names from each segment's strongest differences.
 
     A name joins the phrases of the ``top_features`` strongest features (one phrase per
-    feature; for unordered categories only over-represented values). When two segments
+    feature; for unordered categories only over-represented values; none smaller than
+    ``min_effect`` standard deviations). When two segments
     would share a name, more phrases are added; ``overrides`` replace names outright, and
     automatic names avoid them.
     """
@@ -100,7 +115,7 @@ def name_segments(
         seen: set[str] = set()
         chosen = []
         for e in seg_effects:
-            if e.feature in seen or (e.value is not None and e.effect <= 0):
+            if e.feature in seen or abs(e.effect) < min_effect or (e.value is not None and e.effect <= 0):
                 continue
             seen.add(e.feature)
             chosen.append(e.phrase)

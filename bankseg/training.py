@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
 from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
-from bankseg.params import Params
+from bankseg.params import FeatureParams, Params
 from bankseg.profiling import name_segments, segment_effects
 from bankseg.stability import bootstrap_stability
 
@@ -38,6 +38,14 @@ def check_reference(reference: object, source: str) -> dict:
     return reference
 
 
+def feature_signature(features: FeatureParams) -> dict:
+    """What decides the units of the encoded features (centres are only comparable when equal)."""
+    signature: dict = {f.column: {"log": f.log} for f in features.numeric}
+    for f in features.categorical:
+        signature[f.column] = {"encoding": f.encoding, "order": list(f.order)}
+    return signature
+
+
 def train_segments(
     X: pd.DataFrame,
     customers: pd.DataFrame,
@@ -54,6 +62,10 @@ def train_segments(
     ``segments.names`` in params override both.
     """
     kmeans = fit_kmeans(X, n_clusters=n_clusters, params=params.train)
+    signature = feature_signature(params.features)
+    if reference.get("segments") and reference.get("features", signature) != signature:
+        log.warning("the reference segments were trained on other feature settings; ids start afresh")
+        reference = {"segments": {}}
     order, kept = reference_order(
         encoded_centres(preprocessing, kmeans), reference, max_distance=params.segments.match_distance
     )
@@ -61,10 +73,19 @@ def train_segments(
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
 
     segments = pd.Series(kmeans.labels_, index=customers.index)
-    effects = segment_effects(customers, segments, params.features, list(params.prepare.profile_columns))
+    effects = segment_effects(
+        customers,
+        segments,
+        params.features,
+        list(params.prepare.profile_columns),
+        strong_effect=params.segments.strong_effect,
+    )
     fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
     names = name_segments(
-        effects, top_features=params.segments.top_features, overrides=fixed | params.segments.names
+        effects,
+        top_features=params.segments.top_features,
+        overrides=fixed | params.segments.names,
+        min_effect=params.segments.min_effect,
     )
     stability = bootstrap_stability(
         X.to_numpy(), kmeans.labels_, n_clusters, train=params.train, params=params.stability
@@ -80,5 +101,6 @@ def train_segments(
             for k, v in names.items()
         },
         "feature_spread": encoded_spread(preprocessing, X).to_dict(),
+        "features": signature,
     }
     return TrainedSegments(kmeans, names, kept, stability, record)

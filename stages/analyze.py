@@ -42,7 +42,9 @@ def main() -> None:
     segments = assigned["segment"]
     names = read_segment_names(read_json(args.segments))
     profile_columns = list(params.prepare.profile_columns)
-    effects = segment_effects(customers, segments, params.features, profile_columns)
+    effects = segment_effects(
+        customers, segments, params.features, profile_columns, strong_effect=params.segments.strong_effect
+    )
     profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
     profile = add_confidence(profile, read_json(args.elbow), read_json(args.stability))
 

@@ -6,6 +6,7 @@ others call ``main`` in-process, which is much faster.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from bankseg.__main__ import main
 from bankseg.cleaning import clean_customers
@@ -214,7 +216,7 @@ def test_debug_setting_shows_the_traceback(monkeypatch):
 
 
 def test_debug_flag_shows_the_traceback_and_is_removed_from_the_arguments(monkeypatch):
-    monkeypatch.delenv("BANKSEG_DEBUG", raising=False)
+    monkeypatch.setenv("BANKSEG_DEBUG", "")  # restored (unset) after the test
     monkeypatch.setattr("sys.argv", ["stage", "--in", "x.csv", "--debug"])
     seen = []
 
@@ -247,3 +249,42 @@ def test_assign_refuses_a_tampered_model(tmp_path, tiny_model_dir):
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {model}: SHA-256 ") and "refusing to load it" in line
     assert not output.exists()
+
+
+def test_pin_segments_copies_the_trained_segments_to_the_reference(tmp_path):
+    trained = {
+        "segments": {"0": {"name": "Young savers", "centre": {"age": 25.0}, "stability": 1.0}},
+        "feature_spread": {"age": 10.0},
+        "features": {"age": {"log": False}},
+    }
+    (tmp_path / "segments.json").write_text(json.dumps(trained))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["segments"]["reference"] = str(tmp_path / "reference.json")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    main(
+        [
+            "pin-segments",
+            "--segments",
+            str(tmp_path / "segments.json"),
+            "--params",
+            str(tmp_path / "params.yaml"),
+        ]
+    )
+    assert json.loads((tmp_path / "reference.json").read_text()) == trained
+
+
+def test_pin_segments_refuses_a_file_that_is_not_trained_segments(tmp_path, capsys):
+    (tmp_path / "segments.json").write_text('{"segments": {}}')
+    code = _main_exit(["pin-segments", "--segments", str(tmp_path / "segments.json")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "segments.json: holds no segments" in err
+    assert err.count("\n") == 1
+
+
+def test_debug_flag_of_the_command_line_shows_the_traceback(tmp_path):
+    result = _run("assign", str(tmp_path / "missing.csv"), str(tmp_path / "out.csv"), "--debug")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "InputError" in result.stderr
+    plain = _run("assign", str(tmp_path / "missing.csv"), str(tmp_path / "out.csv"))
+    assert "Traceback" not in plain.stderr and plain.stderr.startswith("error: ")

@@ -39,15 +39,6 @@ MEANING = {
     # "Middle Age Passive Investor with High Networth": SIP 9.0 k, net worth 5.61 M, age 55
     2: {"contains": ["high net worth", "low SIP"], "not": ["young", "high SIP", "low net worth"]},
 }
-NAMING_REWORK = (
-    "current naming names every one of the top_features strongest features, however small its "
-    "difference: the original label 0's net worth (3.56 M against a 3.67 M mean, effect -0.04) "
-    "becomes 'low net worth'"
-)
-AGE_REWORK = (
-    "current naming has two words per feature, relative to the base mean: ages 55 and 66 are both "
-    "'older', so the middle-aged segment is not told apart from the oldest"
-)
 
 
 def test_example_params_are_the_original_setup():
@@ -157,7 +148,7 @@ def _name_of_poc_label(repo, poc_label_of: dict[int, int], label: int) -> str:
 @pytest.mark.parametrize(
     "label",
     [
-        pytest.param(0, marks=pytest.mark.xfail(reason=NAMING_REWORK, strict=True)),
+        0,
         1,
         2,
     ],
@@ -170,7 +161,6 @@ def test_names_carry_the_original_meaning(repo, poc_label_of, label):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason=AGE_REWORK, strict=True)
 def test_the_middle_aged_segment_is_not_named_like_the_oldest(repo, poc_label_of):
     oldest = _name_of_poc_label(repo, poc_label_of, 0).lower()
     middle = _name_of_poc_label(repo, poc_label_of, 2).lower()

@@ -31,7 +31,7 @@ def test_repository_params_are_read_with_their_values(params):
         "account_type",
     ]
     age, networth, _ = params.features.numeric
-    assert age.words == ("young", "senior")
+    assert age.words == ("young", "middle-aged", "senior")
     assert age.log is False
     assert age.label == "age"  # default label: the column name
     assert networth.log is True

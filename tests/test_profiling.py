@@ -11,6 +11,8 @@ import pytest
 
 from bankseg.profiling import (
     Effect,
+    add_confidence,
+    confidence_lines,
     effect_matrix,
     feature_labels,
     format_amount,
@@ -280,3 +282,76 @@ def test_profile_metrics_keeps_numbers_and_drops_text():
         },
     }
     assert profile_metrics(profile) == {"n_customers": 10, "segments": {"0": {"size": 4, "share": 0.4}}}
+
+
+def test_three_words_give_a_middle_word_for_small_differences(three_segments, params):
+    customers, segments = three_segments
+    age = replace(params.features.numeric[0], words=("young", "middle-aged", "older"))
+    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
+    mild = segment_effects(customers, segments, features, PROFILE, strong_effect=100.0)
+    strong = segment_effects(customers, segments, features, PROFILE, strong_effect=0.0)
+    assert {e.phrase for es in mild.values() for e in es if e.feature == "age"} == {"middle-aged"}
+    assert {e.phrase for es in strong.values() for e in es if e.feature == "age"} <= {"young", "older"}
+
+
+def test_differences_below_min_effect_are_left_out_of_names():
+    effects = {0: [Effect("age", None, 1.2, "older"), Effect("networth", None, -0.04, "low net worth")]}
+    assert name_segments(effects, top_features=3, overrides={}, min_effect=0.2) == {0: "Older"}
+    assert name_segments(effects, top_features=3, overrides={}) == {0: "Older, low net worth"}
+
+
+def test_automatic_names_avoid_names_given_by_overrides():
+    effects = {
+        0: [Effect("age", None, 1.0, "senior"), Effect("sip_amount", None, 0.5, "high SIP")],
+        1: [Effect("age", None, 0.9, "senior"), Effect("sip_amount", None, -0.5, "low SIP")],
+    }
+    names = name_segments(effects, top_features=1, overrides={0: "Senior"})
+    assert names == {0: "Senior", 1: "Senior, low SIP"}
+
+
+def _confidence(structure, mean_ari, n_unstable=0):
+    return {
+        "choices": {"knee": 5, "gap": 1 if structure is False else 6, "consensus": 5},
+        "suggested_k": 5,
+        "reason": "chosen by elbow.method=consensus",
+        "structure": structure,
+        "mean_ari": mean_ari,
+        "threshold": 0.75,
+        "n_unstable": n_unstable,
+    }
+
+
+def test_report_says_when_the_data_have_no_segment_structure():
+    text = "\n".join(confidence_lines(_confidence(False, 0.4, n_unstable=3)))
+    assert "no clear segment structure" in text
+    assert "not stable" in text
+    assert "3 segment(s) fall below the stability threshold" in text
+    assert "consensus 5" not in text and "knee 5" in text
+
+
+def test_report_confirms_structure_and_stability():
+    text = "\n".join(confidence_lines(_confidence(True, 0.99)))
+    assert "finds segment structure (its choice: K=6)" in text
+    assert "find the same segments (mean adjusted Rand index 0.99)" in text
+    assert "not stable" not in text
+    assert confidence_lines(None) == []
+
+
+def test_profile_carries_stability_and_under_represented_values(three_segments, effects, names, params):
+    customers, segments = three_segments
+    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
+    stability = {
+        "segments": {"0": {"jaccard": 0.95, "stable": True}, "1": {"jaccard": 0.5, "stable": False}, "2": {"jaccard": 0.9, "stable": True}},
+        "mean_ari": 0.8,
+        "threshold": 0.75,
+        "n_unstable": 1,
+    }  # fmt: skip
+    profile = add_confidence(
+        profile, {"choices": {"gap": 3}, "suggested_k": 3, "reason": "r", "structure": True}, stability
+    )
+    assert profile["segments"]["1"]["stable"] is False
+    report = report_markdown(profile, params.features, plots=[])
+    assert "Bootstrap stability (Jaccard): 0.50, **unstable**" in report
+    assert "## How sure are these segments?" in report
+    for p in profile["segments"].values():
+        assert all(d["effect"] <= -0.1 and "=" in d["feature"] for d in p["under_represented"])

@@ -43,6 +43,8 @@ def _by_id(trained, customers: pd.DataFrame) -> pd.Series:
 def test_record_holds_names_centres_stability_and_spread(first, params):
     record = first.record
     assert set(record["segments"]) == {"0", "1", "2", "3", "4"}
+    assert record["features"]["networth"] == {"log": True}
+    assert record["features"]["income_slab"] == {"encoding": "ordinal", "order": ["Low", "Medium", "High"]}
     encoded = set(record["feature_spread"])
     for segment in record["segments"].values():
         assert set(segment) == {"name", "centre", "stability"}
@@ -102,6 +104,13 @@ def test_a_segment_far_from_every_reference_gets_a_fresh_automatic_name(first, c
     assert "Gone" not in again.names.values()
     assert again.names[4] == first.names[4]  # the automatic name of the same segment
     assert len(set(again.names.values())) == 5
+
+
+def test_a_reference_trained_on_other_feature_settings_is_ignored(first, cleaned, params):
+    other = {**first.record, "features": {**first.record["features"], "age": {"log": True}}}
+    again = _train(cleaned.kept, params, other)
+    assert again.kept == {}
+    assert again.record["features"] == first.record["features"]
 
 
 def test_user_names_override_reference_names(first, cleaned, params):
