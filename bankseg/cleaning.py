@@ -19,6 +19,8 @@ from bankseg.params import Params
 log = logging.getLogger(__name__)
 
 YES_NO = ("No", "Yes")
+# Other spellings of a yes/no answer (after capitalisation), e.g. booleans from a Parquet file.
+YES_NO_SYNONYMS = {"True": "Yes", "False": "No", "Y": "Yes", "N": "No"}
 # Values that mean "no value" in exports, compared in lower case.
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "-")
 # Currency marks and digit grouping removed before parsing a number: "₹ 1,20,000" -> 120000.
@@ -133,7 +135,7 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
         column = feature.column
         values = text[column].where(~text[column].str.lower().isin(MISSING_TOKENS))
         if feature.encoding == "yes_no":
-            values = values.str.capitalize()
+            values = values.str.capitalize().replace(YES_NO_SYNONYMS)
             allowed: tuple[str, ...] | None = YES_NO
         elif feature.encoding == "ordinal":
             allowed = feature.order
@@ -198,9 +200,32 @@ def _reason_kind(reason: str) -> str:
     return "other"
 
 
-def require_rows(kept: pd.DataFrame, *, minimum: int, source: str, quality: dict) -> None:
+def require_rows(result: CleanResult, params: Params, *, minimum: int, source: str) -> None:
+    """Stop with one line when the cleaned training customers cannot form ``minimum`` segments.
+
+    Too few valid rows (saying why rows were rejected), a feature with nothing to impute
+    from, or too few distinct customers are each refused.
+    """
+    kept, quality = result.kept, result.quality
     if len(kept) < minimum:
+        why = ""
+        if len(result.rejected):
+            kinds = ", ".join(f"{k} {v}" for k, v in quality["rejected_by_reason"].items())
+            first = result.rejected.iloc[0]
+            why = f"; rejected: {kinds}; first rejected: row {first['row']}: {first['reason']}"
         raise InputError(
             f"{source}: {len(kept)} valid customer rows after cleaning "
-            f"({quality['rows_rejected']} rejected of {quality['rows_read']}), expected at least {minimum}"
+            f"({quality['rows_rejected']} rejected of {quality['rows_read']}), expected at least {minimum}{why}"
+        )
+    for column, strategy in params.prepare.missing.items():
+        if strategy not in ("drop", "zero") and kept[column].isna().all():
+            raise InputError(
+                f"{source}: column '{column}' has no value in any of the {len(kept)} valid rows, expected "
+                f"at least one to impute the missing ones from (prepare.missing.{column}: {strategy})"
+            )
+    distinct = len(kept[params.features.columns].drop_duplicates())
+    if distinct < minimum:
+        raise InputError(
+            f"{source}: only {distinct} distinct customers (by feature values) among {len(kept)} valid rows, "
+            f"expected at least {minimum} to form segments"
         )

@@ -22,7 +22,7 @@ def main() -> None:
     params = load_params()
 
     customers = clean_customers(read_customers(args.raw), params, source=args.raw)
-    require_rows(customers.kept, minimum=params.elbow.k_max + 1, source=args.raw, quality=customers.quality)
+    require_rows(customers, params, minimum=params.elbow.k_max + 1, source=args.raw)
     new = clean_customers(read_customers(args.new), params, source=args.new)
 
     write_parquet(customers.kept, args.out_customers)

@@ -81,8 +81,6 @@ class Case:
     via: str = "raw"
     # the last stage `dvc repro` runs for an Ok case ("analyze": the whole pipeline)
     until: str = "prepare"
-    # why the pipeline does not yet give the ``prepare`` outcome (the test expects failure)
-    prepare_bug: str = ""
 
     @property
     def slug(self) -> str:
@@ -224,15 +222,6 @@ def _identical(b: pd.DataFrame, stem: Path) -> Path:
     return _csv(frame, stem)
 
 
-ALL_REJECTED = (
-    "when every row is rejected, prepare's error (cleaning.require_rows) gives only the counts, "
-    "not the column and reason that rejected the rows"
-)
-EMPTY_IMPUTED = (
-    "a training feature column with no value at all passes prepare; SimpleImputer then drops it "
-    "(numeric: the model silently loses the feature; categorical: featurize fails with a traceback)"
-)
-
 CASES: list[Case] = [
     Case(
         "empty file",
@@ -280,9 +269,9 @@ CASES: list[Case] = [
         lambda b, s: _csv(_with(b, networth="12k"), s),
         Ok(0, _all, {"not_a_number": _all}),
         Error(
-            r"0 valid customer rows after cleaning \((\d+) rejected of \1\), expected at least 7", "networth"
+            r"0 valid customer rows after cleaning \((\d+) rejected of \1\), expected at least 7",
+            r"not_a_number \d+; first rejected: row 1: .*networth",
         ),
-        prepare_bug=ALL_REJECTED,
     ),
     Case(
         "text in some numbers",
@@ -297,7 +286,6 @@ CASES: list[Case] = [
         lambda b, s: _csv(_with(b, networth="N/A", age="NA", sip_amount="null"), s),
         Ok(_all),
         Error(r"'age'.*\bno value"),
-        prepare_bug=EMPTY_IMPUTED,
     ),
     Case(
         "missing values in every feature column",
@@ -317,14 +305,12 @@ CASES: list[Case] = [
         Error(
             r"0 valid customer rows after cleaning \((\d+) rejected of \1\), expected at least 7", "risk_id"
         ),
-        prepare_bug=ALL_REJECTED,
     ),
     Case(
         "whole column empty where missing values are imputed",
         lambda b, s: _csv(_with(b, income_slab=""), s),
         Ok(_all),
         Error(r"'income_slab'.*\bno value"),
-        prepare_bug=EMPTY_IMPUTED,
     ),
     Case(
         "absurd values",
@@ -336,8 +322,10 @@ CASES: list[Case] = [
         "absurd values in every row",
         lambda b, s: _csv(_with(b, age="250", networth="-1"), s),
         Ok(0, _all, {"out_of_range": _all}),
-        Error(r"0 valid customer rows after cleaning \((\d+) rejected of \1\), expected at least 7", "age"),
-        prepare_bug=ALL_REJECTED,
+        Error(
+            r"0 valid customer rows after cleaning \((\d+) rejected of \1\), expected at least 7",
+            r"rejected: out_of_range \d+; first rejected: row 1: age=250 outside \[18, 100\]",
+        ),
     ),
     Case(
         "duplicate ids with different data",
@@ -359,7 +347,12 @@ CASES: list[Case] = [
             rf"{K_MAX} valid customer rows after cleaning \(4 rejected of {K_MAX + 4}\), expected at least 7"
         ),
     ),
-    Case("all rows identical", _identical, Ok(_all), Ok(_all), until="analyze"),
+    Case(
+        "all rows identical",
+        _identical,
+        Ok(_all),
+        Error(r"only 1 distinct customers \(by feature values\) among \d+ valid rows, expected at least 7"),
+    ),
     Case("a constant feature", lambda b, s: _csv(_with(b, age="40"), s), Ok(_all), Ok(_all)),
     Case(
         "latin-1 encoding",
@@ -405,12 +398,8 @@ CASES: list[Case] = [
     Case(
         "parquet with a yes/no column stored as booleans",
         _parquet_with_booleans,
-        None,
         Ok(_all),
-        prepare_bug=(
-            "cleaning turns a boolean yes/no column into 'True'/'False' and rejects every row as an "
-            "unexpected value (expected No/Yes)"
-        ),
+        Ok(_all),
     ),
     Case(
         "unsupported file type",

@@ -295,11 +295,34 @@ def test_generated_base_is_cleaned_consistently(customers, params):
     assert (result.kept["networth"].dropna() >= 0).all()
 
 
-def test_require_rows(make_raw, params):
-    result = _clean(make_raw({}, {}, {"age": "abc"}), params)
-    require_rows(result.kept, minimum=2, source="in.csv", quality=result.quality)
+def test_require_rows_says_why_rows_were_rejected(make_raw, params):
+    result = _clean(make_raw({}, {"age": "31"}, {"age": "abc"}), params)
+    require_rows(result, params, minimum=2, source="in.csv")
     with pytest.raises(InputError) as info:
-        require_rows(result.kept, minimum=5, source="in.csv", quality=result.quality)
+        require_rows(result, params, minimum=5, source="in.csv")
     assert str(info.value) == (
-        "in.csv: 2 valid customer rows after cleaning (1 rejected of 3), expected at least 5"
+        "in.csv: 2 valid customer rows after cleaning (1 rejected of 3), expected at least 5; "
+        "rejected: not_a_number 1; first rejected: row 3: age: not a number ('abc')"
     )
+
+
+def test_require_rows_refuses_a_feature_with_nothing_to_impute_from(make_raw, params):
+    result = _clean(make_raw({"income_slab": ""}, {"income_slab": "", "age": "31"}), params)
+    with pytest.raises(
+        InputError, match=r"in.csv: column 'income_slab' has no value in any of the 2 valid rows"
+    ):
+        require_rows(result, params, minimum=2, source="in.csv")
+
+
+def test_require_rows_refuses_too_few_distinct_customers(make_raw, params):
+    result = _clean(make_raw({}, {}, {}), params)
+    with pytest.raises(
+        InputError, match=r"only 1 distinct customers \(by feature values\) among 3 valid rows"
+    ):
+        require_rows(result, params, minimum=2, source="in.csv")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("True", "Yes"), ("false", "No"), ("Y", "Yes"), ("n", "No")])
+def test_yes_no_columns_accept_booleans_and_single_letters(make_raw, params, value, expected):
+    result = _clean(make_raw({"sip_status": value}), params)
+    assert result.kept["sip_status"].tolist() == [expected]
