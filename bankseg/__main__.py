@@ -1,4 +1,4 @@
-"""Command line: ``python -m bankseg assign INPUT OUTPUT`` segments any customer file."""
+"""Command line: ``python -m bankseg assign | pin-segments | gate``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from bankseg.assignment import label_customers, read_segment_names
 from bankseg.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
+from bankseg.gate import evaluate, metrics_diff, parse_diff, table
 from bankseg.io import load_model, read_customers, read_json, write_csv, write_json
 from bankseg.params import load_params
 from bankseg.training import check_reference
@@ -57,7 +58,47 @@ def _parser() -> argparse.ArgumentParser:
     pin.add_argument(
         "--segments", default="models/segments.json", help="trained segments (default: %(default)s)"
     )
+    gate = commands.add_parser(
+        "gate",
+        parents=[common],
+        help="fail when segment quality crossed a threshold of params.yaml (gate section)",
+        description=(
+            "Compare the workspace's metrics with those of a git revision (dvc metrics diff) and "
+            "print a Markdown table of the checks: silhouette drop, smallest segment share, "
+            "stability, least stable segment, share of rejected rows. Thresholds are in the gate "
+            "section of params.yaml. Exit status 0 when every check passes, 1 when one fails, 2 "
+            "for a usage error."
+        ),
+    )
+    gate.add_argument("--rev", default="HEAD", help="git revision to compare with (default: %(default)s)")
+    gate.add_argument(
+        "--diff-json",
+        help="read this saved `dvc metrics diff REV --json --all` output instead of running DVC",
+    )
+    gate.add_argument(
+        "--summary", help="also append the table to this Markdown file (e.g. $GITHUB_STEP_SUMMARY)"
+    )
     return parser
+
+
+def gate_command(args: argparse.Namespace) -> None:
+    params = load_params(args.params)
+    if args.diff_json:
+        try:
+            text = Path(args.diff_json).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{args.diff_json}: cannot read ({exc.strerror})") from exc
+        diff = parse_diff(text, args.diff_json)
+    else:
+        diff = metrics_diff(args.rev)
+    checks = evaluate(diff, params.gate)
+    text = table(checks, args.rev)
+    print(text, end="")
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    if not all(c.passed for c in checks):
+        sys.exit(1)
 
 
 def pin_command(args: argparse.Namespace) -> None:
@@ -110,6 +151,8 @@ def main(argv: list[str] | None = None) -> None:
             assign_command(args)
         elif args.command == "pin-segments":
             pin_command(args)
+        elif args.command == "gate":
+            gate_command(args)
 
     run_entry_point(run)
 

@@ -114,6 +114,15 @@ class DriftParams:
 
 
 @dataclass(frozen=True)
+class GateParams:
+    max_silhouette_drop: float = 0.05
+    min_segment_share: float = 0.05
+    min_stability: float = 0.75
+    min_segment_stability: float = 0.6
+    max_rejected_share: float = 0.05
+
+
+@dataclass(frozen=True)
 class SegmentParams:
     names: dict[int, str] = field(default_factory=dict)
     top_features: int = 3
@@ -135,6 +144,7 @@ class Params:
     segments: SegmentParams
     stability: StabilityParams = field(default_factory=StabilityParams)
     drift: DriftParams = field(default_factory=DriftParams)
+    gate: GateParams = field(default_factory=GateParams)
 
 
 class _Section:
@@ -381,7 +391,16 @@ def parse_params(raw: Any) -> Params:
         psi_threshold=dr.number("psi_threshold", default=DriftParams.psi_threshold),
         share_threshold=dr.number("share_threshold", default=DriftParams.share_threshold),
     )
-    return Params(generate, data, features, prepare, featurize, elbow, train, segments, stability, drift)
+    ga = root.section("gate", {})
+    gate = GateParams(
+        **{
+            name: ga.number(name, default=getattr(GateParams, name))
+            for name in GateParams.__dataclass_fields__
+        }
+    )
+    return Params(
+        generate, data, features, prepare, featurize, elbow, train, segments, stability, drift, gate
+    )
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

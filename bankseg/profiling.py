@@ -265,12 +265,22 @@ def confidence_lines(confidence: dict | None) -> list[str]:
     return lines
 
 
+# Per-segment figures worth a column in `dvc metrics diff` and `dvc exp show`.
+SEGMENT_METRICS = ("size", "share", "stability")
+
+
 def profile_metrics(profile: dict) -> dict:
-    """The numbers of a profile only (no names, sentences or lists), so metrics diffs stay readable."""
-    if isinstance(profile, dict):
-        kept = {k: profile_metrics(v) for k, v in profile.items() if not isinstance(v, (str, list))}
-        return {k: v for k, v in kept.items() if v != {}}
-    return profile
+    """Sizes, shares and stability of each segment: the figures a metrics diff should show.
+
+    The full profile (category mixes, means, differentiators) stays in ``reports/segments.json``.
+    """
+    return {
+        "n_customers": profile["n_customers"],
+        "n_segments": len(profile["segments"]),
+        "segments": {
+            seg: {k: p[k] for k in SEGMENT_METRICS if k in p} for seg, p in profile["segments"].items()
+        },
+    }
 
 
 def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:

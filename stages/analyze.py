@@ -54,7 +54,7 @@ def main() -> None:
     plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
     write_text(report_markdown(profile, params.features, plots=plots), args.report)
     write_json(profile, args.profiles)
-    write_json(profile_metrics({k: v for k, v in profile.items() if k != "confidence"}), args.metrics)
+    write_json(profile_metrics(profile), args.metrics)
 
 
 if __name__ == "__main__":

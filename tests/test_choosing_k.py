@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -211,3 +212,23 @@ def test_quality_scores_are_nan_when_undefined(labels):
     scores = quality_scores(X, np.array(labels), silhouette_sample=100, random_state=0)
     assert all(math.isnan(v) for v in scores.values())
     assert set(scores) == {"silhouette", "calinski_harabasz", "davies_bouldin"}
+
+
+def test_the_report_says_a_single_blob_has_no_clear_segments(one_blob_suggestion, params):
+    """From the sweep to the report's words, on data with no cluster structure."""
+    from sklearn.cluster import KMeans
+
+    from bankseg.profiling import add_confidence, confidence_lines
+    from bankseg.stability import bootstrap_stability
+
+    scores, suggestion = one_blob_suggestion
+    X = np.random.default_rng(1).normal(size=(1500, 3))
+    k = suggestion["suggested_k"]
+    labels = KMeans(n_clusters=k, n_init=2, random_state=0).fit_predict(X)
+    stability = bootstrap_stability(
+        X, labels, k, train=params.train, params=replace(params.stability, n_bootstrap=5)
+    )
+    profile = add_confidence({"segments": {}}, suggestion, stability)
+    text = "\n".join(confidence_lines(profile["confidence"]))
+    assert "no clear segment structure" in text
+    assert "not stable" in text

@@ -50,7 +50,7 @@ def test_drift_report_warns_when_a_threshold_is_crossed(cleaned, params):
     report = drift_report(training, shifted, segments, new_segments, names, params.features, DriftParams())
     assert report["psi"]["age"] > 0.2
     assert report["psi"]["networth"] == pytest.approx(0.0, abs=1e-9)
-    assert report["segment_shares"]["0"]["new"] == 1.0
+    assert report["new_share"]["0"] == 1.0 and report["share_change"]["0"] == pytest.approx(2 / 3, abs=0.01)
     assert report["max_share_change"] == pytest.approx(2 / 3, abs=0.01)
     assert any(w.startswith("feature age: PSI") for w in report["warnings"])
     assert any(w.startswith("segment 0 (A): share") for w in report["warnings"])

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.params import DriftParams, StabilityParams, load_params, parse_params
+from bankseg.params import DriftParams, GateParams, StabilityParams, load_params, parse_params
 
 
 def _error(raw: dict) -> str:
@@ -46,6 +46,7 @@ def test_repository_params_are_read_with_their_values(params):
     assert (params.elbow.sample_size, params.elbow.n_references, params.elbow.n_bootstrap) == (50000, 5, 5)
     assert params.stability.threshold == 0.75
     assert params.drift.psi_threshold == 0.2
+    assert params.gate == GateParams()  # the file repeats the defaults
     assert params.segments.reference == "models/reference_segments.json"
 
 
@@ -79,6 +80,7 @@ def test_optional_keys_get_their_defaults(raw_params):
     del raw_params["segments"]
     del raw_params["stability"]
     del raw_params["drift"]
+    del raw_params["gate"]
     for key in ("sample_size", "n_references", "n_bootstrap"):
         del raw_params["elbow"][key]
     del raw_params["features"]["numeric"]["networth"]["label"]
@@ -163,6 +165,7 @@ INVALID = {
     "unknown k method": (_set("elbow", "method", "vote"), "elbow.method", "'vote'"),
     "stability threshold above 1": (_set("stability", "threshold", 1.5), "stability.threshold", "1.5"),
     "drift bins text": (_set("drift", "bins", "ten"), "drift.bins", "'ten'"),
+    "gate threshold text": (_set("gate", "min_stability", "high"), "gate.min_stability", "'high'"),
     "personal column as feature": (_add_personal("age"), "prepare.personal_columns", "'age'"),
     "personal column as id": (_add_personal("customer_id"), "prepare.personal_columns", "'customer_id'"),
     "personal column as profile": (_add_personal("kyc_status"), "prepare.personal_columns", "'kyc_status'"),

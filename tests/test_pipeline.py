@@ -88,6 +88,8 @@ def test_every_declared_output_exists(repo, segment_names):
         "metrics/elbow.json",
         "metrics/train.json",
         "metrics/segments.json",
+        "metrics/stability.json",
+        "metrics/drift.json",
         "plots/elbow.json",
         "plots/elbow.png",
         "plots/segment_profile.png",
@@ -136,6 +138,33 @@ def test_auto_k_recovers_the_planted_personas(repo):
     assert len(joined) == len(assigned)
     ari = adjusted_rand_score(joined["persona"], joined["segment"])
     assert ari >= 0.8, f"adjusted Rand index {ari:.3f}\n{pd.crosstab(joined['persona'], joined['segment'])}"
+
+
+def test_every_criterion_records_its_choice_and_the_segments_are_stable(repo):
+    elbow = read_json(repo / "metrics/elbow.json")
+    criteria = {"knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability", "consensus"}
+    assert set(elbow["choices"]) == criteria
+    assert elbow["method"] == "consensus" and elbow["structure"] is True
+    scores = read_json(repo / "plots/elbow.json")
+    assert {"inertia", "silhouette", "gap", "gap_se", "stability"} <= set(scores[0])
+    stability = read_json(repo / "metrics/stability.json")
+    jaccard = {seg: s["jaccard"] for seg, s in stability["segments"].items()}
+    assert min(jaccard.values()) >= 0.9, jaccard
+    assert stability["n_unstable"] == 0 and stability["mean_ari"] >= 0.9
+    report = (repo / "reports/segments.md").read_text()
+    assert "## How sure are these segments?" in report and "**unstable**" not in report
+
+
+def test_new_batch_from_the_same_generator_shows_no_drift(repo):
+    drift = read_json(repo / "metrics/drift.json")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    features = set(params["features"]["numeric"]) | set(params["features"]["categorical"])
+    assert set(drift["psi"]) == features
+    assert drift["max_psi"] < 0.1 and drift["warnings"] == []
+    assert (
+        abs(sum(drift["new_share"].values()) - 1) < 1e-3
+        and max(map(abs, drift["share_change"].values())) < 0.05
+    )
 
 
 @pytest.mark.parametrize(

@@ -268,7 +268,7 @@ def test_effect_matrix(effects, names, params):
     assert math.isclose(matrix.loc[f"0: {names[0]}", "age"], _effect(effects, 0, "age").effect)
 
 
-def test_profile_metrics_keeps_numbers_and_drops_text():
+def test_profile_metrics_keeps_sizes_shares_and_stability():
     profile = {
         "n_customers": 10,
         "segments": {
@@ -277,11 +277,17 @@ def test_profile_metrics_keeps_numbers_and_drops_text():
                 "size": 4,
                 "share": 0.4,
                 "differentiators": [{"effect": 1.0}],
-                "numeric": {},
+                "numeric": {"age": {"mean": 30.0}},
+                "stability": 0.9,
             },
+            "1": {"name": "Old", "size": 6, "share": 0.6, "numeric": {}},
         },
     }
-    assert profile_metrics(profile) == {"n_customers": 10, "segments": {"0": {"size": 4, "share": 0.4}}}
+    assert profile_metrics(profile) == {
+        "n_customers": 10,
+        "n_segments": 2,
+        "segments": {"0": {"size": 4, "share": 0.4, "stability": 0.9}, "1": {"size": 6, "share": 0.6}},
+    }
 
 
 def test_three_words_give_a_middle_word_for_small_differences(three_segments, params):

@@ -1,0 +1,120 @@
+"""Quality gate: compare the metrics of two revisions and fail when thresholds are crossed.
+
+The input is the JSON of ``dvc metrics diff <rev> --json --all``: for each metrics file, each
+dotted metric name with its ``old`` (the revision) and ``new`` (the workspace) values.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+
+from bankseg.errors import InputError
+from bankseg.params import GateParams
+
+TRAIN = "metrics/train.json"
+STABILITY = "metrics/stability.json"
+QUALITY = "metrics/data_quality.json"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    old: float | None
+    new: float | None
+    rule: str
+    passed: bool
+
+
+def _value(diff: dict, path: str, key: str, side: str) -> float | None:
+    value = diff.get(path, {}).get(key, {}).get(side)
+    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+
+
+def _rejected_share(diff: dict, side: str) -> float | None:
+    rejected = _value(diff, QUALITY, "customers.rows_rejected", side)
+    read = _value(diff, QUALITY, "customers.rows_read", side)
+    return None if rejected is None or not read else rejected / read
+
+
+def evaluate(diff: dict, params: GateParams) -> list[Check]:
+    """Every check of the gate; a check whose new value is missing fails (nothing to judge)."""
+    checks = []
+    old, new = _value(diff, TRAIN, "silhouette", "old"), _value(diff, TRAIN, "silhouette", "new")
+    drop_ok = new is not None and (old is None or new >= old - params.max_silhouette_drop)
+    checks.append(Check("silhouette", old, new, f"drops by at most {params.max_silhouette_drop}", drop_ok))
+
+    def at_least(name: str, path: str, key: str, minimum: float) -> None:
+        old, new = _value(diff, path, key, "old"), _value(diff, path, key, "new")
+        checks.append(Check(name, old, new, f">= {minimum}", new is not None and new >= minimum))
+
+    at_least("smallest segment share", TRAIN, "smallest_segment_share", params.min_segment_share)
+    at_least("stability (mean adjusted Rand index)", STABILITY, "mean_ari", params.min_stability)
+    at_least("least stable segment (Jaccard)", STABILITY, "min_jaccard", params.min_segment_stability)
+    old, new = _rejected_share(diff, "old"), _rejected_share(diff, "new")
+    checks.append(
+        Check(
+            "rejected rows share",
+            old,
+            new,
+            f"<= {params.max_rejected_share}",
+            new is not None and new <= params.max_rejected_share,
+        )
+    )
+    return checks
+
+
+def _cell(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def table(checks: list[Check], rev: str) -> str:
+    """The checks as a Markdown table with a verdict line."""
+    failed = [c for c in checks if not c.passed]
+    lines = [
+        f"### Segmentation quality gate against {rev}",
+        "",
+        f"| check | {rev} | this change | rule | result |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.name} | {_cell(c.old)} | {_cell(c.new)} | {c.rule} | {'pass' if c.passed else '**FAIL**'} |"
+        for c in checks
+    ]
+    verdict = (
+        f"**{len(failed)} of {len(checks)} checks failed.**"
+        if failed
+        else f"All {len(checks)} checks passed."
+    )
+    return "\n".join([*lines, "", verdict]) + "\n"
+
+
+def metrics_diff(rev: str) -> dict:
+    """``dvc metrics diff <rev> --json --all`` of the current repository."""
+    try:
+        result = subprocess.run(
+            ["dvc", "metrics", "diff", rev, "--json", "--all"], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError as exc:
+        raise InputError(
+            "dvc: command not found, expected DVC installed (pip install -r requirements.txt)"
+        ) from exc
+    if result.returncode != 0:
+        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InputError(f"dvc metrics diff {rev}: {message}")
+    return parse_diff(result.stdout, f"dvc metrics diff {rev}")
+
+
+def parse_diff(text: str, source: str) -> dict:
+    try:
+        diff = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}: not JSON ({exc.msg} at line {exc.lineno}), expected dvc metrics diff --json output"
+        ) from exc
+    if not isinstance(diff, dict):
+        raise InputError(
+            f"{source}: expected a JSON object of metrics files, as dvc metrics diff --json writes"
+        )
+    return diff

@@ -1,0 +1,112 @@
+"""bankseg.gate and ``python -m bankseg gate``: pass and fail paths of the quality gate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from bankseg.__main__ import main
+from bankseg.errors import InputError
+from bankseg.gate import evaluate, parse_diff, table
+from bankseg.params import GateParams
+
+
+def _diff(**changes) -> dict:
+    """A `dvc metrics diff --json --all` of an unchanged healthy run, with ``changes`` as new values."""
+    base = {
+        "metrics/train.json": {"silhouette": 0.66, "smallest_segment_share": 0.15},
+        "metrics/stability.json": {"mean_ari": 0.99, "min_jaccard": 0.98},
+        "metrics/data_quality.json": {"customers.rows_rejected": 24, "customers.rows_read": 20000},
+    }
+    diff = {}
+    for path, metrics in base.items():
+        diff[path] = {}
+        for key, old in metrics.items():
+            new = changes.get(key, old)
+            diff[path][key] = {"old": old, "new": new, "diff": None if new is None else new - old}
+    return diff
+
+
+def _failed(diff: dict) -> list[str]:
+    return [c.name for c in evaluate(diff, GateParams()) if not c.passed]
+
+
+def test_an_unchanged_healthy_run_passes():
+    checks = evaluate(_diff(), GateParams())
+    assert [c.passed for c in checks] == [True] * 5
+    assert "All 5 checks passed." in table(checks, "main")
+
+
+@pytest.mark.parametrize(
+    ("changes", "failing"),
+    [
+        ({"silhouette": 0.60}, ["silhouette"]),  # dropped by 0.06 > 0.05
+        ({"smallest_segment_share": 0.02}, ["smallest segment share"]),
+        ({"mean_ari": 0.5}, ["stability (mean adjusted Rand index)"]),
+        ({"min_jaccard": 0.4}, ["least stable segment (Jaccard)"]),
+        ({"customers.rows_rejected": 2000}, ["rejected rows share"]),
+        ({"silhouette": None}, ["silhouette"]),  # a metric that disappeared cannot pass
+    ],
+)
+def test_each_threshold_fails_on_its_own_regression(changes, failing):
+    assert _failed(_diff(**changes)) == failing
+
+
+def test_a_small_silhouette_drop_and_a_new_metric_pass():
+    assert _failed(_diff(silhouette=0.62)) == []
+    diff = _diff()
+    diff["metrics/stability.json"]["mean_ari"]["old"] = None  # new file on this branch
+    assert _failed(diff) == []
+
+
+def test_the_table_marks_failures():
+    text = table(evaluate(_diff(silhouette=0.5), GateParams()), "main")
+    assert "| silhouette | 0.66 | 0.5 | drops by at most 0.05 | **FAIL** |" in text
+    assert "**1 of 5 checks failed.**" in text
+
+
+def test_broken_diff_json_is_one_clear_error():
+    with pytest.raises(InputError, match="diff.json: not JSON"):
+        parse_diff("{oops", "diff.json")
+    with pytest.raises(InputError, match="expected a JSON object"):
+        parse_diff("[]", "diff.json")
+
+
+@pytest.fixture
+def gate_files(tmp_path, root):
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["gate"]["max_silhouette_drop"] = 0.01
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def _gate(folder, diff: dict, capsys) -> tuple[int, str]:
+    (folder / "diff.json").write_text(json.dumps(diff))
+    args = ["gate", "--diff-json", str(folder / "diff.json"), "--params", str(folder / "params.yaml")]
+    args += ["--rev", "main", "--summary", str(folder / "summary.md")]
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, capsys.readouterr().out
+
+
+def test_command_passes_fails_and_reads_thresholds_from_params(gate_files, capsys):
+    code, out = _gate(gate_files, _diff(silhouette=0.655), capsys)
+    assert code == 0 and "All 5 checks passed." in out
+    code, out = _gate(gate_files, _diff(silhouette=0.64), capsys)  # 0.02 > the params' 0.01
+    assert code == 1 and "| silhouette | 0.66 | 0.64 | drops by at most 0.01 | **FAIL** |" in out
+    summary = (gate_files / "summary.md").read_text()
+    assert summary.count("### Segmentation quality gate against main") == 2
+
+
+def test_command_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["gate", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--rev", "--diff-json", "--summary", "--params"):
+        assert option in out
