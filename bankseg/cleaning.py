@@ -8,6 +8,7 @@ columns travel on.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,17 +43,24 @@ def _normalise_header(name: object) -> str:
     return str(name).strip().lstrip("\ufeff").strip()
 
 
-def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
-    """Rename columns that match a required name up to case and surrounding spaces.
+def _header_key(name: object) -> str:
+    """A header compared without case, spaces, underscores, hyphens or dots ("Net Worth" = networth)."""
+    return re.sub(r"[\s_.\-]+", "", _normalise_header(name).lower())
 
-    Raises an error naming the first required column that is absent.
+
+def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
+    """Rename columns that match a required name up to case, spaces, underscores and hyphens.
+
+    "Customer ID", " AGE " and "Net-Worth" match customer_id, age and networth. An exact
+    match wins over a loose one. Raises an error naming the first required column that is absent.
     """
     by_key: dict[str, object] = {}
     for column in df.columns:
-        by_key.setdefault(_normalise_header(column).lower(), column)
+        by_key.setdefault(_header_key(column), column)
+    exact = {_normalise_header(c): c for c in df.columns}
     renames = {}
     for name in required:
-        original = by_key.get(name.lower())
+        original = exact.get(name, by_key.get(_header_key(name)))
         if original is None:
             found = ", ".join(_normalise_header(c) for c in df.columns[:8]) or "no columns"
             raise InputError(f"{source}: required column '{name}' is missing (found: {found})")
@@ -62,8 +70,8 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
 
 def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str) -> pd.DataFrame:
     """Match profile-only columns like required ones; an absent one is added empty, with a warning."""
-    present = {_normalise_header(c).lower() for c in df.columns}
-    found = [c for c in columns if c.lower() in present]
+    present = {_header_key(c) for c in df.columns}
+    found = [c for c in columns if _header_key(c) in present]
     df = match_columns(df, found, source=source)
     for column in columns:
         if column not in found:

@@ -103,6 +103,17 @@ def test_match_columns_renames_only_matching_columns():
     assert list(matched.columns) == ["customer_id", "age", "Other Column"]
 
 
+def test_match_columns_accepts_headers_written_as_words():
+    df = pd.DataFrame(columns=["Customer ID", "Net Worth", "SIP-Amount", "Has Demat Account"])
+    matched = match_columns(df, ["customer_id", "networth", "sip_amount", "has_demat_account"], source="x.csv")
+    assert list(matched.columns) == ["customer_id", "networth", "sip_amount", "has_demat_account"]
+
+
+def test_match_columns_prefers_the_exact_name_over_a_loose_one():
+    df = pd.DataFrame({"Net Worth": ["1"], "networth": ["2"]})
+    assert match_columns(df, ["networth"], source="x.csv")["networth"].tolist() == ["2"]
+
+
 def test_personal_columns_are_absent_from_kept_and_rejected(customers, params):
     result = _clean(customers, params, source="customers.csv")
     assert len(result.rejected) > 0  # the generated base plants invalid rows
