@@ -105,7 +105,9 @@ def test_match_columns_renames_only_matching_columns():
 
 def test_match_columns_accepts_headers_written_as_words():
     df = pd.DataFrame(columns=["Customer ID", "Net Worth", "SIP-Amount", "Has Demat Account"])
-    matched = match_columns(df, ["customer_id", "networth", "sip_amount", "has_demat_account"], source="x.csv")
+    matched = match_columns(
+        df, ["customer_id", "networth", "sip_amount", "has_demat_account"], source="x.csv"
+    )
     assert list(matched.columns) == ["customer_id", "networth", "sip_amount", "has_demat_account"]
 
 
