@@ -99,8 +99,9 @@ def reference_order(
     """
     k = len(centres)
     matched: dict[int, int] = {}  # old cluster -> reference id
-    if reference and reference.get("segments"):
-        distances = centre_distances(centres, reference)
+    shared = set(centres.columns) & set((reference or {}).get("feature_spread", {}))
+    if reference and reference.get("segments") and shared:
+        distances = np.nan_to_num(centre_distances(centres, reference), nan=1e300, posinf=1e300)
         ref_ids = sorted((int(r) for r in reference["segments"]), key=int)
         rows, cols = linear_sum_assignment(distances)
         matched = {

@@ -35,6 +35,17 @@ def check_reference(reference: object, source: str) -> dict:
         raise InputError(
             f"{source}: expected 'feature_spread' beside 'segments' (a copy of models/segments.json)"
         )
+    for seg, entry in reference["segments"].items():
+        ok = (
+            str(seg).isdigit()
+            and isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and isinstance(entry.get("centre"), dict)
+        )
+        if not ok:
+            raise InputError(
+                f"{source}: segment {seg!r}: expected an integer id with a 'name' and a 'centre'"
+            )
     return reference
 
 

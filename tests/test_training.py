@@ -125,6 +125,8 @@ def test_user_names_override_reference_names(first, cleaned, params):
     [
         ([], "expected a JSON object with a 'segments' mapping"),
         ({"segments": {"0": {"name": "A", "centre": {}}}}, "expected 'feature_spread'"),
+        ({"segments": {"0": {"name": "A"}}, "feature_spread": {}}, "segment '0': expected an integer id"),
+        ({"segments": {"x": {"name": "A", "centre": {}}}, "feature_spread": {}}, "segment 'x'"),
     ],
 )
 def test_a_malformed_reference_is_one_clear_error(content, expected):
