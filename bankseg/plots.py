@@ -47,7 +47,7 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
         ax.legend(loc="best", fontsize="small")
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Choosing K ({suggestion['reason']})")
+    fig.suptitle(f"Choosing K: suggested K={suggestion['suggested_k']} by {suggestion['method']}")
     fig.tight_layout()
     return fig
 

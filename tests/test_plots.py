@@ -42,17 +42,39 @@ def test_elbow_figure(close_figures):
             "davies_bouldin": [0.9, 0.6, 0.3, 0.5],
         }
     )
-    suggestion = {"suggested_k": 4, "reason": "chosen by elbow.method=knee"}
+    suggestion = {"suggested_k": 4, "method": "knee", "reason": "chosen by elbow.method=knee"}
     fig = elbow_figure(scores, suggestion)
     close_figures.append(fig)
     assert isinstance(fig, Figure)
     axes = fig.get_axes()
     assert len(axes) == 4
     assert [ax.get_title() for ax in axes][0].startswith("inertia")
-    assert "chosen by elbow.method=knee" in fig.get_suptitle()
+    assert fig.get_suptitle() == "Choosing K: suggested K=4 by knee"
     for ax in axes:
         assert ax.get_lines()[0].get_xdata().tolist() == [2, 3, 4, 5]
         assert "suggested K=4" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_elbow_figure_has_a_panel_per_criterion_marking_its_choice(close_figures):
+    scores = pd.DataFrame(
+        {
+            "k": [2, 3, 4],
+            "inertia": [30.0, 20.0, 15.0],
+            "silhouette": [0.4, 0.6, 0.5],
+            "calinski_harabasz": [10.0, 20.0, 15.0],
+            "davies_bouldin": [0.9, 0.6, 0.7],
+            "gap": [0.5, 0.9, 0.95],
+            "gap_se": [0.05, 0.05, 0.05],
+            "stability": [1.0, 0.99, 0.7],
+        }
+    )
+    suggestion = {"suggested_k": 3, "method": "consensus", "choices": {"gap": 4, "stability": 3}}
+    fig = elbow_figure(scores, suggestion)
+    close_figures.append(fig)
+    titles = [ax.get_title() for ax in fig.get_axes() if ax.get_visible()]
+    assert len(titles) == 6 and titles[4].startswith("gap statistic") and titles[5].startswith("stability")
+    gap_legend = [t.get_text() for t in fig.get_axes()[4].get_legend().get_texts()]
+    assert gap_legend == ["its choice K=4", "suggested K=3"]
 
 
 def test_profile_heatmap(close_figures):
