@@ -49,7 +49,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
+        with open(tmp_path, "rb") as handle:  # on disk before the rename, also after a power cut
+            os.fsync(handle.fileno())
         os.replace(tmp_path, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     finally:
         tmp_path.unlink(missing_ok=True)
 

@@ -41,6 +41,10 @@ def main() -> None:
         log.warning("drift in the new customers: %s", warning)
     write_csv(customers, args.out_customers)
     write_csv(new, args.out_new)
+    folder = Path(args.by_segment)
+    for stale in folder.glob("segment_*.csv"):  # from an earlier run with other segments
+        if stale.stem.removeprefix("segment_") not in {str(s) for s in names}:
+            stale.unlink()
     for segment, part in split_by_segment(new, names).items():
         write_csv(part, Path(args.by_segment) / f"segment_{segment}.csv")
     write_json(drift, args.drift)

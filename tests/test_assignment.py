@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
+from bankseg.cleaning import clean_customers
+from bankseg.io import read_customers, write_parquet
 from bankseg.model import assign_segments
 
 NAMES = {0: "Young savers", 1: "Retirees", 2: "Affluent", 3: "Traders", 4: "Mid-career"}
@@ -80,3 +87,30 @@ def test_split_by_segment_covers_every_customer_once(labelled):
 def test_read_segment_names_has_integer_keys():
     data = {"segments": {"1": {"name": "Retirees"}, "0": {"name": "Young savers", "size": 3}}}
     assert read_segment_names(data) == {1: "Retirees", 0: "Young savers"}
+
+
+def test_assign_stage_removes_segment_files_of_an_earlier_run(tmp_path, tiny_model_dir, params):
+    """Run by hand (DVC empties the folder itself), the stage leaves no file of a vanished segment."""
+    root = Path(__file__).resolve().parent.parent
+    for name in ("model.joblib", "model.joblib.sha256", "segments.json", "params.yaml"):
+        shutil.copy(tiny_model_dir / name, tmp_path / name)
+    kept = clean_customers(read_customers(tiny_model_dir / "new.csv"), params, source="new.csv").kept
+    write_parquet(kept, tmp_path / "new.parquet")
+    folder = tmp_path / "by_segment"
+    folder.mkdir()
+    (folder / "segment_7.csv").write_text("left over\n")
+    (folder / "notes.txt").write_text("not ours\n")
+    args = ["--model", "model.joblib", "--segments", "segments.json", "--customers", "new.parquet"]
+    args += ["--new", "new.parquet", "--out-customers", "a.csv", "--out-new", "b.csv"]
+    args += ["--by-segment", "by_segment", "--drift", "drift.json"]
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.assign", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "notes.txt",
+        "segment_0.csv",
+        "segment_1.csv",
+        "segment_2.csv",
+    ]
