@@ -301,3 +301,27 @@ def test_pipeline_does_not_import_streamlit():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_launcher_passes_the_safe_settings():
+    from bankseg.dashboard.__main__ import APP as LAUNCHED
+    from bankseg.dashboard.__main__ import command
+
+    cmd = command(8600)
+    assert cmd[1:5] == ["-m", "streamlit", "run", str(LAUNCHED)]
+    assert LAUNCHED == APP
+    assert set(core.option_args()) <= set(cmd)
+    assert cmd[-1] == "--server.port=8600"
+
+
+def test_launcher_refuses_a_folder_without_params(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bankseg.dashboard", "--root", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"error: {tmp_path}: no params.yaml; pass --root with the project folder\n"

@@ -111,7 +111,7 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
         with playwright_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
+                page = browser.new_page(viewport={"width": 1300, "height": 1400}, accept_downloads=True)
                 requests: list[str] = []
                 page.on("request", lambda request: requests.append(request.url))
                 page.goto(url)
@@ -145,6 +145,7 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
                 assert {i.lstrip("'") for i in ids} == expected_ids
                 assert {r[1] for r in rows[1:]} == {str(formula_segment)}
 
+                page.get_by_text("customers from customers.csv").scroll_into_view_if_needed()
                 shot = tmp_path / "dashboard.png"
                 page.screenshot(path=str(shot), full_page=True)
                 shutil.copy(shot, SCREENSHOT_COPY)

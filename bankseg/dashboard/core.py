@@ -185,7 +185,7 @@ def no_valid_rows(source: str, rejected: pd.DataFrame, quality: dict) -> str:
         return f"{source}: no customer rows, expected a header row and customer rows"
     first = rejected.iloc[0]
     return (
-        f"{source}: none of the {quality['rows_read']} rows is valid; "
+        f"{source}: none of the {quality['rows_read']:,} rows is valid; "
         f"first problem, row {first['row']}: {first['reason']}"
     )
 
@@ -193,7 +193,7 @@ def no_valid_rows(source: str, rejected: pd.DataFrame, quality: dict) -> str:
 def rejected_summary(scored: Scored) -> str:
     quality = scored.quality
     reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in quality["rejected_by_reason"].items())
-    return f"{quality['rows_rejected']} of {quality['rows_read']} rows rejected ({reasons})"
+    return f"{quality['rows_rejected']:,} of {quality['rows_read']:,} rows rejected ({reasons})"
 
 
 def short_description(profile: dict | None) -> str:
@@ -316,7 +316,7 @@ class Status:
     metrics: dict[str, dict]  # file stem -> contents
     plots: list[tuple[str, Path]]  # title, path (existing ones only)
     missing_plots: list[str]
-    last_run: str | None  # modification time of dvc.lock
+    lock_written: str | None  # when dvc.lock was last written (by dvc repro)
     model_sha256: str | None
 
 
@@ -333,12 +333,12 @@ def pipeline_status(root: Path) -> Status:
     plots = [(title, root / p) for title, p in PLOTS if (root / p).is_file()]
     missing = [p for _, p in PLOTS if not (root / p).is_file()]
     lock = root / "dvc.lock"
-    last_run = None
+    lock_written = None
     if lock.is_file():
-        last_run = dt.datetime.fromtimestamp(lock.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+        lock_written = dt.datetime.fromtimestamp(lock.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
     digest_file = root / (MODEL + ".sha256")
     digest = digest_file.read_text(encoding="utf-8").split()[0] if digest_file.is_file() else None
-    return Status(params_text, metrics, plots, missing, last_run, digest)
+    return Status(params_text, metrics, plots, missing, lock_written, digest)
 
 
 def key_figures(metrics: dict[str, dict]) -> list[tuple[str, str]]:

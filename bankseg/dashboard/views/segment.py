@@ -43,11 +43,11 @@ def _segment(job: Callable[[], core.Scored]) -> None:
 def _sizes_chart(table: pd.DataFrame) -> alt.Chart:
     data = table.assign(label=table["segment"].astype(str) + ": " + table["name"])
     return (
-        alt.Chart(data, height=40 + 28 * len(data))
+        alt.Chart(data, height=50 + 32 * len(data))
         .mark_bar()
         .encode(
             x=alt.X("customers:Q", title="customers"),
-            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=500)),
+            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=500, labelOverlap=False)),
             tooltip=["segment", "name", "customers", alt.Tooltip("share:Q", format=".1%")],
         )
     )

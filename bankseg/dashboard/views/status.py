@@ -14,7 +14,7 @@ if status.params_text is None or not status.metrics:
     st.error(core.plain(f"No pipeline outputs in {root}; run dvc repro first."))
 st.caption(
     core.plain(
-        f"Project folder {root}; last dvc repro {status.last_run or 'unknown'}; "
+        f"Project folder {root}; dvc.lock written {status.lock_written or 'never'}; "
         f"model SHA-256 {(status.model_sha256 or 'none')[:12]}"
     )
 )
