@@ -1,0 +1,359 @@
+"""What the dashboard shows, as plain functions (no streamlit import, unit-tested on their own).
+
+Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.io.read_customers`,
+then :func:`bankseg.cleaning.clean_customers` with the rules of ``params.yaml``, then
+:func:`bankseg.assignment.label_customers` with the model the pipeline trained, loaded by
+:func:`bankseg.io.load_model`, which checks its recorded SHA-256 first. The model always comes
+from the project folder, never from an upload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from bankseg.assignment import label_customers, read_segment_names
+from bankseg.cleaning import clean_customers
+from bankseg.errors import InputError
+from bankseg.io import file_sha256, load_model, neutralise_formulas, read_customers, read_json
+from bankseg.params import Params, load_params
+from bankseg.profiling import feature_labels, format_amount
+
+# Where the pipeline writes what the dashboard reads, relative to the project folder.
+PARAMS = "params.yaml"
+MODEL = "models/model.joblib"
+SEGMENTS = "models/segments.json"
+PROFILES = "reports/segments.json"
+METRICS = "metrics"
+PLOTS = (("Choosing K", "plots/elbow.png"), ("Segment profiles", "plots/segment_profile.png"))
+ROOT_VARIABLE = "BANKSEG_ROOT"
+
+# Server settings the launcher passes on the command line; .streamlit/config.toml holds the
+# same values (a test checks they agree), so they also apply to a plain `streamlit run`.
+SAFE_OPTIONS: dict[str, Any] = {
+    "server.address": "127.0.0.1",  # reachable from this machine only
+    "server.headless": True,  # do not try to open a browser
+    "server.maxUploadSize": 50,  # MB, checked by the browser, the server and the app
+    "server.enableXsrfProtection": True,
+    "server.enableCORS": True,
+    "server.enableStaticServing": False,
+    "server.fileWatcherType": "none",
+    "server.runOnSave": False,
+    "server.showEmailPrompt": False,
+    "browser.gatherUsageStats": False,  # no usage statistics sent anywhere
+    "client.toolbarMode": "minimal",
+    "client.showErrorDetails": "none",  # never a traceback in the page
+    "client.disableDataExport": True,  # no unescaped CSV export button on tables
+}
+
+
+def option_args(options: dict[str, Any] = SAFE_OPTIONS) -> list[str]:
+    """``--server.address=127.0.0.1 ...``: the options as ``streamlit run`` flags."""
+    return [f"--{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in options.items()]
+
+
+def project_root() -> Path:
+    """The project folder: ``$BANKSEG_ROOT``, else the working directory if it holds a
+    ``params.yaml``, else the repository this package was installed from."""
+    if os.environ.get(ROOT_VARIABLE):
+        return Path(os.environ[ROOT_VARIABLE]).expanduser().resolve()
+    if (Path.cwd() / PARAMS).is_file():
+        return Path.cwd().resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+def in_root(root: Path, path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else root / path
+
+
+def plain(text: object) -> str:
+    """Text safe to pass to a Streamlit call that renders Markdown: every punctuation mark that
+    could start a link, an image, a colour or an emphasis is backslash-escaped, so text from an
+    uploaded file (a file name, a cell value in an error) is shown as it is and never loads
+    anything."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:=&])", r"\\\1", str(text)).replace("\n", " ")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What the last ``dvc repro`` left for scoring: settings, verified model, segment names."""
+
+    root: Path
+    params: Params
+    model: Any
+    names: dict[int, str]
+    profiles: dict | None  # reports/segments.json, None when missing or from another run
+    profiles_note: str | None  # why profiles is None
+
+    @property
+    def batch(self) -> Path:
+        """The generated new-customer batch (``data.new`` in params.yaml)."""
+        return in_root(self.root, self.params.data.new)
+
+
+def load_pipeline(root: Path, model_loader: Callable[[Path], Any] = load_model) -> Pipeline:
+    """Read params, the verified model and the segment names; raise InputError with one line
+    (saying to run ``dvc repro`` when something is missing or does not match its hash)."""
+    params = load_params(root / PARAMS)
+    model_path = root / MODEL
+    if not model_path.exists():
+        raise InputError(f"{MODEL}: no trained model in {root}; run the pipeline first (dvc repro)")
+    model = model_loader(model_path)
+    names = read_segment_names(read_json(root / SEGMENTS))
+    profiles, note = None, None
+    if not (root / PROFILES).exists():
+        note = f"{PROFILES} not found; run dvc repro to see the segment profiles"
+    else:
+        profiles = read_json(root / PROFILES)
+        if set(profiles.get("segments", {})) != {str(s) for s in names}:
+            profiles, note = None, f"{PROFILES} describes other segments than the model; run dvc repro"
+    return Pipeline(root, params, model, names, profiles, note)
+
+
+def model_digest(root: Path) -> str:
+    """SHA-256 of the model file, '' when it is missing: the key of the dashboard's model cache."""
+    path = root / MODEL
+    return file_sha256(path) if path.exists() else ""
+
+
+@dataclass(frozen=True)
+class Scored:
+    source: str  # the file name shown to the user
+    labelled: pd.DataFrame  # id, segment, segment_name, distance (as the assign command writes)
+    rejected: pd.DataFrame  # rows that failed validation, with the reason
+    kept: pd.DataFrame  # the cleaned customers, in the order of labelled
+    quality: dict
+
+
+def check_size(name: str, n_bytes: int, limit_mb: int) -> None:
+    if n_bytes > limit_mb * 1024 * 1024:
+        raise InputError(
+            f"{name}: {n_bytes / 1024 / 1024:.1f} MB is larger than the upload limit of {limit_mb} MB"
+        )
+    if n_bytes == 0:
+        raise InputError(f"{name}: file is empty, expected a header row and customer rows")
+
+
+def read_upload(name: str, data: bytes, limit_mb: int) -> pd.DataFrame:
+    """Read uploaded bytes with :func:`bankseg.io.read_customers` (CSV or Parquet, by the name's
+    suffix); errors name the uploaded file, not the temporary copy."""
+    shown = Path(name).name or "upload"
+    check_size(shown, len(data), limit_mb)
+    safe = re.sub(r"[^\w.\-]", "_", shown).lstrip(".") or "upload"
+    with tempfile.TemporaryDirectory(prefix="bankseg-upload-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            return read_customers(path)
+        except InputError as exc:
+            raise InputError(str(exc).replace(str(path), shown)) from exc
+
+
+def score(raw: pd.DataFrame, pipeline: Pipeline, source: str) -> Scored:
+    """Clean and label customers like the ``assign`` command; InputError if none is valid."""
+    cleaned = clean_customers(raw, pipeline.params, source=source)
+    if cleaned.kept.empty:
+        raise InputError(no_valid_rows(source, cleaned.rejected, cleaned.quality))
+    labelled = label_customers(pipeline.model, pipeline.names, cleaned.kept, pipeline.params)
+    return Scored(source, labelled, cleaned.rejected, cleaned.kept, cleaned.quality)
+
+
+def score_batch(pipeline: Pipeline) -> Scored:
+    """Score the generated new-customer batch (params ``data.new``)."""
+    path = pipeline.batch
+    if not path.exists():
+        raise InputError(
+            f"{pipeline.params.data.new}: new-customer batch not found; run the pipeline first (dvc repro)"
+        )
+    return score(read_customers(path), pipeline, str(pipeline.params.data.new))
+
+
+def no_valid_rows(source: str, rejected: pd.DataFrame, quality: dict) -> str:
+    if not len(rejected):
+        return f"{source}: no customer rows, expected a header row and customer rows"
+    first = rejected.iloc[0]
+    return (
+        f"{source}: none of the {quality['rows_read']:,} rows is valid; "
+        f"first problem, row {first['row']}: {first['reason']}"
+    )
+
+
+def rejected_summary(scored: Scored) -> str:
+    quality = scored.quality
+    reasons = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in quality["rejected_by_reason"].items())
+    return f"{quality['rows_rejected']:,} of {quality['rows_read']:,} rows rejected ({reasons})"
+
+
+def short_description(profile: dict | None) -> str:
+    """The report's one-line description without its leading training counts."""
+    if not profile:
+        return ""
+    text = profile.get("description", "")
+    head, sep, rest = text.partition(": ")
+    return rest if sep and "customers" in head else text
+
+
+def summary(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+    """One row per segment (empty ones included): id, name, customers and share in this file,
+    and the one-line description of the segment from the last ``dvc repro``."""
+    counts = scored.labelled["segment"].value_counts()
+    total = len(scored.labelled)
+    profiles = (pipeline.profiles or {}).get("segments", {})
+    rows = []
+    for seg, name in sorted(pipeline.names.items()):
+        n = int(counts.get(seg, 0))
+        rows.append(
+            {
+                "segment": seg,
+                "name": name,
+                "customers": n,
+                "share": n / total if total else 0.0,
+                "description": short_description(profiles.get(str(seg))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def segment_customers(scored: Scored, segment: int) -> pd.DataFrame:
+    return scored.labelled[scored.labelled["segment"] == segment].reset_index(drop=True)
+
+
+def numeric_profile(scored: Scored, pipeline: Pipeline, segment: int) -> pd.DataFrame:
+    """Median of each numeric feature: this segment in this file, the segment among the
+    training customers, and all training customers."""
+    labels = feature_labels(pipeline.params.features)
+    in_segment = (scored.labelled["segment"] == segment).to_numpy()
+    profiles = pipeline.profiles or {}
+    trained = profiles.get("segments", {}).get(str(segment), {}).get("numeric", {})
+    base = profiles.get("base", {})
+    rows = []
+    for feature in pipeline.params.features.numeric:
+        column = feature.column
+        values = pd.to_numeric(scored.kept.loc[in_segment, column], errors="coerce")
+        rows.append(
+            {
+                "feature": labels[column],
+                "median in this file": format_amount(float(values.median())) if len(values) else "n/a",
+                "segment median (training)": _amount(trained.get(column, {}).get("median")),
+                "all customers median": _amount(base.get(column, {}).get("median")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _amount(value: float | None) -> str:
+    return "n/a" if value is None else format_amount(float(value))
+
+
+def differentiators(pipeline: Pipeline, segment: int) -> pd.DataFrame:
+    """What sets the segment apart from all customers: phrase and standardised difference."""
+    profile = (pipeline.profiles or {}).get("segments", {}).get(str(segment), {})
+    rows = [
+        {"trait": d["phrase"], "difference (standard deviations)": d["effect"]}
+        for d in [*profile.get("differentiators", []), *profile.get("under_represented", [])]
+    ]
+    return pd.DataFrame(rows, columns=["trait", "difference (standard deviations)"])
+
+
+def category_mix(pipeline: Pipeline, segment: int) -> pd.DataFrame:
+    """Share of each category value in the segment and among all customers (the base mix is
+    the segments' mixes weighted by their shares)."""
+    segments = (pipeline.profiles or {}).get("segments", {})
+    profile = segments.get(str(segment))
+    if not profile:
+        return pd.DataFrame(columns=["category", "in this segment", "all customers"])
+    labels = feature_labels(pipeline.params.features)
+    rows = []
+    for column, mix in profile.get("categories", {}).items():
+        base: dict[str, float] = {}
+        for other in segments.values():
+            for value, share in other.get("categories", {}).get(column, {}).items():
+                base[value] = base.get(value, 0.0) + share * other.get("share", 0.0)
+        rows.append(
+            {
+                "category": labels.get(column, column.replace("_", " ")),
+                "in this segment": _mix_text(mix),
+                "all customers": _mix_text(base),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _mix_text(mix: dict[str, float]) -> str:
+    return ", ".join(f"{value} {share:.0%}" for value, share in sorted(mix.items())) or "n/a"
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The CSV a download button serves, written like the pipeline's own CSV files: text that
+    a spreadsheet would run as a formula (``= + - @``, tab, carriage return) is prefixed with
+    ``'`` by :func:`bankseg.io.neutralise_formulas`."""
+    table = pa.Table.from_pandas(neutralise_formulas(df), preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def download_name(source: str, segment: int | str) -> str:
+    stem = re.sub(r"[^\w\-]", "_", Path(source).stem) or "customers"
+    return f"{stem}_segment_{segment}.csv"
+
+
+@dataclass(frozen=True)
+class Status:
+    params_text: str | None
+    metrics: dict[str, dict]  # file stem -> contents
+    plots: list[tuple[str, Path]]  # title, path (existing ones only)
+    missing_plots: list[str]
+    lock_written: str | None  # when dvc.lock was last written (by dvc repro)
+    model_sha256: str | None
+
+
+def pipeline_status(root: Path) -> Status:
+    """The state of the last ``dvc repro``: params, metrics, plots, when it ran."""
+    params_file = root / PARAMS
+    params_text = params_file.read_text(encoding="utf-8") if params_file.is_file() else None
+    metrics = {}
+    for path in sorted((root / METRICS).glob("*.json")):
+        try:
+            metrics[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+    plots = [(title, root / p) for title, p in PLOTS if (root / p).is_file()]
+    missing = [p for _, p in PLOTS if not (root / p).is_file()]
+    lock = root / "dvc.lock"
+    lock_written = None
+    if lock.is_file():
+        lock_written = dt.datetime.fromtimestamp(lock.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+    digest_file = root / (MODEL + ".sha256")
+    digest = digest_file.read_text(encoding="utf-8").split()[0] if digest_file.is_file() else None
+    return Status(params_text, metrics, plots, missing, lock_written, digest)
+
+
+def key_figures(metrics: dict[str, dict]) -> list[tuple[str, str]]:
+    """The few numbers worth a headline on the status page, as (label, value) pairs."""
+    train = metrics.get("train", {})
+    quality = metrics.get("data_quality", {}).get("customers", {})
+    figures = [
+        ("segments (K)", train.get("n_clusters")),
+        ("customers trained on", train.get("n_customers")),
+        ("silhouette", train.get("silhouette")),
+        ("stability (mean ARI)", metrics.get("stability", {}).get("mean_ari")),
+        ("rows rejected", quality.get("rows_rejected")),
+    ]
+    return [
+        (label, f"{value:,}" if isinstance(value, int) else str(value))
+        for label, value in figures
+        if value is not None
+    ]

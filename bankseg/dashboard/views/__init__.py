@@ -1,0 +1,1 @@
+"""Pages of the dashboard, run by streamlit (see app.py)."""

@@ -1,0 +1,153 @@
+"""Page: segment an uploaded file, or the generated new-customer batch, with the trained model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from bankseg.dashboard import core
+from bankseg.errors import InputError
+from bankseg.io import load_model, neutralise_formulas
+
+log = logging.getLogger("bankseg.dashboard")
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _model(path: str, digest: str):
+    # Keyed by the file's SHA-256: a changed file is loaded (and verified) again.
+    return load_model(path)
+
+
+def _load(root):
+    digest = core.model_digest(root)
+    return core.load_pipeline(root, model_loader=lambda path: _model(str(path), digest))
+
+
+def _segment(job: Callable[[], core.Scored]) -> None:
+    st.session_state.pop("scored", None)
+    st.session_state.pop("error", None)
+    try:
+        with st.spinner("Segmenting customers..."):
+            st.session_state["scored"] = job()
+    except InputError as exc:
+        st.session_state["error"] = str(exc)
+    except Exception as exc:  # never a traceback in the page; the server log has it
+        log.exception("segmenting failed")
+        st.session_state["error"] = f"could not segment this file ({type(exc).__name__}); see the server log"
+
+
+def _sizes_chart(table: pd.DataFrame) -> alt.Chart:
+    data = table.assign(label=table["segment"].astype(str) + ": " + table["name"])
+    return (
+        alt.Chart(data, height=50 + 32 * len(data))
+        .mark_bar()
+        .encode(
+            x=alt.X("customers:Q", title="customers"),
+            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=500, labelOverlap=False)),
+            tooltip=["segment", "name", "customers", alt.Tooltip("share:Q", format=".1%")],
+        )
+    )
+
+
+def _table(df: pd.DataFrame, **kwargs) -> None:
+    # Shown as the downloaded CSV will be: formula-like text prefixed with '.
+    st.dataframe(neutralise_formulas(df), hide_index=True, **kwargs)
+
+
+st.title("Customer segments")
+root = core.project_root()
+try:
+    pipeline = _load(root)
+except InputError as exc:
+    st.error(core.plain(exc))
+    st.info(f"Run `dvc repro` in {core.plain(root)} to train the model, then reload this page.")
+    st.stop()
+except Exception as exc:
+    log.exception("loading the pipeline failed")
+    st.error(f"could not load the trained model ({type(exc).__name__}); run `dvc repro` to rebuild it")
+    st.stop()
+
+st.write(
+    f"Scores customers with the model of the last `dvc repro` ({len(pipeline.names)} segments), "
+    "with the same cleaning rules and scaling as `python -m bankseg assign`."
+)
+limit = int(st.get_option("server.maxUploadSize"))
+upload = st.file_uploader(
+    f"Customer file: CSV or Parquet in the training data's format, up to {limit} MB",
+    type=["csv", "txt", "parquet", "pq"],
+    key="upload",
+)
+left, right = st.columns(2)
+if left.button("Segment the uploaded file", type="primary", disabled=upload is None, key="segment_upload"):
+    file = upload
+    _segment(lambda: core.score(core.read_upload(file.name, file.getvalue(), limit), pipeline, file.name))
+if right.button(
+    f"Segment the new-customer batch ({core.plain(pipeline.params.data.new)})", key="segment_batch"
+):
+    _segment(lambda: core.score_batch(pipeline))
+
+if "error" in st.session_state:
+    st.error(core.plain(st.session_state["error"]))
+
+scored: core.Scored | None = st.session_state.get("scored")
+if scored is not None:
+    st.header(f"{len(scored.labelled):,} customers from {core.plain(scored.source)}")
+    if len(scored.rejected):
+        st.warning(core.plain(core.rejected_summary(scored)))
+        with st.expander(f"Rejected rows ({len(scored.rejected):,})"):
+            _table(scored.rejected)
+            st.download_button(
+                "Download the rejected rows as CSV",
+                data=core.csv_bytes(scored.rejected),
+                file_name=core.download_name(scored.source, "rejected"),
+                mime="text/csv",
+                on_click="ignore",
+                key="download_rejected",
+            )
+    table = core.summary(scored, pipeline)
+    st.subheader("Summary")
+    _table(
+        table.drop(columns="description"),
+        column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+    )
+    st.altair_chart(_sizes_chart(table))
+    for row in table.itertuples():
+        if row.description:
+            st.markdown(f"**{row.segment}: {core.plain(row.name)}**: {core.plain(row.description)}")
+    if pipeline.profiles_note:
+        st.caption(core.plain(pipeline.profiles_note))
+
+    st.subheader("Segments")
+    for seg, name in sorted(pipeline.names.items()):
+        customers = core.segment_customers(scored, seg)
+        with st.expander(f"Segment {seg}: {core.plain(name)} ({len(customers):,} customers)"):
+            description = core.short_description((pipeline.profiles or {}).get("segments", {}).get(str(seg)))
+            if description:
+                st.write(core.plain(description))
+            st.markdown("**Compared with all customers**")
+            _table(core.numeric_profile(scored, pipeline, seg))
+            traits = core.differentiators(pipeline, seg)
+            if len(traits):
+                _table(
+                    traits,
+                    column_config={
+                        "difference (standard deviations)": st.column_config.NumberColumn(format="%+.2f")
+                    },
+                )
+            mix = core.category_mix(pipeline, seg)
+            if len(mix):
+                _table(mix)
+            st.markdown("**Customers**")
+            _table(customers)
+            st.download_button(
+                f"Download segment {seg} as CSV",
+                data=core.csv_bytes(customers),
+                file_name=core.download_name(scored.source, seg),
+                mime="text/csv",
+                on_click="ignore",
+                key=f"download_{seg}",
+            )
