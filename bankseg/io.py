@@ -13,14 +13,16 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import joblib
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -148,6 +150,44 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     table = pa.Table.from_pandas(neutralise_formulas(df), preserve_index=False)
     with atomic_path(path) as tmp:
         pacsv.write_csv(table, tmp)
+
+
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _risky_rows(table: pa.Table) -> bool:
+    """Whether any text cell starts like a spreadsheet formula (checked in Arrow, without Python strings)."""
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=pa.array(FORMULA_START))
+            if pc.any(starts).as_py():
+                # Few cells start so; plain ASCII numbers such as -1 are left alone anyway.
+                candidates = pc.filter(column, pc.fill_null(starts, False)).to_pylist()
+                if not all(_ASCII_NUMBER.fullmatch(v) for v in candidates):
+                    return True
+    return False
+
+
+def write_csv_blocks(blocks: Iterable[pa.Table], path: str | Path) -> None:
+    """Write Arrow tables with the same columns as one CSV, a block at a time.
+
+    The output is the bytes :func:`write_csv` writes for the whole table; a block with a
+    cell that looks like a formula goes through :func:`neutralise_formulas` first.
+    """
+    with atomic_path(path) as tmp:
+        writer = schema = None
+        try:
+            for block in blocks:
+                if _risky_rows(block):
+                    block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
+                    block = block.replace_schema_metadata(None)
+                if writer is None:
+                    schema = block.schema
+                    writer = pacsv.CSVWriter(tmp, schema)
+                writer.write_table(block.cast(schema))
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def _rounded(value: Any, digits: int) -> Any:

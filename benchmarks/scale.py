@@ -98,7 +98,10 @@ def run_watched(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) ->
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env or _env(), stdout=log, stderr=subprocess.STDOUT)
         root = psutil.Process(proc.pid)
-        watched: dict[int, Watched] = {}
+        watched: dict[str, Watched] = {}
+        names: dict[int, str | None] = {}
+        pids: dict[str, set[int]] = {}
+        cpu_by_pid: dict[int, float] = {}
         overall_peak = 0
         stop = threading.Event()
 
@@ -113,20 +116,24 @@ def run_watched(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) ->
                 for p in tree:
                     peak = _peak_rss(p.pid)
                     overall_peak = max(overall_peak, peak)
-                    if p.pid not in watched:
+                    if names.get(p.pid) is None:  # until named: a shell may yet exec a stage
                         try:
-                            name = _stage_name(p.cmdline())
+                            names[p.pid] = _stage_name(p.cmdline())
                         except psutil.Error:
                             continue
-                        if name is None:
-                            continue
-                        watched[p.pid] = Watched(name, now, now)
-                    w = watched[p.pid]
+                    name = names[p.pid]
+                    if name is None:
+                        continue
+                    # A stage may pass through several processes (e.g. pyenv's shims exec
+                    # python in a child): a stage's figures cover all of them.
+                    w = watched.setdefault(name, Watched(name, now, now))
                     try:
                         cpu = p.cpu_times()
-                        w.cpu_seconds = cpu.user + cpu.system
+                        cpu_by_pid[p.pid] = cpu.user + cpu.system
+                        w.cpu_seconds = sum(cpu_by_pid[q] for q in pids.get(name, set()) | {p.pid})
                     except psutil.Error:
                         pass
+                    pids.setdefault(name, set()).add(p.pid)
                     w.end = now
                     w.peak_bytes = max(w.peak_bytes, peak)
                 stop.wait(POLL_SECONDS)
