@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,32 +79,39 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
     return encoding, delimiter if header.count(delimiter) else ","
 
 
-def read_customers(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_customers(
+    path: str | Path, columns: list[str] | Callable[[str], bool] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file of customers with every column as text (CSV) or as stored.
 
     CSV values stay strings so that validation, not the reader, decides what is a number.
     The encoding and the delimiter of a CSV are detected (see :func:`_csv_dialect`).
+    ``columns`` (names, or a test of a header) reads only those columns, which is much
+    faster on a wide export; then ``attrs["all_columns"]`` lists every column of the file.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     suffix = path.suffix.lower()
+    wanted = columns
+    if isinstance(columns, list):
+        names = set(columns)
+        wanted = names.__contains__
     try:
         if suffix in PARQUET_SUFFIXES:
             available = pq.read_schema(path).names
-            wanted = None if columns is None else [c for c in columns if c in available]
-            return pd.read_parquet(path, columns=wanted)
+            if wanted is None:
+                return pd.read_parquet(path)
+            df = pd.read_parquet(path, columns=[c for c in available if wanted(c)])
+            df.attrs["all_columns"] = list(available)
+            return df
         if suffix in CSV_SUFFIXES:
             encoding, delimiter = _csv_dialect(path)
-            return pd.read_csv(
-                path,
-                dtype=str,
-                sep=delimiter,
-                encoding=encoding,
-                keep_default_na=False,
-                na_values=[""],
-                usecols=None if columns is None else (lambda c: c in set(columns)),
-            )
+            options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
+            if wanted is not None:
+                df.attrs["all_columns"] = list(pd.read_csv(path, nrows=0, **options).columns)
+            return df
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path}: file is empty, expected a header row and customer rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as exc:
