@@ -141,9 +141,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(out[column]):
             continue
         text = out[column].astype("string")
-        risky = text.str.startswith(FORMULA_START).fillna(False) & ~text.str.match(_PLAIN_NUMBER).fillna(
-            False
-        )
+        starts = text.str.startswith(FORMULA_START).fillna(False)
+        if not starts.any():  # the usual case: skip the slower number test
+            continue
+        risky = starts & ~text.str.match(_PLAIN_NUMBER).fillna(False)
         if risky.any():
             out[column] = out[column].astype(object).where(~risky, "'" + text[risky].astype(object))
     return out
