@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bankseg.assignment import label_customers, read_segment_names
-from bankseg.cleaning import clean_customers
+from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError, run_entry_point
 from bankseg.gate import evaluate, metrics_diff, parse_diff, table
 from bankseg.io import load_model, read_customers, read_json, write_csv, write_json
@@ -121,7 +121,8 @@ def assign_command(args: argparse.Namespace) -> None:
         raise InputError(f"{args.output}: output would overwrite the input file")
     model = load_model(args.model)
     names = read_segment_names(read_json(args.segments))
-    cleaned = clean_customers(read_customers(args.input), params, source=args.input)
+    raw = read_customers(args.input, needed_columns(params))
+    cleaned = clean_customers(raw, params, source=args.input)
     labelled = label_customers(model, names, cleaned.kept, params)
     write_csv(labelled, args.output)
     if args.rejected:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,25 @@ _CURRENCY_AND_GROUPING = r"^(?:₹|rs\.?|inr)\s*|,|_|\s"
 
 
 def _plain_number(values: pd.Series) -> pd.Series:
-    return values.str.replace(_CURRENCY_AND_GROUPING, "", regex=True, case=False)
+    # Most values are plain digits already; the case-insensitive replacement is slow, so it
+    # runs only on the others (for plain digits it would change nothing).
+    odd = ~values.str.fullmatch(r"[0-9.]*").fillna(True)
+    if not odd.any():
+        return values
+    out = values.copy()
+    out[odd] = values[odd].str.replace(_CURRENCY_AND_GROUPING, "", regex=True, case=False)
+    return out
+
+
+def needed_columns(params: Params) -> Callable[[str], bool]:
+    """A test of a file's header: whether cleaning may use that column.
+
+    Reading only these columns skips the personal data and the other columns of a wide
+    export; headers are matched as :func:`match_columns` matches them.
+    """
+    profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
+    keys = {_header_key(c) for c in [params.data.id_column, *params.features.columns, *profile_only]}
+    return lambda name: _header_key(name) in keys
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,8 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
     for name in required:
         original = exact.get(name, by_key.get(_header_key(name)))
         if original is None:
-            found = ", ".join(_normalise_header(c) for c in df.columns[:8]) or "no columns"
+            every = df.attrs.get("all_columns", list(df.columns))  # also those not read
+            found = ", ".join(_normalise_header(c) for c in every[:8]) or "no columns"
             raise InputError(f"{source}: required column '{name}' is missing (found: {found})")
         renames[original] = name
     return df.rename(columns=renames)
@@ -80,13 +100,18 @@ def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str) -> pd.
     return df
 
 
-def _first_reason(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
-    """Set ``text`` as the reason for rows in ``mask`` that have no reason yet."""
+def _first_reason(reasons: pd.Series, mask: pd.Series, text: str | tuple[str, pd.Series, str]) -> pd.Series:
+    """Set ``text`` as the reason for rows in ``mask`` that have no reason yet.
+
+    ``text`` is a string, or ``(before, values, after)`` for a text that shows each row's
+    value (made only for the few rows that need one).
+    """
     fill = mask & reasons.isna()
     if isinstance(text, str):
         reasons[fill] = text
-    else:
-        reasons[fill] = text[fill]
+    elif fill.any():
+        before, values, after = text
+        reasons[fill] = before + values[fill].fillna("") + after
     return reasons
 
 
@@ -101,7 +126,7 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
     numeric = [f.column for f in params.features.numeric]
     categorical = params.features.categorical
     profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
-    if raw.empty and len(raw.columns) == 0:
+    if raw.empty and len(raw.attrs.get("all_columns", raw.columns)) == 0:
         raise InputError(f"{source}: no columns found, expected a header row")
     raw = match_columns(raw, [id_column, *params.features.columns], source=source)
     raw = _match_optional(raw, profile_only, source=source)
@@ -126,7 +151,7 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
         blank = values.isna() | values.str.lower().isin(MISSING_TOKENS)
         number = pd.to_numeric(_plain_number(values.where(~blank)), errors="coerce").astype("float64")
         bad = ~blank & number.isna()
-        _first_reason(reasons, bad, column + ": not a number ('" + values.fillna("") + "')")
+        _first_reason(reasons, bad, (f"{column}: not a number ('", values, "')"))
         infinite = np.isinf(number)
         _first_reason(reasons, infinite, f"{column}: not a finite number")
         low, high = params.prepare.ranges.get(column, (None, None))
@@ -136,7 +161,7 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
         if high is not None:
             outside |= number > high
         shown = f"[{'' if low is None else low}, {'' if high is None else high}]"
-        _first_reason(reasons, outside, column + "=" + values.fillna("") + f" outside {shown}")
+        _first_reason(reasons, outside, (f"{column}=", values, f" outside {shown}"))
         out[column] = number.where(~infinite)
 
     for feature in categorical:
@@ -151,10 +176,11 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
             allowed = None
         if allowed is not None:
             bad = values.notna() & ~values.isin(allowed)
+            expected = "/".join(allowed)
             _first_reason(
                 reasons,
                 bad,
-                column + ": unexpected value '" + values.fillna("") + f"' (expected {'/'.join(allowed)})",
+                (f"{column}: unexpected value '", values, f"' (expected {expected})"),
             )
         out[column] = values.astype(object).where(values.notna(), None)
 
@@ -169,7 +195,11 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
     # Among rows that are otherwise valid, the first occurrence of an id is kept.
     duplicate = pd.Series(False, index=df.index)
     duplicate[valid_id] = out.loc[valid_id, id_column].duplicated(keep="first")
-    _first_reason(reasons, duplicate, id_column + " " + out[id_column].fillna("") + ": duplicate id")
+    _first_reason(
+        reasons,
+        duplicate,
+        (f"{id_column} ", out[id_column], ": duplicate id"),
+    )
 
     rejected_mask = reasons.notna()
     kept = out[~rejected_mask].reset_index(drop=True)

@@ -9,10 +9,13 @@ SIP, demat account, risk profile and account type are drawn together.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 COLUMNS = [
     "customer_id", "customer_name", "branch_code", "branch_name", "customer_pan_card_no",
@@ -92,11 +95,11 @@ def _digits(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray
     return rng.integers(low, high, size=n, dtype=np.int64)
 
 
-def generate_customers(n: int, *, seed: int, first_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``(customers, personas)`` for ``n`` customers with ids from ``first_id``.
+def _draw(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Every random number of ``n`` customers, as numbers, in one fixed order of draws.
 
-    ``customers`` has the 27 columns of the original export as text, ready to be written
-    as CSV; ``personas`` maps ``customer_id`` to the planted persona.
+    Text is made from these afterwards, a block of rows at a time (see :func:`_text_table`),
+    so a large base never exists as Python strings all at once.
     """
     rng = np.random.default_rng(seed)
     weights = np.array([p.weight for p in PERSONAS])
@@ -108,91 +111,200 @@ def generate_customers(n: int, *, seed: int, first_id: int = 0) -> tuple[pd.Data
     age_low = np.array([p.age_range[0] for p in PERSONAS])[persona_idx]
     age_high = np.array([p.age_range[1] for p in PERSONAS])[persona_idx]
     age = np.clip(np.rint(rng.normal(per_row("age_mean"), per_row("age_sd"))), age_low, age_high)
-    income = INCOME_SLABS[_choice_rows(rng, np.array([p.income for p in PERSONAS])[persona_idx])]
+    income = _choice_rows(rng, np.array([p.income for p in PERSONAS])[persona_idx])
     networth = np.exp(rng.normal(np.log(per_row("networth_median")), per_row("networth_sigma")))
     has_sip = rng.random(n) < per_row("sip_probability")
     sip_amount = np.where(has_sip, np.exp(rng.normal(np.log(per_row("sip_median")), 0.5)), 0.0)
     has_demat = rng.random(n) < per_row("demat_probability")
     risk_id = 1 + _choice_rows(rng, np.array([p.risk for p in PERSONAS])[persona_idx])
-    account_type = np.where(rng.random(n) < per_row("current_account_probability"), "Current", "Savings")
+    current = rng.random(n) < per_row("current_account_probability")
 
     # A few outliers: very wealthy customers far above their persona.
     outlier = rng.random(n) < 0.002
     networth = np.where(outlier, networth * rng.uniform(20, 60, n), networth)
 
-    ids = np.arange(first_id, first_id + n)
-    city = rng.integers(0, len(CITIES), n)
-    birth_year = 2026 - age.astype(int) - rng.integers(0, 2, n)
-    house = rng.integers(1, 999, n)
-    street = np.array(STREETS)[rng.integers(0, len(STREETS), n)]
-    multiline = rng.random(n) < 0.5
-    address = np.where(
-        multiline,
-        pd.Series(house).astype(str).to_numpy() + "\n" + street,
-        "H.No. " + pd.Series(house).astype(str).to_numpy() + ", " + street,
+    d = {
+        "persona": persona_idx,
+        "age": age.astype(int),
+        "income": income,
+        "networth": np.round(networth, 2),
+        "has_sip": has_sip,
+        "sip_amount": np.round(sip_amount, 2),
+        "has_demat": has_demat,
+        "risk_id": risk_id,
+        "current": current,
+    }
+    d["city"] = rng.integers(0, len(CITIES), n)
+    d["birth_year"] = 2026 - d["age"] - rng.integers(0, 2, n)
+    d["house"] = rng.integers(1, 999, n)
+    d["street"] = rng.integers(0, len(STREETS), n)
+    d["multiline"] = rng.random(n) < 0.5
+    d["first_name"] = rng.integers(0, len(FIRST_NAMES), n)
+    d["last_name"] = rng.integers(0, len(LAST_NAMES), n)
+    d["pan"] = _digits(rng, n, 10**9, 10**10)
+    d["aadhaar"] = _digits(rng, n, 10**11, 10**12)
+    d["birth_month"] = rng.integers(1, 13, n)
+    d["birth_day"] = rng.integers(1, 29, n)
+    d["zip_code"] = 400000 + rng.integers(0, 100000, n)
+    d["mobile"] = _digits(rng, n, 6 * 10**9, 10**10)
+    d["kyc_status"] = rng.choice(3, size=n, p=[0.8, 0.15, 0.05])
+    d["kyc_number"] = _digits(rng, n, 100000, 1000000)
+    d["crn_a"] = _digits(rng, n, 0, 16**8)
+    d["crn_b"] = _digits(rng, n, 0, 16**4)
+    d["crn_c"] = _digits(rng, n, 0, 16**3)
+    d["demat_no"] = _digits(rng, n, 10**9, 10**10)
+    # Blemishes, as real exports have: a few blank values and a few invalid records.
+    for column in ("age", "networth", "sip_amount", "income_slab"):
+        d[f"blank_{column}"] = rng.random(n) < 0.003
+    d["bad"] = rng.random(n)
+    return d
+
+
+_HEX4 = pa.array([f"{i:04x}" for i in range(16**4)])
+_HEX3 = pa.array([f"{i:03x}" for i in range(16**3)])
+_TWO_DIGITS = pa.array([f"{i:02d}" for i in range(100)])
+
+
+def _text(values: np.ndarray) -> pa.Array:
+    """Numbers as the text Python's ``str`` gives them.
+
+    Arrow writes integers the same way; for floats numpy's shortest repr is Python's, while
+    Arrow's differs (``0`` for ``0.0``).
+    """
+    if values.dtype.kind == "f":
+        return _amount_text(values)
+    return pa.array(values.astype(np.int64)).cast(pa.string())
+
+
+_CENTS = pa.array([f"{c:02d}".rstrip("0") or "0" for c in range(100)])
+
+
+def _amount_text(values: np.ndarray) -> pa.Array:
+    """Amounts rounded to cents as Python writes them ("1500.5", "0.0"), without Python strings.
+
+    An amount that is exactly the double nearest to ``cents / 100`` and well below 2**53 / 100
+    prints as its whole part, a point and its cents without trailing zeros; numpy's shortest
+    repr (the same as Python's) handles any other value.
+    """
+    cents = np.rint(values * 100)
+    simple = (values >= 0) & (values < 1e13) & (cents / 100 == values)
+    whole = pa.array((cents // 100).astype(np.int64)).cast(pa.string())
+    text = pc.binary_join_element_wise(whole, _CENTS.take(pa.array((cents % 100).astype(np.int64))), ".")
+    if not simple.all():
+        other = pa.array(np.where(simple, "", values.astype(str)))
+        text = pc.if_else(pa.array(simple), text, other)
+    return text
+
+
+def _take(table: list | tuple | np.ndarray, index: np.ndarray) -> pa.Array:
+    return pa.array([str(v) for v in table]).take(pa.array(index))
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _text_table(d: dict[str, np.ndarray], start: int, stop: int, *, first_id: int, n: int) -> pa.Table:
+    """Rows ``start`` to ``stop`` of the export: 27 text columns."""
+    r = {k: v[start:stop] for k, v in d.items()}
+    m = stop - start
+    ids = np.arange(first_id + start, first_id + stop)
+    if n >= 100:
+        # Two ids exported twice with different data.
+        ids = np.where(np.arange(start, stop) == n - 1, first_id, ids)
+        ids = np.where(np.arange(start, stop) == n - 2, first_id + 1, ids)
+    house = _text(r["house"])
+    street = _take(STREETS, r["street"])
+    address = pc.if_else(
+        pa.array(r["multiline"]), _join(house, "\n", street), _join("H.No. ", house, ", ", street)
     )
-    customers = pd.DataFrame(
+    crn = _join(
+        _HEX4.take(pa.array(r["crn_a"] >> 16)),
+        _HEX4.take(pa.array(r["crn_a"] & 0xFFFF)),
+        "-",
+        _HEX4.take(pa.array(r["crn_b"])),
+        "-4",
+        _HEX3.take(pa.array(r["crn_c"])),
+    )
+    birth = _join(
+        _text(r["birth_year"]),
+        "-",
+        _TWO_DIGITS.take(pa.array(r["birth_month"])),
+        "-",
+        _TWO_DIGITS.take(pa.array(r["birth_day"])),
+    )
+    empty = pa.array([""] * m, pa.string()) if m else pa.array([], pa.string())
+
+    def blank(values: pa.Array, column: str) -> pa.Array:
+        return pc.if_else(pa.array(r[f"blank_{column}"]), "", values)
+
+    age = blank(_text(r["age"]), "age")
+    age = pc.if_else(pa.array(r["bad"] < 0.0005), "250", age)
+    networth = blank(_text(r["networth"]), "networth")
+    networth = pc.if_else(pa.array((r["bad"] >= 0.0005) & (r["bad"] < 0.001)), "-1", networth)
+    columns = {
+        "customer_id": _text(ids),
+        "customer_name": _join(_take(FIRST_NAMES, r["first_name"]), " ", _take(LAST_NAMES, r["last_name"])),
+        "branch_code": _text(100 + r["city"]),
+        "branch_name": _take([c[0] for c in CITIES], r["city"]),
+        "customer_pan_card_no": _text(r["pan"]),
+        "customer_adhar_card_no": _text(r["aadhaar"]),
+        "date_of_birth": birth,
+        "address": address,
+        "name_of_city": _text(r["city"]),
+        "state_name": _take([c[1] for c in CITIES], r["city"]),
+        "state_code": _take([c[2] for c in CITIES], r["city"]),
+        "country": pc.if_else(pa.array(np.ones(m, bool)), "India", empty),
+        "zip_code": _text(r["zip_code"]),
+        "mobile_no": _text(r["mobile"]),
+        "kyc_status": _take(("Verified", "Pending", "Rejected"), r["kyc_status"]),
+        "risk_id": _text(r["risk_id"]),
+        "income_slab": blank(_take(INCOME_SLABS, r["income"]), "income_slab"),
+        "kyc_number": _text(r["kyc_number"]),
+        "crn_unique_id": crn,
+        "account_type": pc.if_else(pa.array(r["current"]), "Current", "Savings"),
+        "nationality": pc.if_else(pa.array(np.ones(m, bool)), "Indian", empty),
+        "sip_status": pc.if_else(pa.array(r["has_sip"]), "Yes", "No"),
+        "has_demat_account": pc.if_else(pa.array(r["has_demat"]), "Yes", "No"),
+        "demat_account_no": pc.if_else(pa.array(r["has_demat"]), _text(r["demat_no"]), ""),
+        "networth": networth,
+        "sip_amount": blank(_text(r["sip_amount"]), "sip_amount"),
+        "age": age,
+    }
+    return pa.table({c: columns[c].cast(pa.large_string()) for c in COLUMNS})
+
+
+def _persona_table(d: dict[str, np.ndarray], start: int, stop: int, *, first_id: int) -> pa.Table:
+    return pa.table(
         {
-            "customer_id": ids,
-            "customer_name": np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
-            + " "
-            + np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)],
-            "branch_code": 100 + city,
-            "branch_name": [CITIES[c][0] for c in city],
-            "customer_pan_card_no": _digits(rng, n, 10**9, 10**10),
-            "customer_adhar_card_no": _digits(rng, n, 10**11, 10**12),
-            "date_of_birth": [
-                f"{y:04d}-{m:02d}-{d:02d}"
-                for y, m, d in zip(birth_year, rng.integers(1, 13, n), rng.integers(1, 29, n), strict=True)
-            ],
-            "address": address,
-            "name_of_city": city,
-            "state_name": [CITIES[c][1] for c in city],
-            "state_code": [CITIES[c][2] for c in city],
-            "country": "India",
-            "zip_code": 400000 + rng.integers(0, 100000, n),
-            "mobile_no": _digits(rng, n, 6 * 10**9, 10**10),
-            "kyc_status": np.array(["Verified", "Pending", "Rejected"])[
-                rng.choice(3, size=n, p=[0.8, 0.15, 0.05])
-            ],
-            "risk_id": risk_id,
-            "income_slab": income,
-            "kyc_number": _digits(rng, n, 100000, 1000000),
-            "crn_unique_id": [
-                f"{a:08x}-{b:04x}-4{c:03x}"
-                for a, b, c in zip(
-                    _digits(rng, n, 0, 16**8),
-                    _digits(rng, n, 0, 16**4),
-                    _digits(rng, n, 0, 16**3),
-                    strict=True,
-                )
-            ],
-            "account_type": account_type,
-            "nationality": "Indian",
-            "sip_status": np.where(has_sip, "Yes", "No"),
-            "has_demat_account": np.where(has_demat, "Yes", "No"),
-            "demat_account_no": np.where(has_demat, _digits(rng, n, 10**9, 10**10).astype(str), ""),
-            "networth": np.round(networth, 2),
-            "sip_amount": np.round(sip_amount, 2),
-            "age": age.astype(int),
-        },
-        columns=COLUMNS,
-    ).astype(str)
-    customers.loc[~has_demat, "demat_account_no"] = ""
-    _add_blemishes(customers, rng)
-    personas = pd.DataFrame({"customer_id": ids, "persona": [PERSONAS[i].name for i in persona_idx]})
+            "customer_id": pa.array(np.arange(first_id + start, first_id + stop, dtype=np.int64)),
+            "persona": _take([p.name for p in PERSONAS], d["persona"][start:stop]).cast(pa.large_string()),
+        }
+    )
+
+
+def customer_blocks(
+    n: int, *, seed: int, first_id: int = 0, block_size: int = 500_000
+) -> tuple[Iterator[pa.Table], Iterator[pa.Table]]:
+    """``(customers, personas)`` of :func:`generate_customers` as Arrow tables of ``block_size`` rows.
+
+    The random draws are made at once (numbers only, about 200 bytes a customer); the text
+    is made one block at a time, so memory stays bounded for any number of customers.
+    """
+    d = _draw(n, seed)
+    starts = range(0, n, block_size)
+    customers = (_text_table(d, i, min(i + block_size, n), first_id=first_id, n=n) for i in starts)
+    personas = (_persona_table(d, i, min(i + block_size, n), first_id=first_id) for i in starts)
     return customers, personas
 
 
-def _add_blemishes(customers: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Blank a few values and plant a few invalid records, as real exports have."""
-    n = len(customers)
-    for column in ("age", "networth", "sip_amount", "income_slab"):
-        customers.loc[rng.random(n) < 0.003, column] = ""
-    bad = rng.random(n)
-    customers.loc[bad < 0.0005, "age"] = "250"
-    customers.loc[(bad >= 0.0005) & (bad < 0.001), "networth"] = "-1"
-    if n >= 100:
-        # Two ids exported twice with different data.
-        customers.loc[n - 1, "customer_id"] = customers.loc[0, "customer_id"]
-        customers.loc[n - 2, "customer_id"] = customers.loc[1, "customer_id"]
+def generate_customers(n: int, *, seed: int, first_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(customers, personas)`` for ``n`` customers with ids from ``first_id``.
+
+    ``customers`` has the 27 columns of the original export as text, ready to be written
+    as CSV; ``personas`` maps ``customer_id`` to the planted persona.
+    """
+    d = _draw(n, seed)
+    customers = _text_table(d, 0, n, first_id=first_id, n=n).to_pandas()
+    personas = _persona_table(d, 0, n, first_id=first_id).to_pandas()
+    return customers, personas

@@ -13,14 +13,16 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import joblib
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -84,32 +86,39 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
     return encoding, delimiter if header.count(delimiter) else ","
 
 
-def read_customers(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def read_customers(
+    path: str | Path, columns: list[str] | Callable[[str], bool] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file of customers with every column as text (CSV) or as stored.
 
     CSV values stay strings so that validation, not the reader, decides what is a number.
     The encoding and the delimiter of a CSV are detected (see :func:`_csv_dialect`).
+    ``columns`` (names, or a test of a header) reads only those columns, which is much
+    faster on a wide export; then ``attrs["all_columns"]`` lists every column of the file.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     suffix = path.suffix.lower()
+    wanted = columns
+    if isinstance(columns, list):
+        names = set(columns)
+        wanted = names.__contains__
     try:
         if suffix in PARQUET_SUFFIXES:
             available = pq.read_schema(path).names
-            wanted = None if columns is None else [c for c in columns if c in available]
-            return pd.read_parquet(path, columns=wanted)
+            if wanted is None:
+                return pd.read_parquet(path)
+            df = pd.read_parquet(path, columns=[c for c in available if wanted(c)])
+            df.attrs["all_columns"] = list(available)
+            return df
         if suffix in CSV_SUFFIXES:
             encoding, delimiter = _csv_dialect(path)
-            return pd.read_csv(
-                path,
-                dtype=str,
-                sep=delimiter,
-                encoding=encoding,
-                keep_default_na=False,
-                na_values=[""],
-                usecols=None if columns is None else (lambda c: c in set(columns)),
-            )
+            options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
+            if wanted is not None:
+                df.attrs["all_columns"] = list(pd.read_csv(path, nrows=0, **options).columns)
+            return df
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path}: file is empty, expected a header row and customer rows") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as exc:
@@ -139,9 +148,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype.kind not in "OSU" and not pd.api.types.is_string_dtype(out[column]):
             continue
         text = out[column].astype("string")
-        risky = text.str.startswith(FORMULA_START).fillna(False) & ~text.str.match(_PLAIN_NUMBER).fillna(
-            False
-        )
+        starts = text.str.startswith(FORMULA_START).fillna(False)
+        if not starts.any():  # the usual case: skip the slower number test
+            continue
+        risky = starts & ~text.str.match(_PLAIN_NUMBER).fillna(False)
         if risky.any():
             out[column] = out[column].astype(object).where(~risky, "'" + text[risky].astype(object))
     return out
@@ -155,6 +165,44 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> None:
     table = pa.Table.from_pandas(neutralise_formulas(df), preserve_index=False)
     with atomic_path(path) as tmp:
         pacsv.write_csv(table, tmp)
+
+
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _risky_rows(table: pa.Table) -> bool:
+    """Whether any text cell starts like a spreadsheet formula (checked in Arrow, without Python strings)."""
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            starts = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=pa.array(FORMULA_START))
+            if pc.any(starts).as_py():
+                # Few cells start so; plain ASCII numbers such as -1 are left alone anyway.
+                candidates = pc.filter(column, pc.fill_null(starts, False)).to_pylist()
+                if not all(_ASCII_NUMBER.fullmatch(v) for v in candidates):
+                    return True
+    return False
+
+
+def write_csv_blocks(blocks: Iterable[pa.Table], path: str | Path) -> None:
+    """Write Arrow tables with the same columns as one CSV, a block at a time.
+
+    The output is the bytes :func:`write_csv` writes for the whole table; a block with a
+    cell that looks like a formula goes through :func:`neutralise_formulas` first.
+    """
+    with atomic_path(path) as tmp:
+        writer = schema = None
+        try:
+            for block in blocks:
+                if _risky_rows(block):
+                    block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
+                    block = block.replace_schema_metadata(None)
+                if writer is None:
+                    schema = block.schema
+                    writer = pacsv.CSVWriter(tmp, schema)
+                writer.write_table(block.cast(schema))
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def _rounded(value: Any, digits: int) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from bankseg.choosing_k import seeded_sample
 from bankseg.params import StabilityParams, TrainParams
@@ -31,7 +32,17 @@ def best_jaccard(labels: np.ndarray, other: np.ndarray, n_segments: int) -> np.n
 def bootstrap_stability(
     X: np.ndarray, labels: np.ndarray, n_segments: int, *, train: TrainParams, params: StabilityParams
 ) -> dict:
-    """Per-segment Jaccard stability, mean adjusted Rand index, and the unstable segments."""
+    """Per-segment Jaccard stability, mean adjusted Rand index, and the unstable segments.
+
+    The refits run on one thread: they are many and small (see :func:`bankseg.choosing_k.sweep`).
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _bootstrap_stability(X, labels, n_segments, train=train, params=params)
+
+
+def _bootstrap_stability(
+    X: np.ndarray, labels: np.ndarray, n_segments: int, *, train: TrainParams, params: StabilityParams
+) -> dict:
     X = np.ascontiguousarray(X, dtype="float64")
     sample = seeded_sample(len(X), params.sample_size, params.random_state)
     Xs, ls = X[sample], np.asarray(labels)[sample]

@@ -3,8 +3,8 @@
 import argparse
 
 from bankseg.errors import run_entry_point
-from bankseg.generate import generate_customers
-from bankseg.io import write_csv
+from bankseg.generate import customer_blocks
+from bankseg.io import write_csv_blocks
 from bankseg.params import load_params
 
 
@@ -16,11 +16,12 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params().generate
 
-    customers, personas = generate_customers(params.n_customers, seed=params.seed)
-    new, _ = generate_customers(params.n_new_customers, seed=params.seed + 1, first_id=params.n_customers)
-    write_csv(customers, args.customers)
-    write_csv(new, args.new)
-    write_csv(personas, args.personas)
+    # Written a block of customers at a time, so that memory stays bounded for any size.
+    customers, personas = customer_blocks(params.n_customers, seed=params.seed)
+    write_csv_blocks(customers, args.customers)
+    write_csv_blocks(personas, args.personas)
+    new, _ = customer_blocks(params.n_new_customers, seed=params.seed + 1, first_id=params.n_customers)
+    write_csv_blocks(new, args.new)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import argparse
 
 import pandas as pd
 
-from bankseg.cleaning import clean_customers, require_rows
+from bankseg.cleaning import clean_customers, needed_columns, require_rows
 from bankseg.errors import run_entry_point
 from bankseg.io import read_customers, write_csv, write_json, write_parquet
 from bankseg.params import load_params
@@ -21,9 +21,10 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
 
-    customers = clean_customers(read_customers(args.raw), params, source=args.raw)
+    columns = needed_columns(params)  # personal data is never even read
+    customers = clean_customers(read_customers(args.raw, columns), params, source=args.raw)
     require_rows(customers, params, minimum=params.elbow.k_max + 1, source=args.raw)
-    new = clean_customers(read_customers(args.new), params, source=args.new)
+    new = clean_customers(read_customers(args.new, columns), params, source=args.new)
 
     write_parquet(customers.kept, args.out_customers)
     write_parquet(new.kept, args.out_new)
