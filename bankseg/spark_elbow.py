@@ -94,10 +94,7 @@ def sweep(spark: Any, features: Any, params: Params) -> pd.DataFrame:
 
 def run_elbow(spark: Any, args: Any, params: Params) -> None:
     scores = sweep(spark, read_features(spark, args.features)[0], params)
-    suggestion = suggest_k(scores, params.elbow.method) | {
-        "sample_size": scores.attrs["sample_size"],
-        "engine": "spark",
-    }
+    suggestion = suggest_k(scores, params.elbow.method) | {"sample_size": scores.attrs["sample_size"]}
     write_json(scores.to_dict(orient="records"), args.scores)
     save_figure(elbow_figure(scores, suggestion), args.figure)
     write_json(suggestion, args.metrics)

@@ -31,6 +31,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,7 +90,13 @@ def spark_session(params: SparkParams) -> Iterator[Any]:
     local = master.startswith("local")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    settings = {"spark.ui.enabled": "false", "spark.sql.execution.arrow.pyspark.enabled": "true"}
+    # pyspark 4.3 warns that it does not fully support pandas 3; what bankseg uses works.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
         settings |= {
@@ -151,7 +158,7 @@ def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
     """Write ``df`` as one Parquet file (the default engine's format), columns renamed to ``names``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".spark.tmp", dir=path.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
     try:
         with atomic_path(path) as tmp:
             writer = None
@@ -170,7 +177,7 @@ def write_single_csv(df: Any, path: str | Path) -> None:
     """Write ``df`` as one CSV file like :func:`bankseg.io.write_csv` (formulas neutralised)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".spark.tmp", dir=path.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
     try:
         with atomic_path(path) as tmp:
             writer = None

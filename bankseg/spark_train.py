@@ -139,6 +139,8 @@ def train(
 ) -> dict:
     """K-means on Spark, exported as scikit-learn; ids, names, stability and metrics as
     :func:`bankseg.training.train_segments` and :func:`bankseg.model.training_metrics` do."""
+    from pyspark.sql import functions as F
+
     features, names = read_features(spark, features_path)
     vectors = assemble(features).persist()
     try:
@@ -167,6 +169,10 @@ def train(
     kmeans = reorder(kmeans, order)
     labels, inertia = score_rows(features, kmeans, names)
     kmeans.labels_ = labels
+    # As scikit-learn: the tolerance in the units of the data, and the number of outputs.
+    variances = features.agg(*[F.var_pop(c) for c in features.columns]).first()
+    kmeans._tol = float(np.mean(np.array(variances, dtype="float64")) * params.train.tol)
+    kmeans._n_features_out = n_clusters
     kmeans.inertia_ = float(np.round(inertia, 6))
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
 
