@@ -92,6 +92,7 @@ def spark_session(params: SparkParams) -> Iterator[Any]:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # pyspark 4.3 warns that it does not fully support pandas 3; what bankseg uses works.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
     settings = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
