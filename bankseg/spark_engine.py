@@ -212,7 +212,10 @@ def collect_rows(df: Any, positions: np.ndarray, n_rows: int) -> pd.DataFrame:
         offsets[p] = start
         start += counts.get(p, 0)
     wanted = positions
-    schema = df.schema.add(ROW, "long")
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    # A new schema: StructType.add would change the DataFrame's cached one in place.
+    schema = StructType([*df.schema.fields, StructField(ROW, LongType())])
 
     def keep(batches):
         from pyspark import TaskContext

@@ -229,3 +229,15 @@ def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, s
     assert adjusted_rand_score(assigned["segment"], by_default["segment"]) >= 0.95
     drift = json.loads((spark_run / "drift.json").read_text())
     assert drift["n_new"] == len(data.new)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_collect_rows_takes_the_seeded_sample_in_file_order(spark, data):
+    from bankseg.spark_engine import collect_rows, read_parquet
+
+    positions = seeded_sample(len(data.customers), 100, 7)
+    df = read_parquet(spark, data.folder / "customers.parquet")
+    rows = collect_rows(df, positions, len(data.customers))
+    assert rows["customer_id"].tolist() == data.customers["customer_id"].iloc[positions].tolist()
+    assert df.columns == list(data.customers.columns)
