@@ -26,7 +26,6 @@ from pipeline_time import (  # noqa: E402
     CommandFailed,
     machine_description,
     prepare_copy,
-    print_table,
     run,
 )
 
@@ -50,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
             times[stage] = run(["dvc", "repro", "--single-item", "--force", stage], repo)
             print(f"  {stage}: {times[stage]:.1f} s", file=sys.stderr, flush=True)
         spark_total = sum(times[s] for s in ("featurize", "elbow", "train", "assign"))
-        print_table(generate, times, sum(times.values()), machine_description())
-        print(
-            f"engine: spark; the four Spark stages took {spark_total:.1f} s (the last total row is their sum"
-        )
-        print("with generate, prepare and analyze; no separate full run).")
+        print(f"\nbankseg pipeline, engine: spark, {generate['n_customers']:,} customers")
+        print(machine_description() + "\n")
+        for stage, seconds in times.items():
+            print(f"{stage:<10} {seconds:8.1f} s")
+        print(f"{'all':<10} {sum(times.values()):8.1f} s (the Spark stages: {spark_total:.1f} s)")
     except CommandFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
