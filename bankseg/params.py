@@ -19,6 +19,7 @@ MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
 SCALERS = ("minmax", "standard", "robust")
 K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
+ENGINES = ("sklearn", "spark")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,13 @@ class SegmentParams:
 
 
 @dataclass(frozen=True)
+class SparkParams:
+    master: str = "local[*]"
+    sample_size: int = 100000
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Params:
     generate: GenerateParams
     data: DataParams
@@ -145,6 +153,8 @@ class Params:
     stability: StabilityParams = field(default_factory=StabilityParams)
     drift: DriftParams = field(default_factory=DriftParams)
     gate: GateParams = field(default_factory=GateParams)
+    engine: str = "sklearn"
+    spark: SparkParams = field(default_factory=SparkParams)
 
 
 class _Section:
@@ -398,8 +408,30 @@ def parse_params(raw: Any) -> Params:
             for name in GateParams.__dataclass_fields__
         }
     )
+    engine = root.str("engine", choices=ENGINES, default="sklearn")
+    sp = root.section("spark", {})
+    config = sp._get("config", {}) or {}
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise sp._fail("config", config, "a mapping of Spark setting to value")
+    spark = SparkParams(
+        master=sp.str("master", default=SparkParams.master),
+        sample_size=sp.int("sample_size", minimum=100, default=SparkParams.sample_size),
+        config={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()},
+    )
     return Params(
-        generate, data, features, prepare, featurize, elbow, train, segments, stability, drift, gate
+        generate,
+        data,
+        features,
+        prepare,
+        featurize,
+        elbow,
+        train,
+        segments,
+        stability,
+        drift,
+        gate,
+        engine,
+        spark,
     )
 
 

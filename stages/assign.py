@@ -26,6 +26,10 @@ def main() -> None:
     parser.add_argument("--by-segment", required=True, help="folder for one CSV per segment of the new batch")
     parser.add_argument("--drift", required=True, help="JSON metrics: the new batch against training")
     args = parser.parse_args()
+    if load_params().engine == "spark":
+        from bankseg.spark_assign import run
+
+        return run(args, load_params())
     params = load_params()
 
     model = load_model(args.model)

@@ -18,6 +18,10 @@ def main() -> None:
     parser.add_argument("--figure", required=True)
     parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
+    if load_params().engine == "spark":
+        from bankseg.spark_elbow import run
+
+        return run(args, load_params())
     params = load_params().elbow
 
     X = pd.read_parquet(args.features).to_numpy()

@@ -16,6 +16,10 @@ def main() -> None:
     parser.add_argument("--preprocessing", required=True)
     parser.add_argument("--features", required=True)
     args = parser.parse_args()
+    if load_params().engine == "spark":
+        from bankseg.spark_featurize import run
+
+        return run(args, load_params())
     params = load_params()
 
     customers = pd.read_parquet(args.customers)

@@ -27,6 +27,10 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--stability", required=True)
     args = parser.parse_args()
+    if load_params().engine == "spark":
+        from bankseg.spark_train import run
+
+        return run(args, load_params())
     params = load_params()
 
     n_clusters = params.train.n_clusters

@@ -243,7 +243,7 @@ def test_error_names_the_key_as_written_in_params_yaml(raw_params):
     }
     wrong = {}
     for key, change in cases.items():
-        raw = {section: dict(values) for section, values in raw_params.items()}
+        raw = {s: dict(v) if isinstance(v, dict) else v for s, v in raw_params.items()}
         change(raw)
         message = _error(raw)
         if f"'{key}'" not in message:

@@ -1,0 +1,293 @@
+"""The Apache Spark engine (``engine: spark``): featurize, elbow, train and assign on pyspark.
+
+Spark does the work that grows with the number of customers: the encoding and scaling
+statistics, the scaled features, the K sweep's inertia on every customer, the K-means fit
+and the scoring of every customer. What it learns is exported as the same scikit-learn
+objects the default engine saves, so ``models/preprocessing.joblib`` and
+``models/model.joblib`` are ordinary scikit-learn Pipelines: the ``assign`` command, the
+reports and ``analyze`` need no Spark.
+
+- Statistics are exact aggregates (min, max, mean, population variance, exact percentiles
+  with numpy's linear interpolation, most frequent value with ties to the smallest), so the
+  scaling equals scikit-learn's. The rows are transformed by the fitted scikit-learn
+  preprocessing itself, run on the executors, so both engines give the same features.
+- Criteria that need pairwise distances or refits (silhouette, Calinski-Harabasz,
+  Davies-Bouldin, gap, stability) and segment names are computed with scikit-learn and
+  pandas on seeded samples collected to the driver: the same rows the default engine uses,
+  so the values are comparable (and equal when the sample holds every customer).
+- Segment ids follow the same rules: canonical order, then the reference segments
+  (:func:`bankseg.model.canonical_order`, :func:`bankseg.model.reference_order`).
+
+pyspark is imported here only, inside functions: nothing imports it unless the engine is
+chosen. Rows keep the order of the input file (a single Parquet file read in order), which
+is what keeps the features aligned with the prepared customers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from bankseg.errors import InputError
+from bankseg.io import (
+    atomic_path,
+    neutralise_formulas,
+    write_csv,
+)
+from bankseg.params import Params, SparkParams
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+ROW = "_bankseg_row"
+INSTALL_HINT = (
+    "engine: spark needs pyspark and Java 17+: python -m pip install -r requirements-spark.txt "
+    "(or pip install 'bankseg[spark]')"
+)
+
+
+# --- session -----------------------------------------------------------------------------
+
+
+def master_url(params: SparkParams) -> str:
+    """The Spark master: the ``SPARK_MASTER`` environment variable, else ``spark.master``."""
+    return os.environ.get("SPARK_MASTER") or params.master
+
+
+def _package_zip(folder: Path) -> Path:
+    """The bankseg package as a zip for the executors (they run its preprocessing and scoring)."""
+    source = Path(__file__).resolve().parent
+    target = folder / "bankseg.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(source.rglob("*.py")):
+            archive.write(path, Path("bankseg") / path.relative_to(source))
+    return target
+
+
+@contextlib.contextmanager
+def spark_session(params: SparkParams) -> Iterator[Any]:
+    """A Spark session for ``params`` (local and loopback-only for local masters), stopped after."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise InputError(INSTALL_HINT) from exc
+    master = master_url(params)
+    local = master.startswith("local")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # pyspark 4.3 warns that it does not fully support pandas 3; what bankseg uses works.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+        settings |= {
+            "spark.driver.host": LOOPBACK,
+            "spark.driver.bindAddress": LOOPBACK,
+            "spark.sql.shuffle.partitions": "2",
+        }
+    builder = SparkSession.builder.master(master).appName("bankseg")
+    for key, value in (settings | dict(params.config)).items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: no Java, or the master is unreachable
+        raise InputError(
+            f"engine: spark could not start Spark at {master!r} ({exc}); {INSTALL_HINT}"
+        ) from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    folder = Path(tempfile.mkdtemp(prefix="bankseg-spark-"))
+    try:
+        spark.sparkContext.addPyFile(str(_package_zip(folder)))
+        yield spark
+    finally:
+        spark.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- reading, writing, rows --------------------------------------------------------------
+
+
+def read_parquet(spark: Any, path: str | Path) -> Any:
+    """A Parquet file as a Spark DataFrame, by absolute URI (workers must see the same path)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found; run the pipeline first (dvc repro)")
+    return spark.read.parquet(path.resolve().as_uri())
+
+
+def read_features(spark: Any, path: str | Path) -> tuple[Any, list[str]]:
+    """The scaled features with columns ``f0, f1, ...`` (any name is safe in Spark) and their names."""
+    df = read_parquet(spark, path)
+    names = list(df.columns)
+    return df.toDF(*[f"f{i}" for i in range(len(names))]), names
+
+
+def _spark_parts(df: Any, folder: Path, fmt: str = "parquet") -> list[Path]:
+    df.write.mode("overwrite").format(fmt).save(folder.resolve().as_uri())
+    return sorted(folder.glob(f"part-*.{fmt}"))
+
+
+def _batches(df: Any, folder: Path, names: list[str] | None = None) -> Iterator[pa.Table]:
+    """Write ``df`` with Spark into ``folder`` and read it back in order, batch by batch."""
+    for part in _spark_parts(df, folder):
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=1 << 16):
+            table = pa.Table.from_batches([batch]).replace_schema_metadata(None)
+            yield table.rename_columns(names) if names else table
+
+
+def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
+    """Write ``df`` as one Parquet file (the default engine's format), columns renamed to ``names``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
+    try:
+        with atomic_path(path) as tmp:
+            writer = None
+            for table in _batches(df, folder / "parts", names):
+                writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+            if writer is None:
+                empty = pa.table({n: pa.array([], pa.float64()) for n in names})
+                writer = pq.ParquetWriter(tmp, empty.schema, compression="zstd")
+            writer.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_single_csv(df: Any, path: str | Path) -> None:
+    """Write ``df`` as one CSV file like :func:`bankseg.io.write_csv` (formulas neutralised)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
+    try:
+        with atomic_path(path) as tmp:
+            writer = None
+            for table in _batches(df, folder / "parts"):
+                safe = pa.Table.from_pandas(neutralise_formulas(table.to_pandas()), preserve_index=False)
+                writer = writer or pacsv.CSVWriter(tmp, safe.schema)
+                writer.write_table(safe)
+            if writer is None:
+                write_csv(df.limit(0).toPandas(), tmp)
+            else:
+                writer.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def collect_rows(df: Any, positions: np.ndarray, n_rows: int) -> pd.DataFrame:
+    """The rows of ``df`` at ``positions`` (in file order), as pandas, with a clean index.
+
+    Every partition's first global row number comes from a count per partition; each
+    partition then keeps its wanted rows. Partitions of a file read are the same in both
+    passes.
+    """
+    from pyspark.sql import functions as F
+
+    positions = np.asarray(positions, dtype="int64")
+    if len(positions) == n_rows:
+        return df.toPandas()
+    counts = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    offsets, start = {}, 0
+    for p in range(df.rdd.getNumPartitions()):
+        offsets[p] = start
+        start += counts.get(p, 0)
+    wanted = positions
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    # A new schema: StructType.add would change the DataFrame's cached one in place.
+    schema = StructType([*df.schema.fields, StructField(ROW, LongType())])
+
+    def keep(batches):
+        from pyspark import TaskContext
+
+        at = offsets[TaskContext.get().partitionId()]
+        for pdf in batches:
+            rows = np.arange(at, at + len(pdf))
+            at += len(pdf)
+            mask = np.isin(rows, wanted)
+            if mask.any():
+                yield pdf[mask].assign(**{ROW: rows[mask]})
+
+    sample = df.mapInPandas(keep, schema).toPandas().sort_values(ROW)
+    return sample.drop(columns=ROW).reset_index(drop=True)
+
+
+def map_frames(df: Any, function: Any, schema: Any) -> Any:
+    """``function`` (pandas to pandas) applied to every batch of rows, on the executors."""
+
+    def apply(batches):
+        for pdf in batches:
+            yield function(pdf)
+
+    return df.mapInPandas(apply, schema)
+
+
+def double_schema(n: int) -> Any:
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    return StructType([StructField(f"f{i}", DoubleType()) for i in range(n)])
+
+
+def assemble(df: Any) -> Any:
+    from pyspark.ml.feature import VectorAssembler
+
+    return VectorAssembler(inputCols=df.columns, outputCol="features").transform(df).select("features")
+
+
+# --- K-means on Spark --------------------------------------------------------------------
+
+
+def spark_kmeans(vectors: Any, k: int, *, seed: int, max_iter: int, tol: float, n_init: int = 1):
+    """The best of ``n_init`` pyspark.ml K-means fits (k-means|| starts, seeds ``seed + i``)."""
+    from pyspark.ml.clustering import KMeans as SparkKMeans
+
+    best = None
+    for i in range(n_init):
+        model = SparkKMeans(
+            k=k, seed=seed + i, initMode="k-means||", maxIter=max_iter, tol=tol, featuresCol="features"
+        ).fit(vectors)
+        if best is None or model.summary.trainingCost < best.summary.trainingCost:
+            best = model
+    return best
+
+
+def nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Label and squared distance of every row to its nearest centre (first on ties)."""
+    d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    labels = d2.argmin(axis=1)
+    return labels, d2[np.arange(len(X)), labels]
+
+
+def total_inertia(features: Any) -> float:
+    """Sum of squared distances to the mean of every customer (the inertia at K = 1)."""
+    from pyspark.sql import functions as F
+
+    row = features.agg(*[F.var_pop(c) * F.count(c) for c in features.columns]).first()
+    return float(sum(row))
+
+
+def run_stage(function: Any, args: Any, params: Params) -> None:
+    """Run a stage's Spark ``function(spark, args, params)`` in a session for ``params.spark``."""
+    with spark_session(params.spark) as spark:
+        log.info("%s on Spark at %s", function.__module__, master_url(params.spark))
+        function(spark, args, params)

@@ -1,0 +1,243 @@
+"""The Spark engine agrees with the default one, and nothing imports pyspark unless it is chosen.
+
+The Spark tests share one local Spark session (loopback only, no UI) and run each Spark stage
+function on 3,000 generated customers; they are skipped when pyspark or Java is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from bankseg.choosing_k import seeded_sample, suggest_k, sweep
+from bankseg.cleaning import clean_customers
+from bankseg.features import feature_frame, fit_preprocessing
+from bankseg.generate import generate_customers
+from bankseg.io import load_model, write_parquet
+from bankseg.model import build_model
+from bankseg.params import SparkParams
+from bankseg.training import train_segments
+
+ROOT = Path(__file__).resolve().parent.parent
+N_CUSTOMERS = 3000
+
+
+def test_nothing_imports_pyspark_unless_the_engine_is_chosen(tmp_path, cleaned):
+    """Importing every module and running a default stage leaves pyspark unimported."""
+    write_parquet(cleaned.kept, tmp_path / "customers.parquet")
+    modules = sorted(p.stem for p in (ROOT / "bankseg").glob("*.py"))
+    script = (
+        "import sys, importlib\n"
+        f"for m in {modules!r}: importlib.import_module('bankseg.' + m)\n"
+        "for s in ['featurize', 'elbow', 'train', 'assign', 'analyze']: importlib.import_module('stages.' + s)\n"
+        "import stages.featurize\n"
+        f"sys.argv = ['featurize', '--customers', {str(tmp_path / 'customers.parquet')!r},\n"
+        f"    '--preprocessing', {str(tmp_path / 'pre.joblib')!r}, '--features', {str(tmp_path / 'f.parquet')!r}]\n"
+        "stages.featurize.main()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')], 'pyspark imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "f.parquet").exists()
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("pyspark is not installed (python -m pip install -r requirements-spark.txt)")
+    if shutil.which("java") is None:
+        pytest.skip("Java 17+ is not installed (pyspark needs a JVM)")
+    from bankseg.spark_engine import spark_session
+
+    with spark_session(SparkParams(master="local[2]")) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, params):
+    """Prepared generated customers and a new batch, written as the prepare stage writes them."""
+    folder = tmp_path_factory.mktemp("spark_engine")
+    raw, _ = generate_customers(N_CUSTOMERS, seed=5)
+    new_raw, _ = generate_customers(500, seed=6, first_id=100000)
+    customers = clean_customers(raw, params, source="customers.csv").kept.reset_index(drop=True)
+    new = clean_customers(new_raw, params, source="new.csv").kept.reset_index(drop=True)
+    write_parquet(customers, folder / "customers.parquet")
+    write_parquet(new, folder / "new.parquet")
+    (folder / "reference.json").write_text('{"segments": {}}')
+    return SimpleNamespace(folder=folder, customers=customers, new=new)
+
+
+@pytest.fixture(scope="module")
+def small_params(params):
+    """Fewer starts and K than the defaults, for both engines, to keep the module quick."""
+    return replace(
+        params,
+        elbow=replace(params.elbow, n_init=2, k_max=8, n_bootstrap=3),
+        train=replace(params.train, n_init=3),
+        stability=replace(params.stability, n_bootstrap=5),
+    )
+
+
+@pytest.fixture(scope="module")
+def spark_params(small_params):
+    return replace(small_params, engine="spark", spark=SparkParams(master="local[2]"))
+
+
+@pytest.fixture(scope="module")
+def spark_run(spark, data, spark_params):
+    """The four Spark stages run on the data, in pipeline order; the folder with their outputs."""
+    from bankseg import spark_assign, spark_elbow, spark_featurize, spark_train
+
+    f = data.folder
+    spark_featurize.run_featurize(
+        spark,
+        SimpleNamespace(
+            customers=f / "customers.parquet",
+            preprocessing=f / "preprocessing.joblib",
+            features=f / "features.parquet",
+        ),
+        spark_params,
+    )
+    spark_elbow.run_elbow(
+        spark,
+        SimpleNamespace(
+            features=f / "features.parquet",
+            scores=f / "elbow_scores.json",
+            figure=f / "elbow.png",
+            metrics=f / "elbow.json",
+        ),
+        spark_params,
+    )
+    spark_train.run_train(
+        spark,
+        SimpleNamespace(
+            customers=f / "customers.parquet",
+            features=f / "features.parquet",
+            preprocessing=f / "preprocessing.joblib",
+            elbow=f / "elbow.json",
+            reference=f / "reference.json",
+            model=f / "model.joblib",
+            segments=f / "segments.json",
+            metrics=f / "train.json",
+            stability=f / "stability.json",
+        ),
+        spark_params,
+    )
+    spark_assign.run_assign(
+        spark,
+        SimpleNamespace(
+            model=f / "model.joblib",
+            segments=f / "segments.json",
+            customers=f / "customers.parquet",
+            new=f / "new.parquet",
+            out_customers=f / "assigned.csv",
+            out_new=f / "assigned_new.csv",
+            by_segment=f / "by_segment",
+            drift=f / "drift.json",
+        ),
+        spark_params,
+    )
+    return f
+
+
+@pytest.fixture(scope="module")
+def sklearn_run(data, small_params):
+    """The default engine on the same customers: preprocessing, features, suggested K, segments."""
+    params = small_params
+    preprocessing, X = fit_preprocessing(
+        data.customers, params.features, params.prepare.missing, params.featurize
+    )
+    el = params.elbow
+    sample = X.to_numpy()[seeded_sample(len(X), el.sample_size, el.random_state)]
+    scores = sweep(
+        sample,
+        k_min=el.k_min,
+        k_max=el.k_max,
+        n_init=el.n_init,
+        random_state=el.random_state,
+        silhouette_sample=el.silhouette_sample,
+        n_references=el.n_references,
+        n_bootstrap=el.n_bootstrap,
+    )
+    k = suggest_k(scores, el.method)["suggested_k"]
+    trained = train_segments(X, data.customers, preprocessing, {"segments": {}}, params, n_clusters=k)
+    return SimpleNamespace(preprocessing=preprocessing, X=X, k=k, trained=trained)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_features_equal_the_default_engines(spark_run, sklearn_run, data, params):
+    features = pd.read_parquet(spark_run / "features.parquet")
+    assert list(features.columns) == list(sklearn_run.X.columns)
+    np.testing.assert_allclose(features.to_numpy(), sklearn_run.X.to_numpy(), rtol=0, atol=1e-9)
+    # The saved preprocessing is a scikit-learn Pipeline that scales new customers the same way.
+    new = feature_frame(data.new, params.features)
+    again = load_model(spark_run / "preprocessing.joblib").transform(new)
+    expected = sklearn_run.preprocessing.transform(new)
+    np.testing.assert_allclose(np.asarray(again), np.asarray(expected), rtol=0, atol=1e-9)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_elbow_suggests_the_same_k(spark_run, sklearn_run):
+    assert json.loads((spark_run / "elbow.json").read_text())["suggested_k"] == sklearn_run.k
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_segments_agree_with_the_default_engines(spark_run, sklearn_run, data, params):
+    train = json.loads((spark_run / "train.json").read_text())
+    assert train["n_clusters"] == sklearn_run.k
+    assigned = pd.read_csv(spark_run / "assigned.csv", dtype={params.data.id_column: str})
+    assert (
+        assigned[params.data.id_column].tolist() == data.customers[params.data.id_column].astype(str).tolist()
+    )
+    assert adjusted_rand_score(assigned["segment"], sklearn_run.trained.kmeans.labels_) >= 0.95
+    # Same ids and names by the same rules, so the segments file reads the same.
+    spark_segments = json.loads((spark_run / "segments.json").read_text())["segments"]
+    names = {k: v["name"] for k, v in spark_segments.items()}
+    assert names == {str(k): v for k, v in sklearn_run.trained.names.items()}
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, sklearn_run, data, params):
+    from bankseg.assignment import label_customers
+
+    model = load_model(spark_run / "model.joblib")
+    assert type(model).__module__.startswith("sklearn")
+    names = {
+        int(k): v["name"]
+        for k, v in json.loads((spark_run / "segments.json").read_text())["segments"].items()
+    }
+    expected = label_customers(model, names, data.new, params)
+    assigned = pd.read_csv(spark_run / "assigned_new.csv", dtype={params.data.id_column: str})
+    assert assigned["segment"].tolist() == expected["segment"].tolist()
+    reference = build_model(sklearn_run.preprocessing, sklearn_run.trained.kmeans)
+    by_default = label_customers(reference, sklearn_run.trained.names, data.new, params)
+    assert adjusted_rand_score(assigned["segment"], by_default["segment"]) >= 0.95
+    drift = json.loads((spark_run / "drift.json").read_text())
+    assert drift["n_new"] == len(data.new)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_collect_rows_takes_the_seeded_sample_in_file_order(spark, data):
+    from bankseg.spark_engine import collect_rows, read_parquet
+
+    positions = seeded_sample(len(data.customers), 100, 7)
+    df = read_parquet(spark, data.folder / "customers.parquet")
+    rows = collect_rows(df, positions, len(data.customers))
+    assert rows["customer_id"].tolist() == data.customers["customer_id"].iloc[positions].tolist()
+    assert df.columns == list(data.customers.columns)
