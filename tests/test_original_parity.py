@@ -41,6 +41,15 @@ MEANING = {
 }
 
 
+def test_example_params_have_every_section_the_pipeline_reads():
+    """dvc.yaml declares params by section: a section missing from the example stops dvc repro."""
+    import yaml
+
+    example = yaml.safe_load(EXAMPLE_PARAMS.read_text())
+    default = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(example) == set(default)
+
+
 def test_example_params_are_the_original_setup():
     params = load_params(EXAMPLE_PARAMS)
     assert {f.column for f in params.features.numeric} == POC_FEATURES
