@@ -19,9 +19,8 @@ from bankseg.io import (
     save_model,
     write_json,
 )
-from bankseg.model import build_model, canonical_order, encoded_centres, reference_order
+from bankseg.model import build_model, canonical_order, encoded_centres
 from bankseg.params import Params
-from bankseg.profiling import name_segments, segment_effects
 from bankseg.spark_engine import (
     assemble,
     collect_rows,
@@ -32,7 +31,7 @@ from bankseg.spark_engine import (
     spark_kmeans,
 )
 from bankseg.stability import bootstrap_stability
-from bankseg.training import check_reference, feature_signature
+from bankseg.training import check_reference, follow_reference, segment_names, segments_record
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +158,7 @@ def train(
     kmeans = sklearn_kmeans(centres, names, params, n_iter)
     kmeans = reorder(kmeans, canonical_order(centres, np.repeat(np.arange(n_clusters), sizes)))
 
-    signature = feature_signature(params.features)
-    if reference.get("segments") and reference.get("features", signature) != signature:
-        log.warning("the reference segments were trained on other feature settings; ids start afresh")
-        reference = {"segments": {}}
-    order, kept = reference_order(
-        encoded_centres(preprocessing, kmeans), reference, max_distance=params.segments.match_distance
-    )
+    order, kept = follow_reference(kmeans, preprocessing, reference, params)
     kmeans = reorder(kmeans, order)
     labels, inertia = score_rows(features, kmeans, names)
     kmeans.labels_ = labels
@@ -185,37 +178,17 @@ def train(
     X_all.index = wanted
     customers = read_parquet(spark, customers_path)
     customers_s = collect_rows(customers, named_rows, n_rows)
-    segments = pd.Series(labels[named_rows], index=customers_s.index)
-    effects = segment_effects(
-        customers_s,
-        segments,
-        params.features,
-        list(params.prepare.profile_columns),
-        strong_effect=params.segments.strong_effect,
-    )
-    fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
-    seg_names = name_segments(
-        effects,
-        top_features=params.segments.top_features,
-        overrides=fixed | params.segments.names,
-        min_effect=params.segments.min_effect,
-    )
+    seg_names = segment_names(customers_s, labels[named_rows], kept, reference, params)
     stability = bootstrap_stability(
         X_all.loc[stable_rows].to_numpy(), labels[stable_rows], n_clusters, train=params.train, params=st
     )
-    centres_enc = encoded_centres(preprocessing, kmeans)
-    record = {
-        "segments": {
-            str(k): {
-                "name": v,
-                "centre": centres_enc.loc[k].to_dict(),
-                "stability": stability["segments"][str(k)]["jaccard"],
-            }
-            for k, v in seg_names.items()
-        },
-        "feature_spread": feature_spread(features, preprocessing, names).to_dict(),
-        "features": signature,
-    }
+    record = segments_record(
+        seg_names,
+        encoded_centres(preprocessing, kmeans),
+        stability,
+        feature_spread(features, preprocessing, names),
+        params,
+    )
     counts = np.bincount(labels, minlength=n_clusters)
     metrics = {
         "n_clusters": int(n_clusters),

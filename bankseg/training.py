@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
@@ -57,6 +58,61 @@ def feature_signature(features: FeatureParams) -> dict:
     return signature
 
 
+def follow_reference(
+    kmeans: KMeans, preprocessing: Pipeline, reference: dict, params: Params
+) -> tuple[np.ndarray, dict[int, int]]:
+    """The relabelling ``order`` that follows ``reference`` and the kept ids (new id -> reference id).
+
+    A reference trained on other feature settings is ignored, with a warning.
+    """
+    signature = feature_signature(params.features)
+    if reference.get("segments") and reference.get("features", signature) != signature:
+        log.warning("the reference segments were trained on other feature settings; ids start afresh")
+        reference = {"segments": {}}
+    return reference_order(
+        encoded_centres(preprocessing, kmeans), reference, max_distance=params.segments.match_distance
+    )
+
+
+def segment_names(
+    customers: pd.DataFrame, labels: np.ndarray, kept: dict[int, int], reference: dict, params: Params
+) -> dict[int, str]:
+    """Reference names for kept segments, automatic names for the others, then the overrides."""
+    segments = pd.Series(labels, index=customers.index)
+    effects = segment_effects(
+        customers,
+        segments,
+        params.features,
+        list(params.prepare.profile_columns),
+        strong_effect=params.segments.strong_effect,
+    )
+    fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
+    return name_segments(
+        effects,
+        top_features=params.segments.top_features,
+        overrides=fixed | params.segments.names,
+        min_effect=params.segments.min_effect,
+    )
+
+
+def segments_record(
+    names: dict[int, str], centres: pd.DataFrame, stability: dict, spread: pd.Series, params: Params
+) -> dict:
+    """The content of models/segments.json (also what ``pin-segments`` makes the reference)."""
+    return {
+        "segments": {
+            str(k): {
+                "name": v,
+                "centre": centres.loc[k].to_dict(),
+                "stability": stability["segments"][str(k)]["jaccard"],
+            }
+            for k, v in names.items()
+        },
+        "feature_spread": spread.to_dict(),
+        "features": feature_signature(params.features),
+    }
+
+
 def train_segments(
     X: pd.DataFrame,
     customers: pd.DataFrame,
@@ -73,45 +129,14 @@ def train_segments(
     ``segments.names`` in params override both.
     """
     kmeans = fit_kmeans(X, n_clusters=n_clusters, params=params.train)
-    signature = feature_signature(params.features)
-    if reference.get("segments") and reference.get("features", signature) != signature:
-        log.warning("the reference segments were trained on other feature settings; ids start afresh")
-        reference = {"segments": {}}
-    order, kept = reference_order(
-        encoded_centres(preprocessing, kmeans), reference, max_distance=params.segments.match_distance
-    )
+    order, kept = follow_reference(kmeans, preprocessing, reference, params)
     kmeans = relabel(kmeans, X, order)
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
-
-    segments = pd.Series(kmeans.labels_, index=customers.index)
-    effects = segment_effects(
-        customers,
-        segments,
-        params.features,
-        list(params.prepare.profile_columns),
-        strong_effect=params.segments.strong_effect,
-    )
-    fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
-    names = name_segments(
-        effects,
-        top_features=params.segments.top_features,
-        overrides=fixed | params.segments.names,
-        min_effect=params.segments.min_effect,
-    )
+    names = segment_names(customers, kmeans.labels_, kept, reference, params)
     stability = bootstrap_stability(
         X.to_numpy(), kmeans.labels_, n_clusters, train=params.train, params=params.stability
     )
-    centres = encoded_centres(preprocessing, kmeans)
-    record = {
-        "segments": {
-            str(k): {
-                "name": v,
-                "centre": centres.loc[k].to_dict(),
-                "stability": stability["segments"][str(k)]["jaccard"],
-            }
-            for k, v in names.items()
-        },
-        "feature_spread": encoded_spread(preprocessing, X).to_dict(),
-        "features": signature,
-    }
+    record = segments_record(
+        names, encoded_centres(preprocessing, kmeans), stability, encoded_spread(preprocessing, X), params
+    )
     return TrainedSegments(kmeans, names, kept, stability, record)
