@@ -1,7 +1,7 @@
 """A small project folder for the dashboard tests, laid out like the repository after `dvc repro`.
 
-params.yaml, models/model.joblib (+ .sha256) and models/segments.json from the `tiny_model_dir`
-fixture, data/raw/new_customers.csv (its 200 new customers), reports/segments.json profiled
+params.yaml and models/model.joblib (+ .sha256) from the `tiny_model_dir` fixture,
+models/segments.json with automatic names, data/raw/new_customers.csv (its 200 new customers), reports/segments.json profiled
 with bankseg.profiling on the tiny model's training customers, metrics/*.json and plots/*.png.
 """
 
@@ -13,13 +13,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from bankseg.assignment import read_segment_names
 from bankseg.cleaning import clean_customers
 from bankseg.generate import generate_customers
-from bankseg.io import load_model, read_json, save_figure, write_json
+from bankseg.io import load_model, save_figure, write_json
 from bankseg.model import assign_segments
 from bankseg.params import Params
-from bankseg.profiling import profile_segments, segment_effects
+from bankseg.profiling import name_segments, profile_segments, segment_effects
 
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 
@@ -37,9 +36,18 @@ def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
     kept = clean_customers(raw, params, source="train.csv").kept
     model = load_model(folder / "models" / "model.joblib")
     segments = assign_segments(model, kept, params.features)["segment"]
-    names = read_segment_names(read_json(folder / "models" / "segments.json"))
     columns = list(params.prepare.profile_columns)
     effects = segment_effects(kept, segments, params.features, columns)
+    # Automatic names, as the train stage gives them (the fixture's own are placeholders).
+    names = name_segments(
+        effects,
+        top_features=params.segments.top_features,
+        overrides={},
+        min_effect=params.segments.min_effect,
+    )
+    write_json(
+        {"segments": {str(k): {"name": v} for k, v in names.items()}}, folder / "models" / "segments.json"
+    )
     write_json(
         profile_segments(kept, segments, params.features, columns, names, effects),
         folder / "reports" / "segments.json",

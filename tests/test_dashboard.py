@@ -21,8 +21,10 @@ import pandas as pd
 import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
+from bankseg.assignment import read_segment_names
 from bankseg.dashboard import core
 from bankseg.errors import InputError
+from bankseg.io import read_json
 
 pytest.importorskip("streamlit")
 from streamlit import config as st_config  # noqa: E402
@@ -68,6 +70,10 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTe
     return at.button(key="segment_upload").click().run()
 
 
+def names_of(project: Path) -> dict[int, str]:
+    return read_segment_names(read_json(project / "models" / "segments.json"))
+
+
 def csv_of(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False).encode("utf-8")
 
@@ -81,7 +87,7 @@ def test_batch_button_shows_every_segment(project, monkeypatch):
     labels = segment_labels(at)
     assert len(labels) == 3
     for seg in range(3):
-        assert any(label.startswith(f"Segment {seg}: Segment name {seg} (") for label in labels), labels
+        assert any(label.startswith(f"Segment {seg}: {names_of(project)[seg]} (") for label in labels), labels
     assert "customers from data/raw/new_customers.csv" in unescaped(at.header[0].value)
     downloads = [b for b in at.get("download_button") if b.proto.label.startswith("Download segment")]
     assert len(downloads) == 3
@@ -98,7 +104,10 @@ def test_uploaded_csv_is_segmented_like_the_assign_command(project, monkeypatch,
     assert unescaped(at.header[0].value) == f"{len(expected.labelled):,} customers from customers.csv"
     counts = expected.labelled["segment"].value_counts()
     for seg in range(3):
-        assert f"Segment {seg}: Segment name {seg} ({counts.get(seg, 0):,} customers)" in segment_labels(at)
+        assert (
+            f"Segment {seg}: {names_of(project)[seg]} ({counts.get(seg, 0):,} customers)"
+            in segment_labels(at)
+        )
     # Tables show ids as the CSV download will: formula-like ids neutralised.
     shown = pd.concat([df.value for df in at.dataframe if "customer_id" in df.value.columns])
     assert {"'=1+1", "'-2+3", "'@SUM(A1:A9)"} <= set(shown["customer_id"])
