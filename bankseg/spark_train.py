@@ -15,7 +15,6 @@ from bankseg.choosing_k import quality_scores, seeded_sample
 from bankseg.errors import InputError
 from bankseg.io import (
     load_model,
-    read_json,
     save_model,
     write_json,
 )
@@ -31,7 +30,14 @@ from bankseg.spark_engine import (
     spark_kmeans,
 )
 from bankseg.stability import bootstrap_stability
-from bankseg.training import check_reference, follow_reference, segment_names, segments_record
+from bankseg.training import (
+    follow_reference,
+    read_reference,
+    resolve_n_clusters,
+    segment_names,
+    segments_record,
+    warn_unstable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,22 +111,11 @@ def feature_spread(features: Any, preprocessing: Pipeline, names: list[str]) -> 
 
 
 def run_train(spark: Any, args: Any, params: Params) -> None:
-    n_clusters = params.train.n_clusters
-    if n_clusters == "auto":
-        n_clusters = int(read_json(args.elbow)["suggested_k"])
-        log.info("n_clusters=auto: using the elbow stage's suggestion K=%d", n_clusters)
-    if not Path(args.reference).exists():
-        raise InputError(
-            f"{args.reference}: reference segments file not found (segments.reference in params.yaml); "
-            'write {"segments": {}} to it to start without reference segments'
-        )
-    reference = check_reference(read_json(args.reference), args.reference)
+    n_clusters = resolve_n_clusters(params.train.n_clusters, args.elbow)
+    reference = read_reference(args.reference)
     preprocessing = load_model(args.preprocessing)
     trained = train(spark, args.features, args.customers, preprocessing, reference, params, n_clusters)
-    for seg, result in trained["stability"]["segments"].items():
-        if not result["stable"]:
-            name = trained["names"][int(seg)]
-            log.warning("segment %s (%s) is unstable: Jaccard %.2f", seg, name, result["jaccard"])
+    warn_unstable(trained["stability"], trained["names"])
     save_model(build_model(preprocessing, trained["kmeans"]), args.model)
     write_json(trained["record"], args.segments)
     write_json(trained["stability"], args.stability)

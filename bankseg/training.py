@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
+from bankseg.io import read_json
 from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
 from bankseg.params import FeatureParams, Params
 from bankseg.profiling import name_segments, segment_effects
@@ -48,6 +50,31 @@ def check_reference(reference: object, source: str) -> dict:
                 f"{source}: segment {seg!r}: expected an integer id with a 'name' and a 'centre'"
             )
     return reference
+
+
+def read_reference(path: str) -> dict:
+    """The reference segments file named by ``segments.reference``, checked."""
+    if not Path(path).exists():
+        raise InputError(
+            f"{path}: reference segments file not found (segments.reference in params.yaml); "
+            'write {"segments": {}} to it to start without reference segments'
+        )
+    return check_reference(read_json(path), path)
+
+
+def resolve_n_clusters(n_clusters: int | str, elbow_metrics: str) -> int:
+    """``train.n_clusters``, or the elbow stage's suggestion when it is ``auto``."""
+    if n_clusters != "auto":
+        return int(n_clusters)
+    suggested = int(read_json(elbow_metrics)["suggested_k"])
+    log.info("n_clusters=auto: using the elbow stage's suggestion K=%d", suggested)
+    return suggested
+
+
+def warn_unstable(stability: dict, names: dict[int, str]) -> None:
+    for seg, result in stability["segments"].items():
+        if not result["stable"]:
+            log.warning("segment %s (%s) is unstable: Jaccard %.2f", seg, names[int(seg)], result["jaccard"])
 
 
 def feature_signature(features: FeatureParams) -> dict:

@@ -1,18 +1,14 @@
 """Stage train: fit K-means, keep segment ids and names of the reference, measure stability."""
 
 import argparse
-import logging
-from pathlib import Path
 
 import pandas as pd
 
-from bankseg.errors import InputError, run_entry_point
-from bankseg.io import load_model, read_json, save_model, write_json
+from bankseg.errors import run_entry_point
+from bankseg.io import load_model, save_model, write_json
 from bankseg.model import build_model, training_metrics
 from bankseg.params import load_params
-from bankseg.training import check_reference, train_segments
-
-log = logging.getLogger("train")
+from bankseg.training import read_reference, resolve_n_clusters, train_segments, warn_unstable
 
 
 def main() -> None:
@@ -33,24 +29,13 @@ def main() -> None:
         return run(args, load_params())
     params = load_params()
 
-    n_clusters = params.train.n_clusters
-    if n_clusters == "auto":
-        n_clusters = int(read_json(args.elbow)["suggested_k"])
-        log.info("n_clusters=auto: using the elbow stage's suggestion K=%d", n_clusters)
-    if not Path(args.reference).exists():
-        raise InputError(
-            f"{args.reference}: reference segments file not found (segments.reference in params.yaml); "
-            'write {"segments": {}} to it to start without reference segments'
-        )
-    reference = check_reference(read_json(args.reference), args.reference)
+    n_clusters = resolve_n_clusters(params.train.n_clusters, args.elbow)
+    reference = read_reference(args.reference)
     preprocessing = load_model(args.preprocessing)
     X = pd.read_parquet(args.features)
     customers = pd.read_parquet(args.customers)
     trained = train_segments(X, customers, preprocessing, reference, params, n_clusters=n_clusters)
-    for seg, result in trained.stability["segments"].items():
-        if not result["stable"]:
-            name = trained.names[int(seg)]
-            log.warning("segment %s (%s) is unstable: Jaccard %.2f", seg, name, result["jaccard"])
+    warn_unstable(trained.stability, trained.names)
 
     save_model(build_model(preprocessing, trained.kmeans), args.model)
     write_json(trained.record, args.segments)

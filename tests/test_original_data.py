@@ -13,11 +13,9 @@ import yaml
 from dvc_repo import commit_all, dvc, new_repo, read_json, set_params
 from seed_data import N_TEST, N_TRAIN, TEST, TRAIN, md5, pipeline_input, read_seed_csv, require_seed
 from test_pipeline import (
-    BINARY_SUFFIXES,
-    CHECKED_FOLDERS,
     PERSONAL_COLUMNS,
     _personal_data_pattern,
-    _searchable_text,
+    search_outputs,
 )
 
 pytestmark = pytest.mark.slow
@@ -160,15 +158,7 @@ def test_no_personal_data_in_any_output(repo, seed, train_raw):
     for column, vs in values.items():
         assert set(vs) <= in_seed, f"{column}: the search does not find {sorted(set(vs) - in_seed)[:3]}"
 
-    checked, leaks = [], {}
-    for folder in CHECKED_FOLDERS:
-        for path in sorted((repo / folder).rglob("*")):
-            if not path.is_file() or path.suffix in BINARY_SUFFIXES:
-                continue
-            checked.append(path.relative_to(repo).as_posix())
-            found = sorted(set(pattern.findall(_searchable_text(path))))
-            if found:
-                leaks[checked[-1]] = found[:5]
+    checked, leaks = search_outputs(repo, pattern)
     assert leaks == {}, f"personal data found: {leaks}"
     for must in (
         "data/prepared/customers.parquet",

@@ -241,14 +241,8 @@ def _searchable_text(path: Path) -> str:
     return text
 
 
-def test_no_personal_data_in_any_output(repo):
-    values = _personal_values(repo)
-    pattern = _personal_data_pattern(values)
-    # The search must find the values where they are: in the raw export.
-    in_raw = set(pattern.findall((repo / "data/raw/customers.csv").read_text()))
-    for column, vs in values.items():
-        assert set(vs) <= in_raw, f"{column}: the search does not find {sorted(set(vs) - in_raw)[:3]}"
-
+def search_outputs(repo: Path, pattern: re.Pattern) -> tuple[list[str], dict[str, list[str]]]:
+    """Every searched output file, and those where ``pattern`` matches (first five matches)."""
     checked, leaks = [], {}
     for folder in CHECKED_FOLDERS:
         for path in sorted((repo / folder).rglob("*")):
@@ -258,6 +252,18 @@ def test_no_personal_data_in_any_output(repo):
             found = sorted(set(pattern.findall(_searchable_text(path))))
             if found:
                 leaks[checked[-1]] = found[:5]
+    return checked, leaks
+
+
+def test_no_personal_data_in_any_output(repo):
+    values = _personal_values(repo)
+    pattern = _personal_data_pattern(values)
+    # The search must find the values where they are: in the raw export.
+    in_raw = set(pattern.findall((repo / "data/raw/customers.csv").read_text()))
+    for column, vs in values.items():
+        assert set(vs) <= in_raw, f"{column}: the search does not find {sorted(set(vs) - in_raw)[:3]}"
+
+    checked, leaks = search_outputs(repo, pattern)
     assert leaks == {}, f"personal data found: {leaks}"
     for must in ("data/prepared/customers.parquet", "data/prepared/rejected.csv", "models/model.joblib"):
         assert must in checked
