@@ -30,6 +30,7 @@ import fnmatch
 import hashlib
 import os
 import pickle
+import re
 import shlex
 import shutil
 import signal
@@ -234,6 +235,32 @@ def pipeline(tmp_path_factory) -> Pipeline:
     )
 
 
+@pytest.fixture(autouse=True)
+def _reference_run_restored_after_each_test(request):
+    """Every test ends with the module's repository as the reference run left it, even when it
+    failed half-way, so that one failure does not fail the tests after it."""
+    yield
+    if "pipeline" not in request.fixturenames:
+        return
+    pipeline = request.getfixturevalue("pipeline")
+    if _matches_reference(pipeline):
+        return
+    # A forced run of every stage rewrites dvc.lock, whatever state the failure left it in.
+    (pipeline.repo / "dvc.lock").unlink(missing_ok=True)
+    (pipeline.repo / ".dvc/tmp/rwlock").unlink(missing_ok=True)
+    dvc("repro", "-f", cwd=pipeline.repo)
+    assert _matches_reference(pipeline), "the module's repository could not be restored"
+
+
+def _matches_reference(pipeline: Pipeline) -> bool:
+    files = _output_files(pipeline.repo, pipeline.all_outputs())
+    digests = {f: _md5(p) for f, p in files.items() if not _is_temporary(p)}
+    try:
+        return digests == pipeline.digests and _lock(pipeline.repo) == pipeline.lock
+    except (FileNotFoundError, yaml.YAMLError):
+        return False
+
+
 def _assert_no_partial_outputs(pipeline: Pipeline) -> list[str]:
     """Every output file is absent or identical to the reference run. Returns the temporaries
     found inside folder outputs (.dvcignore must keep them out of DVC's hash of the folder)."""
@@ -325,7 +352,8 @@ def test_stage_killed_right_before_renaming_an_output(pipeline, stage, point, tm
     result = run(["dvc", "repro", "-f", "-s", stage], repo, check=False, extra_env=env)
     assert result.returncode != 0, result.stdout + result.stderr
     assert marker.exists(), f"the stage was not killed:\n{result.stdout}\n{result.stderr}"
-    assert "exited with -9" in result.stderr
+    # DVC reports the signal itself, or 128 + 9 when its shell did not exec the command.
+    assert re.search(r"exited with (-9|137)\b", result.stderr), result.stderr
     target = marker.read_text()
     assert target in written
 
