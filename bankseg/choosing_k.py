@@ -27,7 +27,6 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-from kneed import KneeLocator
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
@@ -230,6 +229,8 @@ def _sweep(
 
 def find_knee(scores: pd.DataFrame) -> int | None:
     """The knee of the inertia curve found by kneed, or None when the curve has none."""
+    from kneed import KneeLocator  # imports matplotlib: only the stages that choose K pay for it
+
     locator = KneeLocator(
         scores["k"].tolist(), scores["inertia"].tolist(), curve="convex", direction="decreasing"
     )

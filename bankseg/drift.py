@@ -47,12 +47,19 @@ def numeric_psi(training: pd.Series, new: pd.Series, bins: int) -> float:
 
 def categorical_psi(training: pd.Series, new: pd.Series) -> float:
     """PSI over the category values seen in either batch (missing is a value)."""
-    train_values = training.astype(object).fillna("(missing)")
-    new_values = new.astype(object).fillna("(missing)")
-    values = sorted(set(train_values) | set(new_values), key=str)
-    train_shares = train_values.value_counts(normalize=True).reindex(values, fill_value=0.0)
-    new_shares = new_values.value_counts(normalize=True).reindex(values, fill_value=0.0)
-    return psi(train_shares.to_numpy(), new_shares.to_numpy())
+    train_shares, new_shares = _value_shares(training), _value_shares(new)
+    values = sorted(set(train_shares.index) | set(new_shares.index), key=str)
+    return psi(
+        train_shares.reindex(values, fill_value=0.0).to_numpy(),
+        new_shares.reindex(values, fill_value=0.0).to_numpy(),
+    )
+
+
+def _value_shares(values: pd.Series) -> pd.Series:
+    """Share of each value, missing values counted as the value "(missing)"."""
+    shares = values.value_counts(dropna=False, normalize=True)
+    keys = ["(missing)" if pd.isna(v) else v for v in shares.index.astype(object)]
+    return pd.Series(shares.to_numpy(), index=pd.Index(keys, dtype=object)).groupby(level=0).sum()
 
 
 def drift_report(

@@ -115,9 +115,12 @@ def read_customers(
         if suffix in CSV_SUFFIXES:
             encoding, delimiter = _csv_dialect(path)
             options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
-            df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
+            header = list(pd.read_csv(path, nrows=0, **options).columns)
+            df = _read_csv_arrow(path, encoding, delimiter, header, wanted)
+            if df is None:
+                df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
             if wanted is not None:
-                df.attrs["all_columns"] = list(pd.read_csv(path, nrows=0, **options).columns)
+                df.attrs["all_columns"] = header
             return df
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path}: file is empty, expected a header row and customer rows") from exc
@@ -125,6 +128,40 @@ def read_customers(
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot be read as {suffix[1:]} ({detail})") from exc
     raise InputError(f"{path}: unsupported file type {suffix!r}, expected .csv or .parquet")
+
+
+def _read_csv_arrow(
+    path: Path, encoding: str, delimiter: str, header: list[str], wanted: Callable[[str], bool] | None
+) -> pd.DataFrame | None:
+    """The fast path of :func:`read_customers`: pyarrow's multi-threaded CSV reader.
+
+    It gives the frame pandas would give (text columns, empty fields missing) or None, and
+    then pandas reads the file: for a header pandas renames (duplicate or empty names), and
+    for anything pyarrow cannot parse as it stands (a row with more or fewer fields, an
+    unterminated quote, bytes that are not text), so that pandas's handling and messages
+    stay those of every file.
+    """
+    names = [str(c) for c in header]
+    if len(set(names)) != len(names) or any(not n or n.startswith("Unnamed: ") for n in names):
+        return None
+    include = [n for n in names if wanted is None or wanted(n)]
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                include_columns=include,
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, UnicodeError, ValueError):
+        return None
+    if table.column_names != include:
+        return None
+    return pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in include})
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:

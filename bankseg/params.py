@@ -84,7 +84,7 @@ class ElbowParams:
     silhouette_sample: int
     method: str
     random_state: int
-    sample_size: int = 50000
+    sample_size: int = 20000
     n_references: int = 5
     n_bootstrap: int = 5
 
@@ -347,7 +347,7 @@ def parse_params(raw: Any) -> Params:
         silhouette_sample=el.int("silhouette_sample", minimum=100, default=10000),
         method=el.str("method", choices=K_METHODS, default="consensus"),
         random_state=el.int("random_state", minimum=0, default=0),
-        sample_size=el.int("sample_size", minimum=100, default=50000),
+        sample_size=el.int("sample_size", minimum=100, default=20000),
         n_references=el.int("n_references", minimum=1, default=5),
         n_bootstrap=el.int("n_bootstrap", minimum=1, default=5),
     )

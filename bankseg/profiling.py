@@ -34,9 +34,9 @@ def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str
     for f in features.categorical:
         if f.encoding in ("ordinal", "yes_no"):
             order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
-            codes[f.column] = (
-                customers[f.column].map({v: float(i) for i, v in enumerate(order)}).astype("float64")
-            )
+            position = pd.Categorical(customers[f.column], categories=order).codes.astype("float64")
+            position[position < 0] = np.nan  # missing, or not one of the ordered values
+            codes[f.column] = pd.Series(position, index=customers.index)
     return codes
 
 
@@ -73,29 +73,35 @@ def segment_effects(
     ``strong_effect`` standard deviations.
     """
     codes = _ordered_codes(customers, features)
-    result: dict[int, list[Effect]] = {}
-    for seg in sorted(segments.unique()):
-        in_seg = (segments == seg).to_numpy()
-        effects = []
-        for column, values in codes.items():
-            sd = values.std()
-            if not sd or np.isnan(sd):
-                continue
-            effect = float((values[in_seg].mean() - values.mean()) / sd)
-            effects.append(
-                Effect(column, None, effect, _phrase_ordered(features, column, effect, strong_effect))
-            )
-        for column, label in _unordered(features, profile_columns):
-            values = customers[column].astype(object)
-            base = values.value_counts(normalize=True)
-            here = values[in_seg].value_counts(normalize=True)
+    segments = np.asarray(segments)
+    order = sorted(pd.unique(segments))
+    effects: dict[int, list[Effect]] = {int(seg): [] for seg in order}
+    for column, values in codes.items():
+        sd = values.std()
+        if not sd or np.isnan(sd):
+            continue
+        overall = values.mean()
+        means = values.groupby(segments).mean()
+        for seg in order:
+            effect = float((means[seg] - overall) / sd)
+            phrase = _phrase_ordered(features, column, effect, strong_effect)
+            effects[int(seg)].append(Effect(column, None, effect, phrase))
+    for column, label in _unordered(features, profile_columns):
+        values = customers[column].astype(object)
+        base = values.value_counts(normalize=True)
+        # Each segment's share of each value among its customers with a value (0 when none).
+        shares = pd.crosstab(segments, values.to_numpy(), normalize="index")
+        shares = shares.reindex(index=order, columns=base.index, fill_value=0.0).fillna(0.0)
+        for seg in order:
             for value, p in base.items():
                 if p <= 0 or p >= 1:
                     continue
-                effect = float((here.get(value, 0.0) - p) / np.sqrt(p * (1 - p)))
-                effects.append(Effect(column, str(value), effect, f"{value} {label}"))
-        result[int(seg)] = sorted(effects, key=lambda e: (-abs(e.effect), e.feature, e.value or ""))
-    return result
+                effect = float((shares.at[seg, value] - p) / np.sqrt(p * (1 - p)))
+                effects[int(seg)].append(Effect(column, str(value), effect, f"{value} {label}"))
+    return {
+        seg: sorted(found, key=lambda e: (-abs(e.effect), e.feature, e.value or ""))
+        for seg, found in effects.items()
+    }
 
 
 def name_segments(

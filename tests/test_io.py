@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from bankseg import io as io_module  # noqa: E402
 from bankseg.errors import InputError  # noqa: E402
 from bankseg.io import (  # noqa: E402
     atomic_path,
@@ -335,3 +336,55 @@ def test_write_csv_neutralises_spreadsheet_formulas(tmp_path):
     ]
     assert back["amount"].tolist() == frame["amount"].tolist()
     assert frame["name"].iloc[0] == "=HYPERLINK(1)"  # the caller's frame is not changed
+
+
+# --- the fast CSV reader --------------------------------------------------------------------
+
+
+def _pandas_read(path) -> pd.DataFrame:
+    encoding, delimiter = io_module._csv_dialect(path)
+    options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, dtype=str, **options)
+
+
+def test_the_fast_csv_reader_gives_pandas_frame_or_leaves_the_file_to_pandas(tiny_model_dir, tmp_path):
+    """Over the bad-input corpus and the sample files: pyarrow's frame equals pandas's, or
+    pyarrow declines and pandas reads the file (with its handling and its messages)."""
+    import corpus
+
+    new = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)
+    base = corpus.valid_base(new, 40)
+    paths = [case.build(base, tmp_path / case.slug) for case in corpus.CASES]
+    paths = [p for p in paths if p.suffix == ".csv"] + [tiny_model_dir / "new.csv"]
+    fast, declined = [], []
+    for path in paths:
+        encoding, delimiter = io_module._csv_dialect(path)
+        try:
+            header = list(pd.read_csv(path, nrows=0, sep=delimiter, encoding=encoding).columns)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+            continue
+        frame = io_module._read_csv_arrow(path, encoding, delimiter, header, None)
+        if frame is None:
+            declined.append(path.stem)
+            continue
+        fast.append(path.stem)
+        pd.testing.assert_frame_equal(frame, _pandas_read(path), obj=path.name)
+    # The plain files take the fast path; files pyarrow cannot parse as they stand do not.
+    assert {
+        "semicolon_delimited",
+        "tab_delimited",
+        "latin_1_encoding",
+        "utf_8_byte_order_mark",
+        "very_long_fields",
+    } <= set(fast), fast
+    assert "new" in fast
+    assert "unterminated_quote" in declined, declined
+
+
+def test_the_fast_csv_reader_keeps_multi_line_fields_and_quoted_delimiters(tmp_path):
+    path = tmp_path / "x.csv"
+    SMALL.assign(note=['say "hi", then', ""]).to_csv(path, index=False)
+    frame = io_module._read_csv_arrow(path, "utf-8-sig", ",", list(SMALL.columns) + ["note"], None)
+    assert frame is not None
+    pd.testing.assert_frame_equal(frame, _pandas_read(path))
+    assert frame.loc[0, "address"] == "12\nMG Road" and pd.isna(frame.loc[1, "note"])
