@@ -271,21 +271,6 @@ def spark_kmeans(vectors: Any, k: int, *, seed: int, max_iter: int, tol: float, 
     return best
 
 
-def nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Label and squared distance of every row to its nearest centre (first on ties)."""
-    d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    labels = d2.argmin(axis=1)
-    return labels, d2[np.arange(len(X)), labels]
-
-
-def total_inertia(features: Any) -> float:
-    """Sum of squared distances to the mean of every customer (the inertia at K = 1)."""
-    from pyspark.sql import functions as F
-
-    row = features.agg(*[F.var_pop(c) * F.count(c) for c in features.columns]).first()
-    return float(sum(row))
-
-
 def run_stage(function: Any, args: Any, params: Params) -> None:
     """Run a stage's Spark ``function(spark, args, params)`` in a session for ``params.spark``."""
     with spark_session(params.spark) as spark:
