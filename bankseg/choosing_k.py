@@ -38,6 +38,8 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
+from bankseg.params import ElbowParams
+
 log = logging.getLogger(__name__)
 
 # For each quality criterion: whether larger values are better.
@@ -225,6 +227,21 @@ def _sweep(
     if not scores["inertia"].is_monotonic_decreasing:  # cannot happen with the grown fits
         log.warning("inertia does not decrease with k; raise elbow.n_init for a reliable knee")
     return scores
+
+
+def choose_k(X: np.ndarray, params: ElbowParams) -> tuple[pd.DataFrame, dict]:
+    """The sweep of ``X`` (the seeded sample of customers) with ``params``, and its suggestion."""
+    scores = sweep(
+        X,
+        k_min=params.k_min,
+        k_max=params.k_max,
+        n_init=params.n_init,
+        random_state=params.random_state,
+        silhouette_sample=params.silhouette_sample,
+        n_references=params.n_references,
+        n_bootstrap=params.n_bootstrap,
+    )
+    return scores, suggest_k(scores, params.method) | {"sample_size": len(X)}
 
 
 def find_knee(scores: pd.DataFrame) -> int | None:

@@ -13,38 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from bankseg.choosing_k import seeded_sample, suggest_k
-from bankseg.choosing_k import sweep as sweep_sample
+from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.io import save_figure, write_json
 from bankseg.params import Params
 from bankseg.plots import elbow_figure
 from bankseg.spark_engine import collect_rows, read_features, run_stage
 
 
-def sweep(features: Any, params: Params) -> pd.DataFrame:
-    """The scores of :func:`bankseg.choosing_k.sweep` on the seeded sample of ``features``."""
-    el = params.elbow
-    n_rows = features.count()
-    X = collect_rows(features, seeded_sample(n_rows, el.sample_size, el.random_state), n_rows).to_numpy()
-    scores = sweep_sample(
-        X,
-        k_min=el.k_min,
-        k_max=el.k_max,
-        n_init=el.n_init,
-        random_state=el.random_state,
-        silhouette_sample=el.silhouette_sample,
-        n_references=el.n_references,
-        n_bootstrap=el.n_bootstrap,
-    )
-    scores.attrs["sample_size"] = len(X)
-    return scores
-
-
 def run_elbow(spark: Any, args: Any, params: Params) -> None:
-    scores = sweep(read_features(spark, args.features)[0], params)
-    suggestion = suggest_k(scores, params.elbow.method) | {"sample_size": scores.attrs["sample_size"]}
+    el = params.elbow
+    features = read_features(spark, args.features)[0]
+    n_rows = features.count()
+    sample = collect_rows(features, seeded_sample(n_rows, el.sample_size, el.random_state), n_rows)
+    scores, suggestion = choose_k(sample.to_numpy(), el)
     write_json(scores.to_dict(orient="records"), args.scores)
     save_figure(elbow_figure(scores, suggestion), args.figure)
     write_json(suggestion, args.metrics)

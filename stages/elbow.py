@@ -4,7 +4,7 @@ import argparse
 
 import pandas as pd
 
-from bankseg.choosing_k import seeded_sample, suggest_k, sweep
+from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.errors import run_entry_point
 from bankseg.io import save_figure, write_json
 from bankseg.params import load_params
@@ -25,18 +25,7 @@ def main() -> None:
     params = load_params().elbow
 
     X = pd.read_parquet(args.features).to_numpy()
-    X = X[seeded_sample(len(X), params.sample_size, params.random_state)]
-    scores = sweep(
-        X,
-        k_min=params.k_min,
-        k_max=params.k_max,
-        n_init=params.n_init,
-        random_state=params.random_state,
-        silhouette_sample=params.silhouette_sample,
-        n_references=params.n_references,
-        n_bootstrap=params.n_bootstrap,
-    )
-    suggestion = suggest_k(scores, params.method) | {"sample_size": len(X)}
+    scores, suggestion = choose_k(X[seeded_sample(len(X), params.sample_size, params.random_state)], params)
     write_json(scores.to_dict(orient="records"), args.scores)
     save_figure(elbow_figure(scores, suggestion), args.figure)
     write_json(suggestion, args.metrics)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from bankseg.choosing_k import seeded_sample, suggest_k, sweep
+from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.cleaning import clean_customers
 from bankseg.features import feature_frame, fit_preprocessing
 from bankseg.generate import generate_customers
@@ -159,18 +159,8 @@ def sklearn_run(data, small_params):
         data.customers, params.features, params.prepare.missing, params.featurize
     )
     el = params.elbow
-    sample = X.to_numpy()[seeded_sample(len(X), el.sample_size, el.random_state)]
-    scores = sweep(
-        sample,
-        k_min=el.k_min,
-        k_max=el.k_max,
-        n_init=el.n_init,
-        random_state=el.random_state,
-        silhouette_sample=el.silhouette_sample,
-        n_references=el.n_references,
-        n_bootstrap=el.n_bootstrap,
-    )
-    k = suggest_k(scores, el.method)["suggested_k"]
+    _, suggestion = choose_k(X.to_numpy()[seeded_sample(len(X), el.sample_size, el.random_state)], el)
+    k = suggestion["suggested_k"]
     trained = train_segments(X, data.customers, preprocessing, {"segments": {}}, params, n_clusters=k)
     return SimpleNamespace(preprocessing=preprocessing, X=X, k=k, trained=trained)
 
