@@ -26,6 +26,18 @@ def canonical_order(centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.array(sorted(range(len(centers)), key=lambda i: keys[i]))
 
 
+def new_kmeans(n_clusters: int, params: TrainParams) -> KMeans:
+    """An unfitted scikit-learn KMeans with the ``train`` settings."""
+    return KMeans(
+        n_clusters=n_clusters,
+        n_init=params.n_init,
+        max_iter=params.max_iter,
+        tol=params.tol,
+        algorithm=params.algorithm,
+        random_state=params.random_state,
+    )
+
+
 def fit_kmeans(X: pd.DataFrame, *, n_clusters: int, params: TrainParams) -> KMeans:
     """Fit K-means and renumber its clusters in canonical order.
 
@@ -33,14 +45,7 @@ def fit_kmeans(X: pd.DataFrame, *, n_clusters: int, params: TrainParams) -> KMea
     """
     if len(X) < n_clusters:
         raise InputError(f"train: {len(X)} customers is fewer than n_clusters={n_clusters}")
-    kmeans = KMeans(
-        n_clusters=n_clusters,
-        n_init=params.n_init,
-        max_iter=params.max_iter,
-        tol=params.tol,
-        algorithm=params.algorithm,
-        random_state=params.random_state,
-    ).fit(X)
+    kmeans = new_kmeans(n_clusters, params).fit(X)
     return relabel(kmeans, X, canonical_order(kmeans.cluster_centers_, kmeans.labels_))
 
 

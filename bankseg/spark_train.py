@@ -18,7 +18,7 @@ from bankseg.io import (
     save_model,
     write_json,
 )
-from bankseg.model import build_model, canonical_order, encoded_centres
+from bankseg.model import build_model, canonical_order, encoded_centres, new_kmeans
 from bankseg.params import Params
 from bankseg.spark_engine import (
     assemble,
@@ -47,14 +47,7 @@ log = logging.getLogger(__name__)
 def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params, n_iter: int) -> KMeans:
     """A fitted scikit-learn KMeans holding ``centres`` (labels and inertia are set later)."""
     train = params.train
-    kmeans = KMeans(
-        n_clusters=len(centres),
-        n_init=train.n_init,
-        max_iter=train.max_iter,
-        tol=train.tol,
-        algorithm=train.algorithm,
-        random_state=train.random_state,
-    )
+    kmeans = new_kmeans(len(centres), train)
     kmeans.cluster_centers_ = np.round(np.asarray(centres, dtype="float64"), 9)
     kmeans.n_features_in_ = len(names)
     kmeans.feature_names_in_ = np.asarray(names, dtype=object)

@@ -10,11 +10,11 @@ adjusted Rand index between the trained labels and each refit's labels on the sa
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
 from bankseg.choosing_k import seeded_sample
+from bankseg.model import new_kmeans
 from bankseg.params import StabilityParams, TrainParams
 
 
@@ -50,14 +50,7 @@ def _bootstrap_stability(
     jaccards, aris = [], []
     for _ in range(params.n_bootstrap):
         rows = rng.integers(0, len(Xs), size=len(Xs))
-        refit = KMeans(
-            n_clusters=n_segments,
-            n_init=train.n_init,
-            max_iter=train.max_iter,
-            tol=train.tol,
-            algorithm=train.algorithm,
-            random_state=train.random_state,
-        ).fit(Xs[rows])
+        refit = new_kmeans(n_segments, train).fit(Xs[rows])
         predicted = refit.predict(Xs)
         drawn = np.unique(rows)
         jaccards.append(best_jaccard(ls[drawn], predicted[drawn], n_segments))
