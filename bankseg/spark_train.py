@@ -44,14 +44,17 @@ log = logging.getLogger(__name__)
 # --- train -------------------------------------------------------------------------------
 
 
-def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params, n_iter: int) -> KMeans:
-    """A fitted scikit-learn KMeans holding ``centres`` (labels and inertia are set later)."""
+def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params) -> KMeans:
+    """A fitted scikit-learn KMeans holding ``centres`` (labels and inertia are set later).
+
+    It has no ``n_iter_``: Spark's iteration count depends on the partitions (the same centres
+    took 4 or 5 iterations from 2 or 1 partitions), and the model file should not.
+    """
     train = params.train
     kmeans = new_kmeans(len(centres), train)
     kmeans.cluster_centers_ = np.round(np.asarray(centres, dtype="float64"), 9)
     kmeans.n_features_in_ = len(names)
     kmeans.feature_names_in_ = np.asarray(names, dtype=object)
-    kmeans.n_iter_ = int(n_iter)
     kmeans._n_threads = 1  # as bankseg.model.relabel: the same model file everywhere
     kmeans._n_init = train.n_init
     kmeans._algorithm = train.algorithm
@@ -139,11 +142,11 @@ def train(
             vectors, n_clusters, seed=tr.random_state, max_iter=tr.max_iter, tol=tr.tol, n_init=tr.n_init
         )
         sizes = np.asarray(model.summary.clusterSizes)
-        n_iter = model.summary.numIter
+        log.info("K-means converged in %d iterations on Spark", model.summary.numIter)
     finally:
         vectors.unpersist()
     centres = np.array(model.clusterCenters())
-    kmeans = sklearn_kmeans(centres, names, params, n_iter)
+    kmeans = sklearn_kmeans(centres, names, params)
     kmeans = reorder(kmeans, canonical_order(centres, np.repeat(np.arange(n_clusters), sizes)))
 
     order, kept = follow_reference(kmeans, preprocessing, reference, params)
@@ -151,8 +154,10 @@ def train(
     labels, inertia = score_rows(features, kmeans, names)
     kmeans.labels_ = labels
     # As scikit-learn: the tolerance in the units of the data, and the number of outputs.
+    # Spark's sums vary in their last bits with the partitions: 12 digits keep the model
+    # file the same however many cores read the features.
     variances = features.agg(*[F.var_pop(c) for c in features.columns]).first()
-    kmeans._tol = float(np.mean(np.array(variances, dtype="float64")) * params.train.tol)
+    kmeans._tol = float(f"{np.mean(np.array(variances, dtype='float64')) * params.train.tol:.12g}")
     kmeans._n_features_out = n_clusters
     kmeans.inertia_ = float(np.round(inertia, 6))
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)

@@ -94,10 +94,31 @@ def spark_params(small_params):
     return replace(small_params, engine="spark", spark=SparkParams(master="local[2]"))
 
 
+def _spark_train(spark, inputs: Path, features: Path, out: Path, params) -> None:
+    """The Spark train stage on ``features``, with the other inputs of ``inputs``; outputs to ``out``."""
+    from bankseg import spark_train
+
+    spark_train.run_train(
+        spark,
+        SimpleNamespace(
+            customers=inputs / "customers.parquet",
+            features=features,
+            preprocessing=inputs / "preprocessing.joblib",
+            elbow=inputs / "elbow.json",
+            reference=inputs / "reference.json",
+            model=out / "model.joblib",
+            segments=out / "segments.json",
+            metrics=out / "train.json",
+            stability=out / "stability.json",
+        ),
+        params,
+    )
+
+
 @pytest.fixture(scope="module")
 def spark_run(spark, data, spark_params):
     """The four Spark stages run on the data, in pipeline order; the folder with their outputs."""
-    from bankseg import spark_assign, spark_elbow, spark_featurize, spark_train
+    from bankseg import spark_assign, spark_elbow, spark_featurize
 
     f = data.folder
     spark_featurize.run_featurize(
@@ -119,21 +140,7 @@ def spark_run(spark, data, spark_params):
         ),
         spark_params,
     )
-    spark_train.run_train(
-        spark,
-        SimpleNamespace(
-            customers=f / "customers.parquet",
-            features=f / "features.parquet",
-            preprocessing=f / "preprocessing.joblib",
-            elbow=f / "elbow.json",
-            reference=f / "reference.json",
-            model=f / "model.joblib",
-            segments=f / "segments.json",
-            metrics=f / "train.json",
-            stability=f / "stability.json",
-        ),
-        spark_params,
-    )
+    _spark_train(spark, f, f / "features.parquet", f, spark_params)
     spark_assign.run_assign(
         spark,
         SimpleNamespace(
@@ -231,3 +238,25 @@ def test_collect_rows_takes_the_seeded_sample_in_file_order(spark, data):
     rows = collect_rows(df, positions, len(data.customers))
     assert rows["customer_id"].tolist() == data.customers["customer_id"].iloc[positions].tolist()
     assert df.columns == list(data.customers.columns)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_run, spark_params, tmp_path):
+    """Spark's k-means|| draws its starts per partition, so more cores reading a file take
+    another path; the model and the other outputs must not show it."""
+    import pyarrow.parquet as pq
+
+    from bankseg.spark_engine import read_features
+
+    features = tmp_path / "features.parquet"
+    pq.write_table(pq.read_table(spark_run / "features.parquet"), features, row_group_size=300)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")
+    try:
+        rows = read_features(spark, features)[0].rdd.glom().map(len).collect()
+        assert sum(1 for n in rows if n) >= 5, rows  # the rows are spread over many partitions
+        _spark_train(spark, spark_run, features, tmp_path, spark_params)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    for name in ("model.joblib", "segments.json", "train.json", "stability.json"):
+        assert (tmp_path / name).read_bytes() == (spark_run / name).read_bytes(), name
