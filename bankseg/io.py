@@ -159,8 +159,6 @@ def _read_csv_arrow(
         )
     except (pa.ArrowException, UnicodeError, ValueError):
         return None
-    if table.column_names != include:
-        return None
     return pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in include})
 
 

@@ -155,43 +155,45 @@ def _batches(df: Any, folder: Path, names: list[str] | None = None) -> Iterator[
             yield table.rename_columns(names) if names else table
 
 
-def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
-    """Write ``df`` as one Parquet file (the default engine's format), columns renamed to ``names``."""
+@contextlib.contextmanager
+def _single_file(df: Any, path: str | Path, names: list[str] | None = None) -> Iterator[tuple[Path, Any]]:
+    """The temporary file to write in place of ``path`` (renamed to it on success) and ``df``'s
+    batches in order, which Spark writes into a temporary folder beside ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
     try:
         with atomic_path(path) as tmp:
-            writer = None
-            for table in _batches(df, folder / "parts", names):
-                writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table)
-            if writer is None:
-                empty = pa.table({n: pa.array([], pa.float64()) for n in names})
-                writer = pq.ParquetWriter(tmp, empty.schema, compression="zstd")
-            writer.close()
+            yield tmp, _batches(df, folder / "parts", names)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
+    """Write ``df`` as one Parquet file (the default engine's format), columns renamed to ``names``."""
+    with _single_file(df, path, names) as (tmp, tables):
+        writer = None
+        for table in tables:
+            writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+            writer.write_table(table)
+        if writer is None:
+            empty = pa.table({n: pa.array([], pa.float64()) for n in names})
+            writer = pq.ParquetWriter(tmp, empty.schema, compression="zstd")
+        writer.close()
 
 
 def write_single_csv(df: Any, path: str | Path) -> None:
     """Write ``df`` as one CSV file like :func:`bankseg.io.write_csv` (formulas neutralised)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
-    try:
-        with atomic_path(path) as tmp:
-            writer = None
-            for table in _batches(df, folder / "parts"):
-                safe = pa.Table.from_pandas(neutralise_formulas(table.to_pandas()), preserve_index=False)
-                writer = writer or pacsv.CSVWriter(tmp, safe.schema)
-                writer.write_table(safe)
-            if writer is None:
-                write_csv(df.limit(0).toPandas(), tmp)
-            else:
-                writer.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with _single_file(df, path) as (tmp, tables):
+        writer = None
+        for table in tables:
+            safe = pa.Table.from_pandas(neutralise_formulas(table.to_pandas()), preserve_index=False)
+            writer = writer or pacsv.CSVWriter(tmp, safe.schema)
+            writer.write_table(safe)
+        if writer is None:
+            write_csv(df.limit(0).toPandas(), tmp)
+        else:
+            writer.close()
 
 
 def collect_rows(df: Any, positions: np.ndarray, n_rows: int) -> pd.DataFrame:

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -77,20 +79,26 @@ def declared_outputs(repo: Path) -> list[str]:
     return paths
 
 
-def prepare_copy(source: Path, dest: Path, n_customers: int | None, site_cache: Path) -> dict:
-    """Copy the repository to ``dest`` in a clean state; return its ``generate`` params."""
+def prepare_copy(source: Path, dest: Path, site_cache: Path, generate: dict | None = None, **top) -> dict:
+    """Copy the repository to ``dest`` in a clean state; return its ``generate`` params.
+
+    ``generate`` updates the generate section of params.yaml, ``top`` top-level params
+    (``engine="spark"``).
+    """
     copy_tracked_files(source, dest)
     run(["git", "init", "-q"], dest)
     run(["git", "add", "-A"], dest)
     run(["git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "benchmark copy"], dest)
     # Keep DVC's per-repository site cache in the temporary folder, not in /var/tmp.
-    (dest / ".dvc" / "config.local").write_text(f"[core]\n    site_cache_dir = {site_cache}\n")
+    (dest / ".dvc" / "config.local").write_text(
+        f"[core]\n    site_cache_dir = {site_cache}\n    check_update = false\n"
+    )
 
     params_path = dest / "params.yaml"
     params = yaml.safe_load(params_path.read_text())
-    if n_customers is not None:
-        params["generate"]["n_customers"] = n_customers
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    params["generate"].update(generate or {})
+    params.update(top)
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
 
     (dest / "dvc.lock").unlink(missing_ok=True)
     for rel in declared_outputs(dest):
@@ -100,6 +108,20 @@ def prepare_copy(source: Path, dest: Path, n_customers: int | None, site_cache: 
         else:
             path.unlink(missing_ok=True)
     return params["generate"]
+
+
+@contextmanager
+def work_copy(prefix: str, keep: bool, tmp: Path | None = None) -> Iterator[Path]:
+    """A temporary folder with an empty ``repo`` folder in it, removed after unless ``keep``."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp))
+    (workdir / "repo").mkdir()
+    try:
+        yield workdir
+    finally:
+        if keep:
+            print(f"kept the copy in {workdir / 'repo'}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def machine_description() -> str:
@@ -168,26 +190,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.n_customers is not None and args.n_customers < 1:
         parser.error("--n-customers must be at least 1")
 
-    workdir = Path(tempfile.mkdtemp(prefix="bankseg-bench-"))
-    repo = workdir / "repo"
-    repo.mkdir()
-    try:
-        generate = prepare_copy(args.repo.resolve(), repo, args.n_customers, workdir / "dvc-site-cache")
-        stage_times = {}
-        for stage in STAGES:
-            print(f"running {stage} ...", file=sys.stderr, flush=True)
-            stage_times[stage] = run(["dvc", "repro", "--single-item", "--force", stage], repo)
-        print("running the full pipeline ...", file=sys.stderr, flush=True)
-        full = run(["dvc", "repro", "--force"], repo)
-        print_table(generate, stage_times, full, machine_description())
-    except CommandFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept the copy in {repo}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with work_copy("bankseg-bench-", args.keep) as workdir:
+        repo = workdir / "repo"
+        try:
+            generate = prepare_copy(
+                args.repo.resolve(),
+                repo,
+                workdir / "dvc-site-cache",
+                {} if args.n_customers is None else {"n_customers": args.n_customers},
+            )
+            stage_times = {}
+            for stage in STAGES:
+                print(f"running {stage} ...", file=sys.stderr, flush=True)
+                stage_times[stage] = run(["dvc", "repro", "--single-item", "--force", stage], repo)
+            print("running the full pipeline ...", file=sys.stderr, flush=True)
+            full = run(["dvc", "repro", "--force"], repo)
+            print_table(generate, stage_times, full, machine_description())
+        except CommandFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

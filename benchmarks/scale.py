@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,14 +40,17 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_time import STAGES, _env, copy_tracked_files, declared_outputs, machine_description  # noqa: E402
+from pipeline_time import (  # noqa: E402
+    STAGES,
+    CommandFailed,
+    _env,
+    machine_description,
+    prepare_copy,
+    work_copy,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.01
-
-
-class CommandFailed(RuntimeError):
-    pass
 
 
 @dataclass
@@ -150,32 +151,6 @@ def run_watched(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) ->
         raise CommandFailed(f"`{' '.join(cmd)}` exited with {returncode}\n{output[-4000:]}")
     processes = {w.name: w for w in sorted(watched.values(), key=lambda w: w.start)}
     return Measurement(wall, overall_peak, processes)
-
-
-def prepare_copy(source: Path, dest: Path, n_customers: int, n_new: int, site_cache: Path) -> dict:
-    copy_tracked_files(source, dest)
-    for cmd in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "benchmark copy"],
-    ):
-        subprocess.run(cmd, cwd=dest, env=_env(), check=True, capture_output=True)
-    (dest / ".dvc" / "config.local").write_text(
-        f"[core]\n    site_cache_dir = {site_cache}\n    check_update = false\n"
-    )
-    params_path = dest / "params.yaml"
-    params = yaml.safe_load(params_path.read_text())
-    params["generate"]["n_customers"] = n_customers
-    params["generate"]["n_new_customers"] = n_new
-    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    (dest / "dvc.lock").unlink(missing_ok=True)
-    for rel in declared_outputs(dest):
-        path = dest / rel
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    return params
 
 
 # --- the reference: the minimum work by hand, in one process ------------------------------
@@ -309,42 +284,38 @@ def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: M
 
 def bench(n: int, args: argparse.Namespace, machine: str) -> int:
     n_new = max(1, int(n * args.new_fraction))
-    workdir = Path(tempfile.mkdtemp(prefix="bankseg-scale-", dir=args.tmp))
-    repo = workdir / "repo"
-    repo.mkdir()
-    try:
-        prepare_copy(args.repo.resolve(), repo, n, n_new, workdir / "dvc-site-cache")
-        print(f"{n:,} customers: dvc repro in {repo} ...", file=sys.stderr, flush=True)
-        pipeline = run_watched(["dvc", "repro"], repo)
-        k = json.loads((repo / "metrics" / "train.json").read_text())["n_clusters"]
-        reference = cli = None
-        if not args.no_reference:
-            print(f"{n:,} customers: reference script ...", file=sys.stderr, flush=True)
-            reference = run_watched(
-                [sys.executable, str(Path(__file__).resolve()), "--reference-run", str(repo), str(k)], repo
-            )
-        if not args.no_cli:
-            print(f"{n:,} customers: python -m bankseg assign ...", file=sys.stderr, flush=True)
-            cli = run_watched(
-                [
-                    sys.executable,
-                    "-m",
-                    "bankseg",
-                    "assign",
-                    "data/raw/customers.csv",
-                    str(workdir / "scored.csv"),
-                ],
-                repo,
-            )
-        print_report(n, n_new, k, pipeline, reference, cli, machine)
-    except CommandFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept the copy in {repo}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with work_copy("bankseg-scale-", args.keep, args.tmp) as workdir:
+        repo = workdir / "repo"
+        try:
+            generate = {"n_customers": n, "n_new_customers": n_new}
+            prepare_copy(args.repo.resolve(), repo, workdir / "dvc-site-cache", generate)
+            print(f"{n:,} customers: dvc repro in {repo} ...", file=sys.stderr, flush=True)
+            pipeline = run_watched(["dvc", "repro"], repo)
+            k = json.loads((repo / "metrics" / "train.json").read_text())["n_clusters"]
+            reference = cli = None
+            if not args.no_reference:
+                print(f"{n:,} customers: reference script ...", file=sys.stderr, flush=True)
+                reference = run_watched(
+                    [sys.executable, str(Path(__file__).resolve()), "--reference-run", str(repo), str(k)],
+                    repo,
+                )
+            if not args.no_cli:
+                print(f"{n:,} customers: python -m bankseg assign ...", file=sys.stderr, flush=True)
+                cli = run_watched(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bankseg",
+                        "assign",
+                        "data/raw/customers.csv",
+                        str(workdir / "scored.csv"),
+                    ],
+                    repo,
+                )
+            print_report(n, n_new, k, pipeline, reference, cli, machine)
+        except CommandFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -12,12 +12,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
-
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline_time import (  # noqa: E402
@@ -27,6 +23,7 @@ from pipeline_time import (  # noqa: E402
     machine_description,
     prepare_copy,
     run,
+    work_copy,
 )
 
 
@@ -35,33 +32,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-customers", type=int, metavar="N", help="override generate.n_customers")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy and print its path")
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bankseg-spark-bench-"))
-    repo = workdir / "repo"
-    repo.mkdir()
-    try:
-        generate = prepare_copy(ROOT, repo, args.n_customers, workdir / "dvc-site-cache")
-        params = yaml.safe_load((repo / "params.yaml").read_text())
-        params["engine"] = "spark"
-        (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        times = {}
-        for stage in STAGES:
-            print(f"running {stage} ...", file=sys.stderr, flush=True)
-            times[stage] = run(["dvc", "repro", "--single-item", "--force", stage], repo)
-            print(f"  {stage}: {times[stage]:.1f} s", file=sys.stderr, flush=True)
-        spark_total = sum(times[s] for s in ("featurize", "elbow", "train", "assign"))
-        print(f"\nbankseg pipeline, engine: spark, {generate['n_customers']:,} customers")
-        print(machine_description() + "\n")
-        for stage, seconds in times.items():
-            print(f"{stage:<10} {seconds:8.1f} s")
-        print(f"{'all':<10} {sum(times.values()):8.1f} s (the Spark stages: {spark_total:.1f} s)")
-    except CommandFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept the copy in {repo}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with work_copy("bankseg-spark-bench-", args.keep) as workdir:
+        repo = workdir / "repo"
+        try:
+            generate = prepare_copy(
+                ROOT,
+                repo,
+                workdir / "dvc-site-cache",
+                {} if args.n_customers is None else {"n_customers": args.n_customers},
+                engine="spark",
+            )
+            times = {}
+            for stage in STAGES:
+                print(f"running {stage} ...", file=sys.stderr, flush=True)
+                times[stage] = run(["dvc", "repro", "--single-item", "--force", stage], repo)
+                print(f"  {stage}: {times[stage]:.1f} s", file=sys.stderr, flush=True)
+            spark_total = sum(times[s] for s in ("featurize", "elbow", "train", "assign"))
+            print(f"\nbankseg pipeline, engine: spark, {generate['n_customers']:,} customers")
+            print(machine_description() + "\n")
+            for stage, seconds in times.items():
+                print(f"{stage:<10} {seconds:8.1f} s")
+            print(f"{'all':<10} {sum(times.values()):8.1f} s (the Spark stages: {spark_total:.1f} s)")
+        except CommandFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
