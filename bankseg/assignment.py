@@ -10,10 +10,18 @@ from bankseg.params import Params
 
 
 def label_customers(
-    model: Pipeline, names: dict[int, str], customers: pd.DataFrame, params: Params
+    model: Pipeline,
+    names: dict[int, str],
+    customers: pd.DataFrame,
+    params: Params,
+    *,
+    encoded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The id column, ``segment``, ``segment_name`` and ``distance`` for each cleaned customer."""
-    scored = assign_segments(model, customers, params.features)
+    """The id column, ``segment``, ``segment_name`` and ``distance`` for each cleaned customer.
+
+    ``encoded``: the customers' features as the model's preprocessing made them, if known.
+    """
+    scored = assign_segments(model, customers, params.features, encoded=encoded)
     id_column = params.data.id_column
     return pd.DataFrame(
         {

@@ -142,12 +142,23 @@ def training_metrics(X: pd.DataFrame, kmeans: KMeans, *, silhouette_sample: int,
     return metrics
 
 
-def assign_segments(model: Pipeline, customers: pd.DataFrame, features: FeatureParams) -> pd.DataFrame:
-    """Segment and distance to the segment centre for every customer, using the fitted model."""
+def assign_segments(
+    model: Pipeline, customers: pd.DataFrame, features: FeatureParams, *, encoded: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Segment and distance to the segment centre for every customer, using the fitted model.
+
+    ``encoded`` is the customers' features as the model's preprocessing already made them
+    (the featurize stage's output for the training customers): they are not encoded again.
+    """
     if customers.empty:
         return pd.DataFrame({"segment": pd.Series(dtype="int64"), "distance": pd.Series(dtype="float64")})
-    distances = model.transform(feature_frame(customers, features))
-    distances = np.asarray(distances, dtype="float64")
+    if encoded is None:
+        encoded = model[:-1].transform(feature_frame(customers, features))
+    elif len(encoded) != len(customers):
+        raise InputError(
+            f"{len(encoded)} rows of features for {len(customers)} customers, expected one per customer"
+        )
+    distances = np.asarray(model[-1].transform(encoded), dtype="float64")
     segment = distances.argmin(axis=1)
     return pd.DataFrame(
         {"segment": segment.astype("int64"), "distance": distances[np.arange(len(segment)), segment]},

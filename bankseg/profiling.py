@@ -28,15 +28,22 @@ class Effect:
     phrase: str
 
 
+def _factorized(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes (-1 for missing) and the distinct values, in order of appearance."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
 def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str, pd.Series]:
     """Numeric columns and ordered categories as numbers (category position, No=0/Yes=1)."""
     codes = {f.column: customers[f.column].astype("float64") for f in features.numeric}
     for f in features.categorical:
         if f.encoding in ("ordinal", "yes_no"):
             order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
-            position = pd.Categorical(customers[f.column], categories=order).codes.astype("float64")
-            position[position < 0] = np.nan  # missing, or not one of the ordered values
-            codes[f.column] = pd.Series(position, index=customers.index)
+            found, uniques = _factorized(customers[f.column])
+            # Each distinct value's position; missing, or not one of the ordered values: NaN.
+            positions = np.array([order.index(u) if u in order else np.nan for u in uniques] + [np.nan])
+            codes[f.column] = pd.Series(positions[found], index=customers.index)
     return codes
 
 
@@ -86,17 +93,23 @@ def segment_effects(
             effect = float((means[seg] - overall) / sd)
             phrase = _phrase_ordered(features, column, effect, strong_effect)
             effects[int(seg)].append(Effect(column, None, effect, phrase))
+    seg_codes = np.searchsorted(order, segments)
     for column, label in _unordered(features, profile_columns):
-        values = customers[column].astype(object)
-        base = values.value_counts(normalize=True)
-        # Each segment's share of each value among its customers with a value (0 when none).
-        shares = pd.crosstab(segments, values.to_numpy(), normalize="index")
-        shares = shares.reindex(index=order, columns=base.index, fill_value=0.0).fillna(0.0)
-        for seg in order:
-            for value, p in base.items():
-                if p <= 0 or p >= 1:
-                    continue
-                effect = float((shares.at[seg, value] - p) / np.sqrt(p * (1 - p)))
+        found, uniques = _factorized(customers[column])
+        has_value = found >= 0
+        # Customers per (segment, value), and each segment's customers with a value.
+        counts = np.bincount(
+            seg_codes[has_value] * len(uniques) + found[has_value], minlength=len(order) * len(uniques)
+        ).reshape(len(order), len(uniques))
+        with_value = counts.sum(axis=1)
+        total = with_value.sum()
+        for v, value in enumerate(uniques):
+            p = counts[:, v].sum() / total
+            if p <= 0 or p >= 1:
+                continue
+            for s, seg in enumerate(order):
+                share = counts[s, v] / with_value[s] if with_value[s] else 0.0
+                effect = float((share - p) / np.sqrt(p * (1 - p)))
                 effects[int(seg)].append(Effect(column, str(value), effect, f"{value} {label}"))
     return {
         seg: sorted(found, key=lambda e: (-abs(e.effect), e.feature, e.value or ""))

@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--segments", required=True)
     parser.add_argument("--customers", required=True)
+    parser.add_argument("--features", required=True, help="the customers' features from the featurize stage")
     parser.add_argument("--new", required=True)
     parser.add_argument("--out-customers", required=True)
     parser.add_argument("--out-new", required=True)
@@ -36,7 +37,9 @@ def main() -> None:
     names = read_segment_names(read_json(args.segments))
     training = pd.read_parquet(args.customers)
     batch = pd.read_parquet(args.new)
-    customers = label_customers(model, names, training, params)
+    # The training customers went through the model's preprocessing in featurize already.
+    encoded = pd.read_parquet(args.features)
+    customers = label_customers(model, names, training, params, encoded=encoded)
     new = label_customers(model, names, batch, params)
     drift = drift_report(
         training, batch, customers["segment"], new["segment"], names, params.features, params.drift

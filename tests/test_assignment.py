@@ -13,7 +13,9 @@ import pytest
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.cleaning import clean_customers
-from bankseg.io import read_customers, write_parquet
+from bankseg.errors import InputError
+from bankseg.features import feature_frame
+from bankseg.io import load_model, read_customers, write_parquet
 from bankseg.model import assign_segments
 
 NAMES = {0: "Young savers", 1: "Retirees", 2: "Affluent", 3: "Traders", 4: "Mid-career"}
@@ -84,6 +86,16 @@ def test_split_by_segment_covers_every_customer_once(labelled):
         assert (part["segment"] == seg).all()
 
 
+def test_label_customers_with_their_features_already_encoded(cleaned, trained, params, labelled):
+    """The assign stage passes the featurize stage's output: the labels are those of encoding again."""
+    model, _ = trained
+    encoded = model[:-1].transform(feature_frame(cleaned.kept, params.features))
+    again = label_customers(model, NAMES, cleaned.kept, params, encoded=encoded)
+    pd.testing.assert_frame_equal(again, labelled)
+    with pytest.raises(InputError, match="rows of features for .* customers"):
+        label_customers(model, NAMES, cleaned.kept, params, encoded=encoded.iloc[1:])
+
+
 def test_read_segment_names_has_integer_keys():
     data = {"segments": {"1": {"name": "Retirees"}, "0": {"name": "Young savers", "size": 3}}}
     assert read_segment_names(data) == {1: "Retirees", 0: "Young savers"}
@@ -96,11 +108,14 @@ def test_assign_stage_removes_segment_files_of_an_earlier_run(tmp_path, tiny_mod
         shutil.copy(tiny_model_dir / name, tmp_path / name)
     kept = clean_customers(read_customers(tiny_model_dir / "new.csv"), params, source="new.csv").kept
     write_parquet(kept, tmp_path / "new.parquet")
+    model = load_model(tmp_path / "model.joblib")
+    write_parquet(model[:-1].transform(feature_frame(kept, params.features)), tmp_path / "features.parquet")
     folder = tmp_path / "by_segment"
     folder.mkdir()
     (folder / "segment_7.csv").write_text("left over\n")
     (folder / "notes.txt").write_text("not ours\n")
     args = ["--model", "model.joblib", "--segments", "segments.json", "--customers", "new.parquet"]
+    args += ["--features", "features.parquet"]
     args += ["--new", "new.parquet", "--out-customers", "a.csv", "--out-new", "b.csv"]
     args += ["--by-segment", "by_segment", "--drift", "drift.json"]
     env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
