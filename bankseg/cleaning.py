@@ -88,14 +88,15 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
     return df.rename(columns=renames)
 
 
-def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str) -> pd.DataFrame:
+def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: bool) -> pd.DataFrame:
     """Match profile-only columns like required ones; an absent one is added empty, with a warning."""
     present = {_header_key(c) for c in df.columns}
     found = [c for c in columns if _header_key(c) in present]
     df = match_columns(df, found, source=source)
     for column in columns:
         if column not in found:
-            log.warning("%s: profile column '%s' not found; its profile will be empty", source, column)
+            if warn:
+                log.warning("%s: profile column '%s' not found; its profile will be empty", source, column)
             df[column] = None
     return df
 
@@ -115,12 +116,19 @@ def _first_reason(reasons: pd.Series, mask: pd.Series, text: str | tuple[str, pd
     return reasons
 
 
-def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanResult:
+def clean_customers(
+    raw: pd.DataFrame, params: Params, *, source: str, row_offset: int = 0, known_ids: set[str] | None = None
+) -> CleanResult:
     """Split raw records into valid rows (typed) and rejected rows (with a reason).
 
     The kept frame holds the id column as text, numeric features as float (missing values
     left for the fitted preprocessing to impute, unless the column's policy is ``drop``),
     and categorical features as text.
+
+    For a file cleaned a block at a time: ``row_offset`` is the number of rows before this
+    block (rejected rows keep their row number in the file; warnings about the file's
+    columns come with the first block only) and ``known_ids`` the ids kept from those rows,
+    which make a row with the same id a duplicate.
     """
     id_column = params.data.id_column
     numeric = [f.column for f in params.features.numeric]
@@ -129,11 +137,11 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
     if raw.empty and len(raw.attrs.get("all_columns", raw.columns)) == 0:
         raise InputError(f"{source}: no columns found, expected a header row")
     raw = match_columns(raw, [id_column, *params.features.columns], source=source)
-    raw = _match_optional(raw, profile_only, source=source)
+    raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     keep = [id_column, *params.features.columns, *profile_only]
     # Drop personal data before anything else looks at the rows.
     df = raw[keep].copy()
-    df.index = pd.RangeIndex(len(df))
+    df.index = pd.RangeIndex(row_offset, row_offset + len(df))
 
     reasons = pd.Series(np.nan, index=df.index, dtype=object)
     text = df.astype("string").apply(lambda s: s.str.strip())
@@ -194,7 +202,11 @@ def clean_customers(raw: pd.DataFrame, params: Params, *, source: str) -> CleanR
     valid_id = reasons.isna()
     # Among rows that are otherwise valid, the first occurrence of an id is kept.
     duplicate = pd.Series(False, index=df.index)
-    duplicate[valid_id] = out.loc[valid_id, id_column].duplicated(keep="first")
+    valid_ids = out.loc[valid_id, id_column]
+    seen = valid_ids.duplicated(keep="first").to_numpy()
+    if known_ids:
+        seen = seen | np.fromiter((i in known_ids for i in valid_ids), bool, len(valid_ids))
+    duplicate[valid_id] = seen
     _first_reason(
         reasons,
         duplicate,

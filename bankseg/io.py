@@ -113,9 +113,7 @@ def read_customers(
             df.attrs["all_columns"] = list(available)
             return df
         if suffix in CSV_SUFFIXES:
-            encoding, delimiter = _csv_dialect(path)
-            options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
-            header = list(pd.read_csv(path, nrows=0, **options).columns)
+            encoding, delimiter, options, header = _csv_header(path)
             df = _read_csv_arrow(path, encoding, delimiter, header, wanted)
             if df is None:
                 df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
@@ -130,6 +128,36 @@ def read_customers(
     raise InputError(f"{path}: unsupported file type {suffix!r}, expected .csv or .parquet")
 
 
+def _csv_header(path: Path) -> tuple[str, str, dict, list]:
+    """The encoding, the delimiter, pandas's options for the file and its header's column names."""
+    encoding, delimiter = _csv_dialect(path)
+    options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
+    return encoding, delimiter, options, list(pd.read_csv(path, nrows=0, **options).columns)
+
+
+def _arrow_csv_options(
+    encoding: str, delimiter: str, header: list[str], wanted: Callable[[str], bool] | None, **read: Any
+) -> dict | None:
+    """pyarrow's CSV options giving the frame pandas would give, or None for a header pandas renames."""
+    names = [str(c) for c in header]
+    if len(set(names)) != len(names) or any(not n or n.startswith("Unnamed: ") for n in names):
+        return None
+    return dict(
+        read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding, **read),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            include_columns=[n for n in names if wanted is None or wanted(n)],
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _text_frame(table: pa.Table) -> pd.DataFrame:
+    return pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in table.column_names})
+
+
 def _read_csv_arrow(
     path: Path, encoding: str, delimiter: str, header: list[str], wanted: Callable[[str], bool] | None
 ) -> pd.DataFrame | None:
@@ -141,25 +169,84 @@ def _read_csv_arrow(
     unterminated quote, bytes that are not text), so that pandas's handling and messages
     stay those of every file.
     """
-    names = [str(c) for c in header]
-    if len(set(names)) != len(names) or any(not n or n.startswith("Unnamed: ") for n in names):
+    options = _arrow_csv_options(encoding, delimiter, header, wanted)
+    if options is None:
         return None
-    include = [n for n in names if wanted is None or wanted(n)]
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                include_columns=include,
-                null_values=[""],
-                strings_can_be_null=True,
-            ),
-        )
+        table = pacsv.read_csv(path, **options)
     except (pa.ArrowException, UnicodeError, ValueError):
         return None
-    return pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in include})
+    return _text_frame(table)
+
+
+class NotReadableInBlocks(Exception):
+    """:func:`read_customer_blocks` cannot read this file a block at a time; read it whole."""
+
+
+BLOCK_BYTES = 64 << 20  # of CSV text per block
+BLOCK_ROWS = 500_000  # of Parquet rows per block
+
+
+def read_customer_blocks(
+    path: str | Path,
+    columns: Callable[[str], bool],
+    *,
+    block_bytes: int | None = None,
+    block_rows: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_customers` a block of rows at a time, so that memory does not grow with the file.
+
+    The blocks, put end to end, are the frame :func:`read_customers` gives; there is at
+    least one (empty for a file without rows). A CSV that pyarrow's streaming reader cannot
+    read as it stands raises :class:`NotReadableInBlocks`, possibly after some blocks: read
+    it with :func:`read_customers` then, which also gives the error message of a bad file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            parquet = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise NotReadableInBlocks(str(exc)) from exc
+        available = parquet.schema_arrow.names
+        wanted = [c for c in available if columns(c)]
+        batches = parquet.iter_batches(batch_size=block_rows or BLOCK_ROWS, columns=wanted)
+        empty = pa.schema([parquet.schema_arrow.field(c) for c in wanted]).empty_table()
+    elif suffix in CSV_SUFFIXES and path.exists():
+        try:
+            encoding, delimiter, _, available = _csv_header(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+            raise NotReadableInBlocks(str(exc)) from exc
+        options = _arrow_csv_options(
+            encoding, delimiter, available, columns, block_size=block_bytes or BLOCK_BYTES
+        )
+        if options is None:
+            raise NotReadableInBlocks("a header pandas renames")
+        try:
+            batches = pacsv.open_csv(path, **options)
+        except (pa.ArrowException, UnicodeError, ValueError) as exc:
+            raise NotReadableInBlocks(str(exc)) from exc
+        empty = batches.schema.empty_table()
+    else:
+        raise NotReadableInBlocks(f"{suffix!r} files are read whole")
+    found = False
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, UnicodeError, ValueError) as exc:
+            raise NotReadableInBlocks(str(exc)) from exc
+        if batch is None:
+            break
+        found = True
+        yield _block_frame(pa.Table.from_batches([batch]), suffix, available)
+    if not found:
+        yield _block_frame(empty, suffix, available)
+
+
+def _block_frame(table: pa.Table, suffix: str, available: list[str]) -> pd.DataFrame:
+    df = table.to_pandas() if suffix in PARQUET_SUFFIXES else _text_frame(table)
+    df.attrs["all_columns"] = list(available)
+    return df
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
@@ -218,26 +305,43 @@ def _risky_rows(table: pa.Table) -> bool:
     return False
 
 
-def write_csv_blocks(blocks: Iterable[pa.Table], path: str | Path) -> None:
-    """Write Arrow tables with the same columns as one CSV, a block at a time.
+@contextlib.contextmanager
+def csv_block_writer(path: str | Path) -> Iterator[Callable[[pa.Table | pd.DataFrame], None]]:
+    """Yield ``write(block)``, which appends a table or frame to one CSV; it appears on success.
 
-    The output is the bytes :func:`write_csv` writes for the whole table; a block with a
-    cell that looks like a formula goes through :func:`neutralise_formulas` first.
+    Blocks have the same columns; a column without any value in the first block is text.
+    The file is the bytes :func:`write_csv` writes for all blocks at once: frames, and
+    tables with a cell that looks like a formula, go through :func:`neutralise_formulas`.
     """
     with atomic_path(path) as tmp:
         writer = schema = None
+
+        def write(block: pa.Table | pd.DataFrame) -> None:
+            nonlocal writer, schema
+            if isinstance(block, pd.DataFrame):
+                block = pa.Table.from_pandas(neutralise_formulas(block), preserve_index=False)
+            elif _risky_rows(block):
+                block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
+            block = block.replace_schema_metadata(None)
+            if writer is None:
+                schema = pa.schema(
+                    [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in block.schema]
+                )
+                writer = pacsv.CSVWriter(tmp, schema)
+            writer.write_table(block.cast(schema))
+
         try:
-            for block in blocks:
-                if _risky_rows(block):
-                    block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
-                    block = block.replace_schema_metadata(None)
-                if writer is None:
-                    schema = block.schema
-                    writer = pacsv.CSVWriter(tmp, schema)
-                writer.write_table(block.cast(schema))
+            yield write
         finally:
             if writer is not None:
                 writer.close()
+
+
+def write_csv_blocks(blocks: Iterable[pa.Table], path: str | Path) -> None:
+    """Write Arrow tables with the same columns as one CSV, a block at a time."""
+    with csv_block_writer(path) as write:
+        for block in blocks:
+            write(block)
 
 
 def _rounded(value: Any, digits: int) -> Any:

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
+import bankseg.__main__
+import bankseg.io
 from bankseg.__main__ import main
 from bankseg.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
@@ -288,3 +290,106 @@ def test_debug_flag_of_the_command_line_shows_the_traceback(tmp_path):
     assert "Traceback" in result.stderr and "InputError" in result.stderr
     plain = _run("assign", str(tmp_path / "missing.csv"), str(tmp_path / "out.csv"))
     assert "Traceback" not in plain.stderr and plain.stderr.startswith("error: ")
+
+
+def _assign_files(source: Path, out: Path, folder: Path) -> tuple[bytes, bytes]:
+    main(
+        [
+            "assign",
+            str(source),
+            str(out / "out.csv"),
+            "--rejected",
+            str(out / "rejected.csv"),
+            *_model_args(folder),
+        ]
+    )
+    return (out / "out.csv").read_bytes(), (out / "rejected.csv").read_bytes()
+
+
+def _whole_file(monkeypatch) -> None:
+    """Make the command read every file whole, as it does when blocks cannot be read."""
+
+    def refuse(*args, **kwargs):
+        raise bankseg.io.NotReadableInBlocks("read whole in this test")
+        yield
+
+    monkeypatch.setattr(bankseg.__main__, "read_customer_blocks", refuse)
+
+
+@pytest.fixture
+def awkward_batch(tiny_model_dir) -> pd.DataFrame:
+    """200 customers with rejected rows and duplicate ids far apart, and no profile column."""
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)
+    raw.loc[5, "age"] = "250"
+    raw.loc[150, "income_slab"] = "Huge"
+    raw.loc[190, "customer_id"] = raw.loc[3, "customer_id"]  # the later one is a duplicate
+    raw.loc[120, "customer_id"] = raw.loc[5, "customer_id"]  # row 6 is rejected: this one is kept
+    raw.loc[[170, 171], "customer_id"] = raw.loc[160, "customer_id"]
+    return raw.drop(columns=["kyc_status"])
+
+
+def test_scoring_in_blocks_writes_the_bytes_of_scoring_whole(
+    tmp_path, tiny_model_dir, awkward_batch, monkeypatch, caplog
+):
+    source = tmp_path / "batch.csv"
+    awkward_batch.to_csv(source, index=False)
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "whole").mkdir()
+    monkeypatch.setattr(bankseg.io, "BLOCK_BYTES", 2000)  # about ten rows a block
+    blocks = list(bankseg.io.read_customer_blocks(source, lambda c: True))
+    assert len(blocks) > 15
+    in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
+    warned = [r.getMessage() for r in caplog.records if "kyc_status" in r.getMessage()]
+    assert len(warned) == 1
+    _whole_file(monkeypatch)
+    assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
+    rejected = pd.read_csv(tmp_path / "blocks" / "rejected.csv", dtype=str).set_index("row")["reason"]
+    assert "age=250 outside" in rejected["6"] and "unexpected value 'Huge'" in rejected["151"]
+    assert all("duplicate id" in rejected[row] for row in ("171", "172", "191"))
+    assert "121" not in rejected  # the first valid row with the id of rejected row 6
+    out = pd.read_csv(tmp_path / "blocks" / "out.csv", dtype={"customer_id": str})
+    assert len(out) + len(rejected) == 200 and out["customer_id"].is_unique
+
+
+def test_parquet_in_blocks_writes_the_bytes_of_scoring_whole(
+    tmp_path, tiny_model_dir, awkward_batch, monkeypatch
+):
+    source = tmp_path / "batch.parquet"
+    write_parquet(awkward_batch, source)
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "whole").mkdir()
+    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 7)
+    assert len(list(bankseg.io.read_customer_blocks(source, lambda c: True))) == 29
+    in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
+    _whole_file(monkeypatch)
+    assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
+
+
+def test_a_file_only_pandas_reads_is_read_whole_after_some_blocks(
+    tmp_path, tiny_model_dir, monkeypatch, caplog
+):
+    """A short row near the end stops pyarrow's reader after it has given blocks: the command
+    starts again on the whole file, writes what pandas reads, and warns once."""
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).drop(
+        columns=["kyc_status", "address"]  # no multi-line values: a line is a row
+    )
+    lines = raw.to_csv(index=False).splitlines()
+    lines[-2] = ",".join(lines[-2].split(",")[:-3])  # three fields short: pandas leaves them empty
+    source = tmp_path / "batch.csv"
+    source.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(bankseg.io, "BLOCK_BYTES", 2000)
+    blocks = bankseg.io.read_customer_blocks(source, lambda c: True)
+    assert len(next(blocks)) > 0
+    with pytest.raises(bankseg.io.NotReadableInBlocks):
+        list(blocks)
+    (tmp_path / "first").mkdir()
+    (tmp_path / "whole").mkdir()
+    first = _assign_files(source, tmp_path / "first", tiny_model_dir)
+    assert len([r for r in caplog.records if "kyc_status" in r.getMessage()]) == 1
+    assert (
+        len(pd.read_csv(tmp_path / "first" / "out.csv"))
+        + len(pd.read_csv(tmp_path / "first" / "rejected.csv"))
+        == 200
+    )
+    _whole_file(monkeypatch)
+    assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == first
