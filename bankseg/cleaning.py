@@ -273,7 +273,11 @@ def require_rows(result: CleanResult, params: Params, *, minimum: int, source: s
                 f"{source}: column '{column}' has no value in any of the {len(kept)} valid rows, expected "
                 f"at least one to impute the missing ones from (prepare.missing.{column}: {strategy})"
             )
-    distinct = len(kept[params.features.columns].drop_duplicates())
+    features = kept[params.features.columns]
+    # Usually the first rows already hold enough distinct customers: no need to look further.
+    distinct = len(features.head(10 * minimum).drop_duplicates())
+    if distinct < minimum:
+        distinct = len(features.drop_duplicates())
     if distinct < minimum:
         raise InputError(
             f"{source}: only {distinct} distinct customers (by feature values) among {len(kept)} valid rows, "

@@ -38,8 +38,7 @@ def main() -> None:
     params = load_params()
 
     customers = pd.read_parquet(args.customers)
-    assigned = pd.read_csv(args.assigned, dtype={params.data.id_column: str})
-    segments = assigned["segment"]
+    segments = pd.read_csv(args.assigned, usecols=["segment"])["segment"]
     names = read_segment_names(read_json(args.segments))
     profile_columns = list(params.prepare.profile_columns)
     effects = segment_effects(
