@@ -155,7 +155,7 @@ def _assign_blocks(blocks: Iterable[pd.DataFrame], model, names: dict[int, str],
                 block, params, source=args.input, row_offset=rows_read, known_ids=kept_ids
             )
             rows_read += len(block)
-            kept_ids.update(cleaned.kept[id_column])
+            kept_ids.update(cleaned.kept[id_column].tolist())
             labelled = label_customers(model, names, cleaned.kept, params)
             write_labelled(labelled)
             if write_rejected:

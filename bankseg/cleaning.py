@@ -205,7 +205,7 @@ def clean_customers(
     valid_ids = out.loc[valid_id, id_column]
     seen = valid_ids.duplicated(keep="first").to_numpy()
     if known_ids:
-        seen = seen | np.fromiter((i in known_ids for i in valid_ids), bool, len(valid_ids))
+        seen = seen | np.array([i in known_ids for i in valid_ids.tolist()], dtype=bool)
     duplicate[valid_id] = seen
     _first_reason(
         reasons,

@@ -183,23 +183,22 @@ class NotReadableInBlocks(Exception):
     """:func:`read_customer_blocks` cannot read this file a block at a time; read it whole."""
 
 
-BLOCK_BYTES = 64 << 20  # of CSV text per block
-BLOCK_ROWS = 500_000  # of Parquet rows per block
+BLOCK_ROWS = 250_000  # customers per block
+# pyarrow's streaming CSV reader holds many times its block size (about 30 times, measured);
+# it reads small blocks, which are put together into blocks of BLOCK_ROWS customers.
+READ_BYTES = 4 << 20
 
 
 def read_customer_blocks(
-    path: str | Path,
-    columns: Callable[[str], bool],
-    *,
-    block_bytes: int | None = None,
-    block_rows: int | None = None,
+    path: str | Path, columns: Callable[[str], bool], *, block_rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
     """:func:`read_customers` a block of rows at a time, so that memory does not grow with the file.
 
-    The blocks, put end to end, are the frame :func:`read_customers` gives; there is at
-    least one (empty for a file without rows). A CSV that pyarrow's streaming reader cannot
-    read as it stands raises :class:`NotReadableInBlocks`, possibly after some blocks: read
-    it with :func:`read_customers` then, which also gives the error message of a bad file.
+    The blocks (of ``block_rows``, default :data:`BLOCK_ROWS`, customers), put end to end,
+    are the frame :func:`read_customers` gives; there is at least one (empty for a file
+    without rows). A CSV that pyarrow's streaming reader cannot read as it stands raises
+    :class:`NotReadableInBlocks`, possibly after some blocks: read it with
+    :func:`read_customers` then, which also gives the error message of a bad file.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -210,43 +209,46 @@ def read_customer_blocks(
             raise NotReadableInBlocks(str(exc)) from exc
         available = parquet.schema_arrow.names
         wanted = [c for c in available if columns(c)]
-        batches = parquet.iter_batches(batch_size=block_rows or BLOCK_ROWS, columns=wanted)
-        empty = pa.schema([parquet.schema_arrow.field(c) for c in wanted]).empty_table()
+        batches = parquet.iter_batches(batch_size=READ_BYTES >> 6, columns=wanted)
+        schema = pa.schema([parquet.schema_arrow.field(c) for c in wanted])
     elif suffix in CSV_SUFFIXES and path.exists():
         try:
             encoding, delimiter, _, available = _csv_header(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
             raise NotReadableInBlocks(str(exc)) from exc
-        options = _arrow_csv_options(
-            encoding, delimiter, available, columns, block_size=block_bytes or BLOCK_BYTES
-        )
+        options = _arrow_csv_options(encoding, delimiter, available, columns, block_size=READ_BYTES)
         if options is None:
             raise NotReadableInBlocks("a header pandas renames")
         try:
             batches = pacsv.open_csv(path, **options)
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
             raise NotReadableInBlocks(str(exc)) from exc
-        empty = batches.schema.empty_table()
+        schema = batches.schema
     else:
         raise NotReadableInBlocks(f"{suffix!r} files are read whole")
+    for table in _row_blocks(batches, schema, block_rows or BLOCK_ROWS):
+        df = table.to_pandas() if suffix in PARQUET_SUFFIXES else _text_frame(table)
+        df.attrs["all_columns"] = list(available)
+        yield df
+
+
+def _row_blocks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
+    """Tables of ``rows`` rows (the last one shorter, and one empty table for no rows)."""
+    pending = schema.empty_table()
     found = False
     while True:
         try:
             batch = next(batches, None)
         except (pa.ArrowException, UnicodeError, ValueError) as exc:
             raise NotReadableInBlocks(str(exc)) from exc
+        if batch is not None:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+        while pending.num_rows >= rows or (batch is None and (pending.num_rows or not found)):
+            found = True
+            yield pending.slice(0, rows)
+            pending = pending.slice(rows)
         if batch is None:
-            break
-        found = True
-        yield _block_frame(pa.Table.from_batches([batch]), suffix, available)
-    if not found:
-        yield _block_frame(empty, suffix, available)
-
-
-def _block_frame(table: pa.Table, suffix: str, available: list[str]) -> pd.DataFrame:
-    df = table.to_pandas() if suffix in PARQUET_SUFFIXES else _text_frame(table)
-    df.attrs["all_columns"] = list(available)
-    return df
+            return
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:

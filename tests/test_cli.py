@@ -335,9 +335,10 @@ def test_scoring_in_blocks_writes_the_bytes_of_scoring_whole(
     awkward_batch.to_csv(source, index=False)
     (tmp_path / "blocks").mkdir()
     (tmp_path / "whole").mkdir()
-    monkeypatch.setattr(bankseg.io, "BLOCK_BYTES", 2000)  # about ten rows a block
+    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 9)
+    monkeypatch.setattr(bankseg.io, "READ_BYTES", 5000)  # blocks are put together from reads of any size
     blocks = list(bankseg.io.read_customer_blocks(source, lambda c: True))
-    assert len(blocks) > 15
+    assert [len(b) for b in blocks] == [9] * 22 + [2]
     in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
     warned = [r.getMessage() for r in caplog.records if "kyc_status" in r.getMessage()]
     assert len(warned) == 1
@@ -360,6 +361,7 @@ def test_parquet_in_blocks_writes_the_bytes_of_scoring_whole(
     (tmp_path / "whole").mkdir()
     monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 7)
     assert len(list(bankseg.io.read_customer_blocks(source, lambda c: True))) == 29
+    monkeypatch.setattr(bankseg.io, "READ_BYTES", 5 << 6)  # Parquet reads of 5 rows
     in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
     _whole_file(monkeypatch)
     assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
@@ -377,7 +379,8 @@ def test_a_file_only_pandas_reads_is_read_whole_after_some_blocks(
     lines[-2] = ",".join(lines[-2].split(",")[:-3])  # three fields short: pandas leaves them empty
     source = tmp_path / "batch.csv"
     source.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(bankseg.io, "BLOCK_BYTES", 2000)
+    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 10)
+    monkeypatch.setattr(bankseg.io, "READ_BYTES", 2000)
     blocks = bankseg.io.read_customer_blocks(source, lambda c: True)
     assert len(next(blocks)) > 0
     with pytest.raises(bankseg.io.NotReadableInBlocks):

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import pickle
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
+from spark_stages import run_spark_stages, spark_train
 
 from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.cleaning import clean_customers
@@ -94,68 +100,11 @@ def spark_params(small_params):
     return replace(small_params, engine="spark", spark=SparkParams(master="local[2]"))
 
 
-def _spark_train(spark, inputs: Path, features: Path, out: Path, params) -> None:
-    """The Spark train stage on ``features``, with the other inputs of ``inputs``; outputs to ``out``."""
-    from bankseg import spark_train
-
-    spark_train.run_train(
-        spark,
-        SimpleNamespace(
-            customers=inputs / "customers.parquet",
-            features=features,
-            preprocessing=inputs / "preprocessing.joblib",
-            elbow=inputs / "elbow.json",
-            reference=inputs / "reference.json",
-            model=out / "model.joblib",
-            segments=out / "segments.json",
-            metrics=out / "train.json",
-            stability=out / "stability.json",
-        ),
-        params,
-    )
-
-
 @pytest.fixture(scope="module")
 def spark_run(spark, data, spark_params):
     """The four Spark stages run on the data, in pipeline order; the folder with their outputs."""
-    from bankseg import spark_assign, spark_elbow, spark_featurize
-
-    f = data.folder
-    spark_featurize.run_featurize(
-        spark,
-        SimpleNamespace(
-            customers=f / "customers.parquet",
-            preprocessing=f / "preprocessing.joblib",
-            features=f / "features.parquet",
-        ),
-        spark_params,
-    )
-    spark_elbow.run_elbow(
-        spark,
-        SimpleNamespace(
-            features=f / "features.parquet",
-            scores=f / "elbow_scores.json",
-            figure=f / "elbow.png",
-            metrics=f / "elbow.json",
-        ),
-        spark_params,
-    )
-    _spark_train(spark, f, f / "features.parquet", f, spark_params)
-    spark_assign.run_assign(
-        spark,
-        SimpleNamespace(
-            model=f / "model.joblib",
-            segments=f / "segments.json",
-            customers=f / "customers.parquet",
-            new=f / "new.parquet",
-            out_customers=f / "assigned.csv",
-            out_new=f / "assigned_new.csv",
-            by_segment=f / "by_segment",
-            drift=f / "drift.json",
-        ),
-        spark_params,
-    )
-    return f
+    run_spark_stages(spark, data.folder, data.folder, spark_params)
+    return data.folder
 
 
 @pytest.fixture(scope="module")
@@ -255,8 +204,91 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
     try:
         rows = read_features(spark, features)[0].rdd.glom().map(len).collect()
         assert sum(1 for n in rows if n) >= 5, rows  # the rows are spread over many partitions
-        _spark_train(spark, spark_run, features, tmp_path, spark_params)
+        spark_train(spark, spark_run, features, tmp_path, spark_params)
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
     for name in ("model.joblib", "segments.json", "train.json", "stability.json"):
         assert (tmp_path / name).read_bytes() == (spark_run / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(spark, tmp_path_factory):
+    """A Spark standalone master and one worker with two cores, on loopback only: the
+    ``spark://host:7077`` kind of cluster ``spark.master`` points at. Yields the master's URL."""
+    import pyspark
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+    folder = tmp_path_factory.mktemp("standalone_cluster")
+    env = os.environ | {"SPARK_LOCAL_IP": "127.0.0.1"}  # also keeps the web pages on loopback
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, args: list[str], ready: str) -> re.Match:
+        log = folder / f"{name}.log"
+        with log.open("w") as handle:
+            process = subprocess.Popen(
+                [str(spark_class), *args],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        started.append(process)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = re.search(ready, log.read_text(errors="replace"))
+            if found:
+                return found
+            assert process.poll() is None, f"the {name} stopped:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+        raise AssertionError(f"the {name} did not start in 120 s:\n{log.read_text()[-3000:]}")
+
+    loopback = ["--host", "127.0.0.1", "--port", "0", "--webui-port", "0"]
+    try:
+        url = start(
+            "master",
+            ["org.apache.spark.deploy.master.Master", *loopback],
+            r"Starting Spark master at (spark://\S+)",
+        ).group(1)
+        worker = ["org.apache.spark.deploy.worker.Worker", url, *loopback, "--cores", "2", "--memory", "2g"]
+        start("worker", [*worker, "--work-dir", str(folder / "work")], "Successfully registered with master")
+        yield url
+    finally:
+        for process in started:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_standalone_cluster_writes_the_files_of_a_local_run(
+    standalone_cluster, spark_run, data, spark_params, tmp_path
+):
+    """``spark.master: spark://...``: executors in their own processes, fed by a worker, give
+    the files the local session gave."""
+    on_cluster = replace(spark_params, spark=replace(spark_params.spark, master=standalone_cluster))
+    (tmp_path / "params.pickle").write_bytes(pickle.dumps(on_cluster))
+    out = tmp_path / "out"
+    out.mkdir()
+    script = (
+        "import pickle, sys\n"
+        "from pathlib import Path\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from spark_stages import run_spark_stages\n"
+        "from bankseg.spark_engine import spark_session\n"
+        "params = pickle.loads(Path(sys.argv[1]).read_bytes())\n"
+        "with spark_session(params.spark) as spark:\n"
+        "    assert spark.sparkContext.master.startswith('spark://'), spark.sparkContext.master\n"
+        "    run_spark_stages(spark, Path(sys.argv[2]), Path(sys.argv[3]), params)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "params.pickle"), str(data.folder), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = sorted(p.name for p in out.iterdir() if p.is_file())
+    different = [name for name in names if (out / name).read_bytes() != (spark_run / name).read_bytes()]
+    assert "assigned.csv" in names and "model.joblib" in names
+    assert not different, different
