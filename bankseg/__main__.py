@@ -14,19 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from bankseg.assignment import label_customers, read_segment_names
-from bankseg.cleaning import clean_customers, needed_columns
+from bankseg.cleaning import FileCleaner, needed_columns
 from bankseg.errors import InputError, run_entry_point
 from bankseg.gate import evaluate, metrics_diff, parse_diff, table
-from bankseg.io import (
-    NotReadableInBlocks,
-    csv_block_writer,
-    load_model,
-    read_customer_blocks,
-    read_customers,
-    read_json,
-    write_json,
-)
-from bankseg.params import load_params
+from bankseg.io import csv_block_writer, in_blocks, load_model, read_json, write_json
+from bankseg.params import Params, load_params
 from bankseg.training import check_reference
 
 log = logging.getLogger("bankseg")
@@ -128,41 +120,23 @@ def pin_command(args: argparse.Namespace) -> None:
     )
 
 
-class _OnlyOnce(logging.Filter):
-    """Let each message through once: a file read again after a failed block read warns once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.first: dict[str, logging.LogRecord] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # The same record passes every handler; a repeated message is a new record.
-        return self.first.setdefault(record.getMessage(), record) is record
-
-
-def _assign_blocks(blocks: Iterable[pd.DataFrame], model, names: dict[int, str], params, args) -> tuple:
-    """Clean, label and write the customers a block at a time; the totals for the log."""
-    id_column = params.data.id_column
-    kept_ids: set[str] = set()
-    rows_read = 0
-    reasons: Counter[str] = Counter()
+def _assign_blocks(
+    blocks: Iterable[pd.DataFrame], model, names: dict[int, str], params: Params, args: argparse.Namespace
+) -> tuple[FileCleaner, Counter]:
+    """Clean, label and write the customers a block at a time; the cleaning's totals and the segment sizes."""
+    cleaner = FileCleaner(params, source=args.input)
     sizes: Counter[int] = Counter()
     with contextlib.ExitStack() as files:
         write_labelled = files.enter_context(csv_block_writer(args.output))
         write_rejected = files.enter_context(csv_block_writer(args.rejected)) if args.rejected else None
         for block in blocks:
-            cleaned = clean_customers(
-                block, params, source=args.input, row_offset=rows_read, known_ids=kept_ids
-            )
-            rows_read += len(block)
-            kept_ids.update(cleaned.kept[id_column].tolist())
+            cleaned = cleaner.clean(block)
             labelled = label_customers(model, names, cleaned.kept, params)
             write_labelled(labelled)
             if write_rejected:
                 write_rejected(cleaned.rejected)
-            reasons.update(cleaned.quality["rejected_by_reason"])
             sizes.update(labelled["segment"].tolist())
-    return rows_read, reasons, sizes
+    return cleaner, sizes
 
 
 def assign_command(args: argparse.Namespace) -> None:
@@ -172,32 +146,18 @@ def assign_command(args: argparse.Namespace) -> None:
     model = load_model(args.model)
     names = read_segment_names(read_json(args.segments))
     columns = needed_columns(params)
-    # A block at a time, memory does not grow with the file (only the kept ids are remembered
+    # A block at a time, memory hardly grows with the file (only the kept ids are remembered
     # to find duplicates). The output files appear only once every block is written.
-    once = _OnlyOnce()
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.addFilter(once)
-    try:
-        rows_read, reasons, sizes = _assign_blocks(
-            read_customer_blocks(args.input, columns), model, names, params, args
-        )
-    except NotReadableInBlocks:
-        # Some files only pandas reads (e.g. rows with fewer fields), or not at all: then it
-        # reads the whole file, and says what is wrong with it.
-        rows_read, reasons, sizes = _assign_blocks(
-            [read_customers(args.input, columns)], model, names, params, args
-        )
-    finally:
-        for handler in handlers:
-            handler.removeFilter(once)
-    n_rejected = sum(reasons.values())
-    if n_rejected:
+    cleaner, sizes = in_blocks(
+        lambda read: _assign_blocks(read(args.input, columns), model, names, params, args)
+    )
+    quality = cleaner.quality
+    if quality["rows_rejected"]:
         log.warning(
             "%d of %d rows rejected (%s)%s",
-            n_rejected,
-            rows_read,
-            ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())),
+            quality["rows_rejected"],
+            quality["rows_read"],
+            ", ".join(f"{k}: {v}" for k, v in quality["rejected_by_reason"].items()),
             "" if args.rejected else "; use --rejected FILE to see them",
         )
     for segment, count in sorted(sizes.items()):

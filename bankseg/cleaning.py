@@ -250,36 +250,90 @@ def _reason_kind(reason: str) -> str:
     return "other"
 
 
-def require_rows(result: CleanResult, params: Params, *, minimum: int, source: str) -> None:
+def merge_quality(parts: list[dict]) -> dict:
+    """The quality metrics of a file from those of its blocks (every count adds up)."""
+
+    def add(dicts: list[dict]) -> dict:
+        total: dict[str, int] = {}
+        for d in dicts:
+            for key, value in d.items():
+                total[key] = total.get(key, 0) + value
+        return dict(sorted(total.items()))
+
+    return {
+        "rows_read": sum(q["rows_read"] for q in parts),
+        "rows_kept": sum(q["rows_kept"] for q in parts),
+        "rows_rejected": sum(q["rows_rejected"] for q in parts),
+        "rejected_by_reason": add([q["rejected_by_reason"] for q in parts]),
+        "missing_values": {c: sum(q["missing_values"][c] for q in parts) for c in parts[0]["missing_values"]},
+        "imputed_values": {c: sum(q["imputed_values"][c] for q in parts) for c in parts[0]["imputed_values"]},
+    }
+
+
+class FileCleaner:
+    """Clean one file a block at a time, as :func:`clean_customers` cleans it whole.
+
+    Rows keep their number in the file, an id kept in an earlier block makes a later row a
+    duplicate, and the file's totals are kept for :func:`require_rows`: the quality metrics,
+    the first rejected row and up to ``distinct_up_to`` distinct customers.
+    """
+
+    def __init__(self, params: Params, *, source: str, distinct_up_to: int = 0) -> None:
+        self.params, self.source = params, source
+        self.rows_read = 0
+        self.kept_ids: set[str] = set()
+        self.qualities: list[dict] = []
+        self.first_rejected: pd.Series | None = None
+        self.distinct: pd.DataFrame | None = None
+        self._distinct_up_to = distinct_up_to
+
+    def clean(self, block: pd.DataFrame) -> CleanResult:
+        result = clean_customers(
+            block, self.params, source=self.source, row_offset=self.rows_read, known_ids=self.kept_ids
+        )
+        self.rows_read += len(block)
+        self.kept_ids.update(result.kept[self.params.data.id_column].tolist())
+        self.qualities.append(result.quality)
+        if self.first_rejected is None and len(result.rejected):
+            self.first_rejected = result.rejected.iloc[0]
+        if self._distinct_up_to and (self.distinct is None or len(self.distinct) < self._distinct_up_to):
+            features = result.kept[self.params.features.columns]
+            self.distinct = pd.concat([self.distinct, features]).drop_duplicates()
+        return result
+
+    @property
+    def quality(self) -> dict:
+        return merge_quality(self.qualities)
+
+
+def require_rows(cleaned: FileCleaner, params: Params, *, minimum: int, source: str) -> None:
     """Stop with one line when the cleaned training customers cannot form ``minimum`` segments.
 
     Too few valid rows (saying why rows were rejected), a feature with nothing to impute
-    from, or too few distinct customers are each refused.
+    from, or too few distinct customers are each refused. ``cleaned`` has seen every block
+    of the file and counted distinct customers up to at least ``minimum``.
     """
-    kept, quality = result.kept, result.quality
-    if len(kept) < minimum:
+    quality = cleaned.quality
+    kept = quality["rows_kept"]
+    if kept < minimum:
         why = ""
-        if len(result.rejected):
+        if cleaned.first_rejected is not None:
             kinds = ", ".join(f"{k} {v}" for k, v in quality["rejected_by_reason"].items())
-            first = result.rejected.iloc[0]
+            first = cleaned.first_rejected
             why = f"; rejected: {kinds}; first rejected: row {first['row']}: {first['reason']}"
         raise InputError(
-            f"{source}: {len(kept)} valid customer rows after cleaning "
+            f"{source}: {kept} valid customer rows after cleaning "
             f"({quality['rows_rejected']} rejected of {quality['rows_read']}), expected at least {minimum}{why}"
         )
     for column, strategy in params.prepare.missing.items():
-        if strategy not in ("drop", "zero") and kept[column].isna().all():
+        if strategy not in ("drop", "zero") and quality["imputed_values"][column] == kept:
             raise InputError(
-                f"{source}: column '{column}' has no value in any of the {len(kept)} valid rows, expected "
+                f"{source}: column '{column}' has no value in any of the {kept} valid rows, expected "
                 f"at least one to impute the missing ones from (prepare.missing.{column}: {strategy})"
             )
-    features = kept[params.features.columns]
-    # Usually the first rows already hold enough distinct customers: no need to look further.
-    distinct = len(features.head(10 * minimum).drop_duplicates())
-    if distinct < minimum:
-        distinct = len(features.drop_duplicates())
+    distinct = 0 if cleaned.distinct is None else len(cleaned.distinct)
     if distinct < minimum:
         raise InputError(
-            f"{source}: only {distinct} distinct customers (by feature values) among {len(kept)} valid rows, "
+            f"{source}: only {distinct} distinct customers (by feature values) among {kept} valid rows, "
             f"expected at least {minimum} to form segments"
         )

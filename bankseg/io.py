@@ -17,7 +17,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib
 import pandas as pd
@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from bankseg.errors import InputError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -232,6 +233,44 @@ def read_customer_blocks(
         yield df
 
 
+class _OnlyOnce(logging.Filter):
+    """Let each message through once: a file read again after a failed block read warns once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: dict[str, logging.LogRecord] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The same record passes every handler; a repeated message is a new record.
+        return self.first.setdefault(record.getMessage(), record) is record
+
+
+Reader = Callable[[str | Path, Callable[[str], bool]], Iterable[pd.DataFrame]]
+
+
+def in_blocks(run: Callable[[Reader], T]) -> T:
+    """``run(read)``, where ``read(path, columns)`` gives a file's blocks (:func:`read_customer_blocks`).
+
+    When a file cannot be read in blocks, ``run`` starts again with every file read whole
+    (:func:`read_customers`), so it must write its outputs only when it succeeds (as the
+    block writers do). Warnings are not repeated.
+    """
+    once = _OnlyOnce()
+    handlers = logging.getLogger().handlers
+    for handler in handlers:
+        handler.addFilter(once)
+    try:
+        try:
+            return run(read_customer_blocks)
+        except NotReadableInBlocks:
+            # Some files only pandas reads (e.g. rows with fewer fields), or nothing reads:
+            # then pandas reads the whole file, and says what is wrong with it.
+            return run(lambda path, columns: [read_customers(path, columns)])
+    finally:
+        for handler in handlers:
+            handler.removeFilter(once)
+
+
 def _row_blocks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
     """Tables of ``rows`` rows (the last one shorter, and one empty table for no rows)."""
     pending = schema.empty_table()
@@ -255,6 +294,36 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
+
+
+@contextlib.contextmanager
+def parquet_block_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Yield ``write(frame)``, which appends frames with the same columns to one Parquet file.
+
+    The file appears on success; written in one block it is the file of :func:`write_parquet`.
+    A column without any value in the first block is text.
+    """
+    with atomic_path(path) as tmp:
+        writer = schema = None
+
+        def write(df: pd.DataFrame) -> None:
+            nonlocal writer, schema
+            if writer is None:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                schema = pa.schema(
+                    [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
+                    metadata=table.schema.metadata,
+                )
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+            else:
+                table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+            writer.write_table(table.cast(schema))
+
+        try:
+            yield write
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

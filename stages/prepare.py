@@ -1,12 +1,11 @@
 """Stage prepare: validate raw records, drop personal data, reject invalid rows."""
 
 import argparse
+from collections.abc import Callable
 
-import pandas as pd
-
-from bankseg.cleaning import clean_customers, needed_columns, require_rows
+from bankseg.cleaning import CleanResult, FileCleaner, needed_columns, require_rows
 from bankseg.errors import run_entry_point
-from bankseg.io import read_customers, write_csv, write_json, write_parquet
+from bankseg.io import Reader, csv_block_writer, in_blocks, parquet_block_writer, write_json
 from bankseg.params import load_params
 
 
@@ -22,14 +21,32 @@ def main() -> None:
     params = load_params()
 
     columns = needed_columns(params)  # personal data is never even read
-    customers = clean_customers(read_customers(args.raw, columns), params, source=args.raw)
-    require_rows(customers, params, minimum=params.elbow.k_max + 1, source=args.raw)
-    new = clean_customers(read_customers(args.new, columns), params, source=args.new)
+    minimum = params.elbow.k_max + 1
 
-    write_parquet(customers.kept, args.out_customers)
-    write_parquet(new.kept, args.out_new)
-    write_csv(pd.concat([customers.rejected, new.rejected], ignore_index=True), args.rejected)
+    def run(read: Reader) -> tuple[FileCleaner, FileCleaner]:
+        # A block of customers at a time, so that memory does not grow with the files; the
+        # outputs appear only when both files are cleaned and the training file passes.
+        with (
+            csv_block_writer(args.rejected) as write_rejected,
+            parquet_block_writer(args.out_customers) as write_customers,
+            parquet_block_writer(args.out_new) as write_new,
+        ):
+            customers = FileCleaner(params, source=args.raw, distinct_up_to=minimum)
+            for block in read(args.raw, columns):
+                _write(customers.clean(block), write_customers, write_rejected)
+            require_rows(customers, params, minimum=minimum, source=args.raw)
+            new = FileCleaner(params, source=args.new)
+            for block in read(args.new, columns):
+                _write(new.clean(block), write_new, write_rejected)
+        return customers, new
+
+    customers, new = in_blocks(run)
     write_json({"customers": customers.quality, "new_customers": new.quality}, args.metrics)
+
+
+def _write(cleaned: CleanResult, write_kept: Callable, write_rejected: Callable) -> None:
+    write_kept(cleaned.kept)
+    write_rejected(cleaned.rejected)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.cleaning import clean_customers, match_columns, require_rows
+from bankseg.cleaning import FileCleaner, clean_customers, match_columns, require_rows
 from bankseg.errors import InputError
 
 PERSONAL = [
@@ -308,31 +308,54 @@ def test_generated_base_is_cleaned_consistently(customers, params):
     assert (result.kept["networth"].dropna() >= 0).all()
 
 
+def _whole_file(raw: pd.DataFrame, params, minimum: int, blocks: int = 1) -> FileCleaner:
+    """The file ``raw`` cleaned in ``blocks`` blocks, counting distinct customers up to ``minimum``."""
+    cleaner = FileCleaner(params, source="in.csv", distinct_up_to=minimum)
+    for block in np.array_split(np.arange(len(raw)), blocks):
+        cleaner.clean(raw.iloc[block])
+    return cleaner
+
+
 def test_require_rows_says_why_rows_were_rejected(make_raw, params):
-    result = _clean(make_raw({}, {"age": "31"}, {"age": "abc"}), params)
-    require_rows(result, params, minimum=2, source="in.csv")
+    raw = make_raw({}, {"age": "31"}, {"age": "abc"})
+    require_rows(_whole_file(raw, params, 2), params, minimum=2, source="in.csv")
     with pytest.raises(InputError) as info:
-        require_rows(result, params, minimum=5, source="in.csv")
+        require_rows(_whole_file(raw, params, 5, blocks=2), params, minimum=5, source="in.csv")
     assert str(info.value) == (
         "in.csv: 2 valid customer rows after cleaning (1 rejected of 3), expected at least 5; "
         "rejected: not_a_number 1; first rejected: row 3: age: not a number ('abc')"
     )
 
 
-def test_require_rows_refuses_a_feature_with_nothing_to_impute_from(make_raw, params):
-    result = _clean(make_raw({"income_slab": ""}, {"income_slab": "", "age": "31"}), params)
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_require_rows_refuses_a_feature_with_nothing_to_impute_from(make_raw, params, blocks):
+    cleaner = _whole_file(make_raw({"income_slab": ""}, {"income_slab": "", "age": "31"}), params, 2, blocks)
     with pytest.raises(
         InputError, match=r"in.csv: column 'income_slab' has no value in any of the 2 valid rows"
     ):
-        require_rows(result, params, minimum=2, source="in.csv")
+        require_rows(cleaner, params, minimum=2, source="in.csv")
 
 
-def test_require_rows_refuses_too_few_distinct_customers(make_raw, params):
-    result = _clean(make_raw({}, {}, {}), params)
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_require_rows_refuses_too_few_distinct_customers(make_raw, params, blocks):
+    cleaner = _whole_file(make_raw({}, {}, {}), params, 2, blocks)
     with pytest.raises(
         InputError, match=r"only 1 distinct customers \(by feature values\) among 3 valid rows"
     ):
-        require_rows(result, params, minimum=2, source="in.csv")
+        require_rows(cleaner, params, minimum=2, source="in.csv")
+
+
+def test_a_file_cleaned_in_blocks_is_the_file_cleaned_whole(make_raw, params):
+    """Row numbers, duplicates across blocks and every quality count are those of one block."""
+    rows = [{}, {"age": "250"}, {"customer_id": "C1"}, {"income_slab": "Huge"}, {"customer_id": "C1"}]
+    raw = make_raw(*(rows * 3))
+    whole = _clean(raw, params)
+    cleaner = FileCleaner(params, source="in.csv")
+    parts = [cleaner.clean(raw.iloc[block]) for block in np.array_split(np.arange(len(raw)), 4)]
+    pd.testing.assert_frame_equal(pd.concat([p.kept for p in parts], ignore_index=True), whole.kept)
+    pd.testing.assert_frame_equal(pd.concat([p.rejected for p in parts], ignore_index=True), whole.rejected)
+    assert cleaner.quality == whole.quality
+    assert whole.quality["rejected_by_reason"]["duplicate_id"] >= 2
 
 
 @pytest.mark.parametrize(("value", "expected"), [("True", "Yes"), ("false", "No"), ("Y", "Yes"), ("n", "No")])

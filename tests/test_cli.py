@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 import yaml
 
-import bankseg.__main__
 import bankseg.io
 from bankseg.__main__ import main
 from bankseg.cleaning import clean_customers
@@ -313,7 +312,7 @@ def _whole_file(monkeypatch) -> None:
         raise bankseg.io.NotReadableInBlocks("read whole in this test")
         yield
 
-    monkeypatch.setattr(bankseg.__main__, "read_customer_blocks", refuse)
+    monkeypatch.setattr(bankseg.io, "read_customer_blocks", refuse)
 
 
 @pytest.fixture
