@@ -296,6 +296,12 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
+def _no_null_columns(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with text for the columns that had no value at all (Arrow's null type)."""
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 @contextlib.contextmanager
 def parquet_block_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
     """Yield ``write(frame)``, which appends frames with the same columns to one Parquet file.
@@ -310,10 +316,7 @@ def parquet_block_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], 
             nonlocal writer, schema
             if writer is None:
                 table = pa.Table.from_pandas(df, preserve_index=False)
-                schema = pa.schema(
-                    [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
-                    metadata=table.schema.metadata,
-                )
+                schema = _no_null_columns(table.schema)
                 writer = pq.ParquetWriter(tmp, schema, compression="zstd")
             else:
                 table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
@@ -395,9 +398,7 @@ def csv_block_writer(path: str | Path) -> Iterator[Callable[[pa.Table | pd.DataF
                 block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
             block = block.replace_schema_metadata(None)
             if writer is None:
-                schema = pa.schema(
-                    [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in block.schema]
-                )
+                schema = _no_null_columns(block.schema)
                 writer = pacsv.CSVWriter(tmp, schema)
             writer.write_table(block.cast(schema))
 

@@ -20,7 +20,9 @@ from bankseg import io as io_module  # noqa: E402
 from bankseg.errors import InputError  # noqa: E402
 from bankseg.io import (  # noqa: E402
     atomic_path,
+    csv_block_writer,
     load_model,
+    parquet_block_writer,
     read_customers,
     read_json,
     save_figure,
@@ -388,3 +390,31 @@ def test_the_fast_csv_reader_keeps_multi_line_fields_and_quoted_delimiters(tmp_p
     assert frame is not None
     pd.testing.assert_frame_equal(frame, _pandas_read(path))
     assert frame.loc[0, "address"] == "12\nMG Road" and pd.isna(frame.loc[1, "note"])
+
+
+def test_block_writers_write_the_file_of_all_blocks_at_once(tmp_path):
+    """Blocks go end to end; a column empty in the first block is text, as in later ones."""
+    first = pd.DataFrame({"id": ["1", "2"], "note": [None, None], "x": [1.5, 2.0]})
+    second = pd.DataFrame({"id": ["3"], "note": ["=SUM(A1)"], "x": [3.0]})
+    with parquet_block_writer(tmp_path / "blocks.parquet") as write:
+        write(first)
+        write(second)
+    whole = pd.concat([first, second], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "blocks.parquet"), pd.read_parquet(_parquet(whole, tmp_path))
+    )
+    with csv_block_writer(tmp_path / "blocks.csv") as write:
+        write(first)
+        write(second)
+    write_csv(whole, tmp_path / "whole.csv")
+    assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert b"'=SUM(A1)" in (tmp_path / "blocks.csv").read_bytes()
+
+
+def test_block_writers_leave_no_file_when_writing_fails(tmp_path):
+    (tmp_path / "out.csv").write_text("earlier\n")
+    with pytest.raises(RuntimeError), csv_block_writer(tmp_path / "out.csv") as write:
+        write(pd.DataFrame({"id": ["1"]}))
+        raise RuntimeError("stopped half-way")
+    assert (tmp_path / "out.csv").read_text() == "earlier\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
