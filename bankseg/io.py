@@ -185,9 +185,10 @@ class NotReadableInBlocks(Exception):
 
 
 BLOCK_ROWS = 250_000  # customers per block
-# pyarrow's streaming CSV reader holds many times its block size (about 30 times, measured);
-# it reads small blocks, which are put together into blocks of BLOCK_ROWS customers.
-READ_BYTES = 4 << 20
+# pyarrow's streaming CSV reader holds many times its block size (about 30 times, measured):
+# files are read in small pieces, which are put together into blocks of BLOCK_ROWS customers.
+READ_BYTES = 4 << 20  # of CSV
+READ_ROWS = 1 << 16  # of Parquet
 
 
 def read_customer_blocks(
@@ -210,7 +211,7 @@ def read_customer_blocks(
             raise NotReadableInBlocks(str(exc)) from exc
         available = parquet.schema_arrow.names
         wanted = [c for c in available if columns(c)]
-        batches = parquet.iter_batches(batch_size=READ_BYTES >> 6, columns=wanted)
+        batches = parquet.iter_batches(batch_size=READ_ROWS, columns=wanted)
         schema = pa.schema([parquet.schema_arrow.field(c) for c in wanted])
     elif suffix in CSV_SUFFIXES and path.exists():
         try:
@@ -302,24 +303,34 @@ def _no_null_columns(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
-@contextlib.contextmanager
-def parquet_block_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
-    """Yield ``write(frame)``, which appends frames with the same columns to one Parquet file.
+def parquet_block_writer(
+    path: str | Path,
+) -> contextlib.AbstractContextManager[Callable[[pd.DataFrame], None]]:
+    """A context giving ``write(frame)``, which appends frames with the same columns to one
+    Parquet file; the file appears on success. Written in one block it is the file of
+    :func:`write_parquet`; a column without any value in the first block is text."""
+    return _block_writer(
+        path,
+        lambda tmp, schema: pq.ParquetWriter(tmp, schema, compression="zstd"),
+        lambda df, schema: pa.Table.from_pandas(df, schema=schema, preserve_index=False),
+    )
 
-    The file appears on success; written in one block it is the file of :func:`write_parquet`.
-    A column without any value in the first block is text.
-    """
+
+@contextlib.contextmanager
+def _block_writer(
+    path: str | Path, open_writer: Callable[[Path, pa.Schema], Any], to_table: Callable[[Any, Any], pa.Table]
+) -> Iterator[Callable[[Any], None]]:
+    """Yield ``write(block)``: ``to_table(block, schema)`` (``schema`` is None for the first
+    block) appended to the file ``open_writer(tmp, schema)`` writes, renamed onto ``path`` on success."""
     with atomic_path(path) as tmp:
         writer = schema = None
 
-        def write(df: pd.DataFrame) -> None:
+        def write(block: Any) -> None:
             nonlocal writer, schema
+            table = to_table(block, schema)
             if writer is None:
-                table = pa.Table.from_pandas(df, preserve_index=False)
                 schema = _no_null_columns(table.schema)
-                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-            else:
-                table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+                writer = open_writer(tmp, schema)
             writer.write_table(table.cast(schema))
 
         try:
@@ -379,34 +390,23 @@ def _risky_rows(table: pa.Table) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def csv_block_writer(path: str | Path) -> Iterator[Callable[[pa.Table | pd.DataFrame], None]]:
-    """Yield ``write(block)``, which appends a table or frame to one CSV; it appears on success.
+def csv_block_writer(
+    path: str | Path,
+) -> contextlib.AbstractContextManager[Callable[[pa.Table | pd.DataFrame], None]]:
+    """A context giving ``write(block)``, which appends a table or frame to one CSV; the file
+    appears on success. Blocks have the same columns; a column without any value in the
+    first block is text. The file is the bytes :func:`write_csv` writes for all blocks at
+    once: frames, and tables with a cell that looks like a formula, go through
+    :func:`neutralise_formulas`."""
 
-    Blocks have the same columns; a column without any value in the first block is text.
-    The file is the bytes :func:`write_csv` writes for all blocks at once: frames, and
-    tables with a cell that looks like a formula, go through :func:`neutralise_formulas`.
-    """
-    with atomic_path(path) as tmp:
-        writer = schema = None
+    def to_table(block: pa.Table | pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
+        if isinstance(block, pd.DataFrame):
+            block = pa.Table.from_pandas(neutralise_formulas(block), preserve_index=False)
+        elif _risky_rows(block):
+            block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
+        return block.replace_schema_metadata(None)
 
-        def write(block: pa.Table | pd.DataFrame) -> None:
-            nonlocal writer, schema
-            if isinstance(block, pd.DataFrame):
-                block = pa.Table.from_pandas(neutralise_formulas(block), preserve_index=False)
-            elif _risky_rows(block):
-                block = pa.Table.from_pandas(neutralise_formulas(block.to_pandas()), preserve_index=False)
-            block = block.replace_schema_metadata(None)
-            if writer is None:
-                schema = _no_null_columns(block.schema)
-                writer = pacsv.CSVWriter(tmp, schema)
-            writer.write_table(block.cast(schema))
-
-        try:
-            yield write
-        finally:
-            if writer is not None:
-                writer.close()
+    return _block_writer(path, pacsv.CSVWriter, to_table)
 
 
 def write_csv_blocks(blocks: Iterable[pa.Table], path: str | Path) -> None:

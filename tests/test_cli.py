@@ -360,7 +360,7 @@ def test_parquet_in_blocks_writes_the_bytes_of_scoring_whole(
     (tmp_path / "whole").mkdir()
     monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 7)
     assert len(list(bankseg.io.read_customer_blocks(source, lambda c: True))) == 29
-    monkeypatch.setattr(bankseg.io, "READ_BYTES", 5 << 6)  # Parquet reads of 5 rows
+    monkeypatch.setattr(bankseg.io, "READ_ROWS", 5)
     in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
     _whole_file(monkeypatch)
     assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
