@@ -154,10 +154,6 @@ def assign_segments(
         return pd.DataFrame({"segment": pd.Series(dtype="int64"), "distance": pd.Series(dtype="float64")})
     if encoded is None:
         encoded = model[:-1].transform(feature_frame(customers, features))
-    elif len(encoded) != len(customers):
-        raise InputError(
-            f"{len(encoded)} rows of features for {len(customers)} customers, expected one per customer"
-        )
     distances = np.asarray(model[-1].transform(encoded), dtype="float64")
     segment = distances.argmin(axis=1)
     return pd.DataFrame(

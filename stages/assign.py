@@ -8,7 +8,7 @@ import pandas as pd
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.drift import drift_report
-from bankseg.errors import run_entry_point
+from bankseg.errors import InputError, run_entry_point
 from bankseg.io import load_model, read_json, write_csv, write_json
 from bankseg.params import load_params
 
@@ -39,6 +39,11 @@ def main() -> None:
     batch = pd.read_parquet(args.new)
     # The training customers went through the model's preprocessing in featurize already.
     encoded = pd.read_parquet(args.features)
+    if len(encoded) != len(training):
+        raise InputError(
+            f"{args.features}: {len(encoded)} rows of features for the {len(training)} customers of "
+            f"{args.customers}, expected one per customer (run dvc repro)"
+        )
     customers = label_customers(model, names, training, params, encoded=encoded)
     new = label_customers(model, names, batch, params)
     drift = drift_report(

@@ -13,7 +13,6 @@ import pytest
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.cleaning import clean_customers
-from bankseg.errors import InputError
 from bankseg.features import feature_frame
 from bankseg.io import load_model, read_customers, write_parquet
 from bankseg.model import assign_segments
@@ -92,8 +91,6 @@ def test_label_customers_with_their_features_already_encoded(cleaned, trained, p
     encoded = model[:-1].transform(feature_frame(cleaned.kept, params.features))
     again = label_customers(model, NAMES, cleaned.kept, params, encoded=encoded)
     pd.testing.assert_frame_equal(again, labelled)
-    with pytest.raises(InputError, match="rows of features for .* customers"):
-        label_customers(model, NAMES, cleaned.kept, params, encoded=encoded.iloc[1:])
 
 
 def test_read_segment_names_has_integer_keys():
@@ -129,3 +126,15 @@ def test_assign_stage_removes_segment_files_of_an_earlier_run(tmp_path, tiny_mod
         "segment_1.csv",
         "segment_2.csv",
     ]
+    # Features out of step with the customers (files from different runs) are refused.
+    write_parquet(pd.read_parquet(tmp_path / "features.parquet").iloc[1:], tmp_path / "features.parquet")
+    before = (tmp_path / "a.csv").read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.assign", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: features.parquet: {len(kept) - 1} rows of features for the {len(kept)} customers of "
+        "new.parquet, expected one per customer (run dvc repro)"
+    ]
+    assert (tmp_path / "a.csv").read_bytes() == before
