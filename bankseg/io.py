@@ -191,14 +191,11 @@ READ_BYTES = 4 << 20  # of CSV
 READ_ROWS = 1 << 16  # of Parquet
 
 
-def read_customer_blocks(
-    path: str | Path, columns: Callable[[str], bool], *, block_rows: int | None = None
-) -> Iterator[pd.DataFrame]:
+def read_customer_blocks(path: str | Path, columns: Callable[[str], bool]) -> Iterator[pd.DataFrame]:
     """:func:`read_customers` a block of rows at a time, so that memory does not grow with the file.
 
-    The blocks (of ``block_rows``, default :data:`BLOCK_ROWS`, customers), put end to end,
-    are the frame :func:`read_customers` gives; there is at least one (empty for a file
-    without rows). A CSV that pyarrow's streaming reader cannot read as it stands raises
+    The blocks (of :data:`BLOCK_ROWS` customers), put end to end, are the frame
+    :func:`read_customers` gives; there is at least one (empty for a file without rows). A CSV that pyarrow's streaming reader cannot read as it stands raises
     :class:`NotReadableInBlocks`, possibly after some blocks: read it with
     :func:`read_customers` then, which also gives the error message of a bad file.
     """
@@ -228,7 +225,7 @@ def read_customer_blocks(
         schema = batches.schema
     else:
         raise NotReadableInBlocks(f"{suffix!r} files are read whole")
-    for table in _row_blocks(batches, schema, block_rows or BLOCK_ROWS):
+    for table in _row_blocks(batches, schema, BLOCK_ROWS):
         df = table.to_pandas() if suffix in PARQUET_SUFFIXES else _text_frame(table)
         df.attrs["all_columns"] = list(available)
         yield df
