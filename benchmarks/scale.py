@@ -6,7 +6,8 @@ For each N given, the script copies the files git tracks into a temporary folder
 from a clean state. While it runs, every stage process (``python -m stages.<name>``) is
 watched: its wall time (process start to exit) and its peak resident memory (``VmHWM``
 from ``/proc``, the kernel's high-water mark). DVC's own time (start-up, hashing, caching)
-is the rest of the total.
+is the rest of the total. After the run, each stage's start-up (starting Python and
+importing its modules, which every stage pays whatever N) is timed apart.
 
 In the same run and on the same generated files it then times:
 
@@ -51,6 +52,9 @@ from pipeline_time import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.01
+STARTUP_RUNS = 3
+# What the reference script imports (see ``reference_run``).
+REFERENCE_IMPORTS = "numpy, pandas, pyarrow, pyarrow.csv, sklearn.cluster, yaml"
 
 
 @dataclass
@@ -153,6 +157,16 @@ def run_watched(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) ->
     return Measurement(wall, overall_peak, processes)
 
 
+def startup_seconds(imports: str, cwd: Path) -> float:
+    """Median wall time of starting Python and importing ``imports`` (a stage's fixed cost)."""
+    times = []
+    for _ in range(STARTUP_RUNS):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {imports}"], cwd=cwd, env=_env(), check=True)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
 # --- the reference: the minimum work by hand, in one process ------------------------------
 
 
@@ -234,49 +248,65 @@ def _gb(n_bytes: int) -> str:
 
 
 def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: Measurement | None,
-                 cli: Measurement | None, machine: str) -> None:  # fmt: skip
+                 cli: Measurement | None, startup: dict[str, float], machine: str) -> None:  # fmt: skip
+    """The table; ``startup``: each stage's (and the reference's) start-up time, measured apart."""
+
+    def started(name: str) -> str:
+        return f"{startup[name]:.1f}" if name in startup else ""
+
     stage_sum = cpu_sum = 0.0
     rows = []
     for stage in STAGES:
         w = pipeline.processes.get(stage)
         if w is None:
-            rows.append((stage, "-", "-", "-"))
+            rows.append((stage, "-", "-", "-", "-"))
             continue
         stage_sum += w.end - w.start
         cpu_sum += w.cpu_seconds
-        rows.append((stage, f"{w.end - w.start:.1f}", f"{w.cpu_seconds:.1f}", _gb(w.peak_bytes)))
-    rows.append(("dvc itself (start-up, hashing, caching)", f"{pipeline.wall - stage_sum:.1f}", "", ""))
+        rows.append(
+            (stage, f"{w.end - w.start:.1f}", started(stage), f"{w.cpu_seconds:.1f}", _gb(w.peak_bytes))
+        )
+    rows.append(("dvc itself (start-up, hashing, caching)", f"{pipeline.wall - stage_sum:.1f}", "", "", ""))
+    stage_startups = sum(startup.get(s, 0.0) for s in STAGES if s in pipeline.processes)
     rows.append(
         (
             "**whole pipeline (`dvc repro`)**",
             f"**{pipeline.wall:.1f}**",
+            f"{stage_startups:.1f}" if startup else "",
             f"{cpu_sum:.1f}",
             f"**{_gb(pipeline.peak_bytes)}**",
         )
     )
-    for label, m in (
-        ("reference script (one process)", reference),
-        (f"`python -m bankseg assign`, {n:,} rows", cli),
+    for label, name, m in (
+        ("reference script (one process)", "reference", reference),
+        (f"`python -m bankseg assign`, {n:,} rows", "bankseg", cli),
     ):
         if m is not None:
             cpu = sum(w.cpu_seconds for w in m.processes.values())
-            rows.append((label, f"{m.wall:.1f}", f"{cpu:.1f}", _gb(m.peak_bytes)))
+            rows.append((label, f"{m.wall:.1f}", started(name), f"{cpu:.1f}", _gb(m.peak_bytes)))
     if reference is not None:
-        rows.append(("pipeline / reference", f"{pipeline.wall / reference.wall:.1f}x", "", ""))
+        rows.append(("pipeline / reference", f"{pipeline.wall / reference.wall:.1f}x", "", "", ""))
         generate = pipeline.processes.get("generate")
         if generate is not None:
             # The reference reads the files `generate` wrote: on a bank's own file there is
             # nothing to generate.
             without = pipeline.wall - (generate.end - generate.start)
-            rows.append(("pipeline without generate / reference", f"{without / reference.wall:.1f}x", "", ""))
+            rows.append(
+                ("pipeline without generate / reference", f"{without / reference.wall:.1f}x", "", "", "")
+            )
     print()
     print(f"### {n:,} customers + {n_new:,} new, K = {k}")
     print()
-    print("| step | wall s | CPU s | peak RSS GB |")
-    print("|---|---:|---:|---:|")
+    print("| step | wall s | of which start-up s | CPU s | peak RSS GB |")
+    print("|---|---:|---:|---:|---:|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print()
+    if startup:
+        print(
+            "start-up: starting Python and importing the step's modules, nothing else "
+            f"(median of {STARTUP_RUNS} runs of `python -c 'import ...'`, measured after the run)"
+        )
     print(machine.replace("\n", "  \n"))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     sys.stdout.flush()
@@ -312,7 +342,15 @@ def bench(n: int, args: argparse.Namespace, machine: str) -> int:
                     ],
                     repo,
                 )
-            print_report(n, n_new, k, pipeline, reference, cli, machine)
+            startup = {}
+            if not args.no_startup:
+                print(f"{n:,} customers: start-up times ...", file=sys.stderr, flush=True)
+                startup = {s: startup_seconds(f"stages.{s}", repo) for s in STAGES}
+                if reference is not None:
+                    startup["reference"] = startup_seconds(REFERENCE_IMPORTS, repo)
+                if cli is not None:
+                    startup["bankseg"] = startup_seconds("bankseg.__main__", repo)
+            print_report(n, n_new, k, pipeline, reference, cli, startup, machine)
         except CommandFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -333,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the temporary copies")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference script")
     parser.add_argument("--no-cli", action="store_true", help="skip command-line scoring")
+    parser.add_argument("--no-startup", action="store_true", help="skip timing each step's start-up")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copies")
     args = parser.parse_args(argv)
     if min(args.n_customers) < 1000:
