@@ -25,9 +25,9 @@ def label_customers(
     id_column = params.data.id_column
     return pd.DataFrame(
         {
-            id_column: customers[id_column].astype(str).to_numpy(),
+            id_column: customers[id_column].astype(str).array,
             "segment": scored["segment"].to_numpy(),
-            "segment_name": scored["segment"].map(names).to_numpy(),
+            "segment_name": scored["segment"].map(names).array,
             "distance": scored["distance"].round(6).to_numpy(),
         }
     )

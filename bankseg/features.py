@@ -45,9 +45,19 @@ def feature_frame(customers: pd.DataFrame, features: FeatureParams) -> pd.DataFr
     for f in features.numeric:
         frame[f.column] = customers[f.column].astype("float64")
     for f in features.categorical:
-        values = customers[f.column].astype(object)
-        frame[f.column] = values.where(values.notna(), np.nan)
+        frame[f.column] = pd.Series(_shared_objects(customers[f.column]), index=frame.index, dtype=object)
     return frame
+
+
+def _shared_objects(values: pd.Series) -> np.ndarray:
+    """``values`` as an object array, missing as NaN, each distinct value one shared object.
+
+    A category column has a few distinct values: one Python string per row would cost
+    about 60 bytes a customer and column (and scikit-learn encodes object arrays).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.append(np.asarray(uniques, dtype=object), np.nan)
+    return distinct[codes]  # code -1 (missing) takes the appended NaN
 
 
 def build_preprocessing(

@@ -180,6 +180,18 @@ def test_feature_frame_types(cleaned, params):
     assert frame.loc[missing_income, "income_slab"].map(lambda v: isinstance(v, float) and np.isnan(v)).all()
 
 
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_feature_frame_shares_one_object_per_category(cleaned, params, dtype):
+    customers = cleaned.kept.astype({"account_type": dtype, "income_slab": dtype})
+    frame = feature_frame(customers, params.features)
+    for column in ("account_type", "income_slab"):
+        given = customers[column]
+        assert frame[column].fillna("-").tolist() == given.astype(object).fillna("-").tolist()
+        present = frame.loc[given.notna(), column]
+        assert present.map(type).eq(str).all()
+        assert len({id(v) for v in present}) == present.nunique()
+
+
 def test_fitting_does_not_change_the_customers(three, params):
     before = three.copy()
     _fit(three, params)
