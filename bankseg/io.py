@@ -450,11 +450,8 @@ def write_text(text: str, path: str | Path) -> None:
 
 def save_figure(fig: Any, path: str | Path) -> None:
     """Save a matplotlib figure as PNG without metadata that changes between runs."""
-    import matplotlib.pyplot as plt
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-
-from bankseg.params import FeatureParams  # noqa: E402
+from bankseg.params import FeatureParams
 
 ELBOW_PANELS = [
     ("inertia", "inertia (lower is tighter)", "knee"),
@@ -27,7 +23,8 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
     """One panel per criterion, each marking its own choice and the suggested K."""
     panels = [p for p in ELBOW_PANELS if p[0] in scores]
     rows = (len(panels) + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.4 * rows), squeeze=False)
+    fig = Figure(figsize=(10, 3.4 * rows))
+    axes = fig.subplots(rows, 2, squeeze=False)
     for ax, (column, title, criterion) in zip(axes.flat, panels, strict=False):
         if column == "gap":
             ax.errorbar(scores["k"], scores["gap"], yerr=scores["gap_se"], marker="o", capsize=3)
@@ -53,7 +50,8 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
 
 
 def profile_heatmap(matrix: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(max(8, 0.6 * matrix.shape[1] + 4), 1.0 * matrix.shape[0] + 2.5))
+    fig = Figure(figsize=(max(8, 0.6 * matrix.shape[1] + 4), 1.0 * matrix.shape[0] + 2.5))
+    ax = fig.subplots()
     limit = max(1.0, float(np.abs(matrix.to_numpy()).max()))
     image = ax.imshow(matrix.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=45, ha="right")
@@ -70,7 +68,8 @@ def distributions_figure(
     customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, names: dict[int, str]
 ):
     numeric = list(features.numeric)
-    fig, axes = plt.subplots(1, len(numeric), figsize=(5 * len(numeric), 4.5), squeeze=False)
+    fig = Figure(figsize=(5 * len(numeric), 4.5))
+    axes = fig.subplots(1, len(numeric), squeeze=False)
     order = sorted(names)
     for ax, f in zip(axes[0], numeric, strict=True):
         data = [customers.loc[(segments == s).to_numpy(), f.column].dropna().to_numpy() for s in order]
@@ -100,7 +99,8 @@ def projection_figure(
     pca = PCA(n_components=2, random_state=random_state).fit(X.to_numpy())
     points = pca.transform(X.to_numpy()[idx])
     labels = segments.to_numpy()[idx]
-    fig, ax = plt.subplots(figsize=(8, 6.5))
+    fig = Figure(figsize=(8, 6.5))
+    ax = fig.subplots()
     for seg in sorted(names):
         mask = labels == seg
         ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=f"{seg}: {names[seg]}")

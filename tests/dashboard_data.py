@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from bankseg.cleaning import clean_customers
 from bankseg.generate import generate_customers
@@ -64,8 +64,8 @@ def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
     )
     write_json({"mean_ari": 0.97, "segments": {}}, folder / "metrics" / "stability.json")
     for name in ("elbow", "segment_profile"):
-        fig, ax = plt.subplots(figsize=(2, 1))
-        ax.plot([1, 2, 3], [3, 1, 2])
+        fig = Figure(figsize=(2, 1))
+        fig.subplots().plot([1, 2, 3], [3, 1, 2])
         save_figure(fig, folder / "plots" / f"{name}.png")
     return folder
 
