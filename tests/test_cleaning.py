@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.cleaning import FileCleaner, clean_customers, match_columns, require_rows
+from bankseg.cleaning import FileCleaner, _to_number, clean_customers, match_columns, require_rows
 from bankseg.errors import InputError
 
 PERSONAL = [
@@ -362,3 +362,20 @@ def test_a_file_cleaned_in_blocks_is_the_file_cleaned_whole(make_raw, params):
 def test_yes_no_columns_accept_booleans_and_single_letters(make_raw, params, value, expected):
     result = _clean(make_raw({"sip_status": value}), params)
     assert result.kept["sip_status"].tolist() == [expected]
+
+
+def test_numbers_parse_as_pandas_parses_them():
+    rng = np.random.default_rng(7)
+    digits = rng.integers(0, 10**15, 20_000).astype(str)
+    points = rng.integers(0, 15, len(digits))
+    plain = [
+        d if p == 0 or p >= len(d) else f"{d[:-p]}.{d[-p:]}" for d, p in zip(digits, points, strict=True)
+    ]
+    odd = ["5.", "007", "0.10", ".5", "-3", "+4", "1e5", "1E-3", "inf", "-inf", "nan", "abc", "1.2.3", "",
+           "12345678901234567890", "1234567890.123456789", "0x10", "٣"]  # fmt: skip
+    values = pd.Series([*plain, *odd, None], dtype="string")
+    expected = pd.to_numeric(values, errors="coerce").astype("float64")
+    got = _to_number(values)
+    assert got.index.equals(values.index)
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())  # NaN where pandas gives NaN
+    assert got[: len(plain)].tolist() == [float(v) for v in plain]
