@@ -55,13 +55,12 @@ def _to_number(values: pd.Series) -> pd.Series:
     times faster than pandas (to the same float); pandas parses the others.
     """
     number = pd.Series(np.nan, index=values.index, dtype="float64")
-    present = values.notna()
     plain = (
         values.str.fullmatch(_PLAIN_DECIMAL).fillna(False) & (values.str.len() <= _PLAIN_DECIMAL_MAX_CHARS)
     ).to_numpy(dtype=bool)
     if plain.any():
         number[plain] = pc.cast(pa.array(values[plain], type=pa.string()), pa.float64()).to_numpy()
-    rest = present.to_numpy(dtype=bool) & ~plain
+    rest = values.notna().to_numpy(dtype=bool) & ~plain
     if rest.any():
         number[rest] = pd.to_numeric(values[rest], errors="coerce").astype("float64")
     return number

@@ -195,7 +195,8 @@ def read_customer_blocks(path: str | Path, columns: Callable[[str], bool]) -> It
     """:func:`read_customers` a block of rows at a time, so that memory does not grow with the file.
 
     The blocks (of :data:`BLOCK_ROWS` customers), put end to end, are the frame
-    :func:`read_customers` gives; there is at least one (empty for a file without rows). A CSV that pyarrow's streaming reader cannot read as it stands raises
+    :func:`read_customers` gives; there is at least one (empty for a file without rows).
+    A CSV that pyarrow's streaming reader cannot read as it stands raises
     :class:`NotReadableInBlocks`, possibly after some blocks: read it with
     :func:`read_customers` then, which also gives the error message of a bad file.
     """
@@ -302,14 +303,18 @@ def _no_null_columns(schema: pa.Schema) -> pa.Schema:
 
 def parquet_block_writer(
     path: str | Path,
-) -> contextlib.AbstractContextManager[Callable[[pd.DataFrame], None]]:
-    """A context giving ``write(frame)``, which appends frames with the same columns to one
-    Parquet file; the file appears on success. Written in one block it is the file of
-    :func:`write_parquet`; a column without any value in the first block is text."""
+) -> contextlib.AbstractContextManager[Callable[[pd.DataFrame | pa.Table], None]]:
+    """A context giving ``write(block)``, which appends frames or tables with the same columns
+    to one Parquet file; the file appears on success. A frame written in one block gives the
+    file of :func:`write_parquet`; a column without any value in the first block is text."""
+
+    def to_table(block: pd.DataFrame | pa.Table, schema: pa.Schema | None) -> pa.Table:
+        if isinstance(block, pa.Table):
+            return block
+        return pa.Table.from_pandas(block, schema=schema, preserve_index=False)
+
     return _block_writer(
-        path,
-        lambda tmp, schema: pq.ParquetWriter(tmp, schema, compression="zstd"),
-        lambda df, schema: pa.Table.from_pandas(df, schema=schema, preserve_index=False),
+        path, lambda tmp, schema: pq.ParquetWriter(tmp, schema, compression="zstd"), to_table
     )
 
 

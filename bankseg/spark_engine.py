@@ -33,22 +33,17 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
-from bankseg.io import (
-    atomic_path,
-    neutralise_formulas,
-    write_csv,
-)
+from bankseg.io import csv_block_writer, parquet_block_writer
 from bankseg.params import Params, SparkParams
 
 log = logging.getLogger(__name__)
@@ -156,44 +151,48 @@ def _batches(df: Any, folder: Path, names: list[str] | None = None) -> Iterator[
 
 
 @contextlib.contextmanager
-def _single_file(df: Any, path: str | Path, names: list[str] | None = None) -> Iterator[tuple[Path, Any]]:
-    """The temporary file to write in place of ``path`` (renamed to it on success) and ``df``'s
-    batches in order, which Spark writes into a temporary folder beside ``path``."""
+def _spark_tables(df: Any, path: str | Path, names: list[str] | None = None) -> Iterator[Iterator[pa.Table]]:
+    """``df``'s batches in order, which Spark writes into a temporary folder beside ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f".{path.name}-spark-", dir=path.parent))
     try:
-        with atomic_path(path) as tmp:
-            yield tmp, _batches(df, folder / "parts", names)
+        yield _batches(df, folder / "parts", names)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _write_single(
+    df: Any,
+    path: str | Path,
+    block_writer: Callable,
+    empty: Callable[[], Any],
+    names: list[str] | None = None,
+) -> None:
+    """``df`` as one file through ``block_writer`` (of :mod:`bankseg.io`), or ``empty()`` for no rows."""
+    with _spark_tables(df, path, names) as tables, block_writer(path) as write:
+        wrote = False
+        for table in tables:
+            write(table)
+            wrote = True
+        if not wrote:
+            write(empty())
+
+
 def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
     """Write ``df`` as one Parquet file (the default engine's format), columns renamed to ``names``."""
-    with _single_file(df, path, names) as (tmp, tables):
-        writer = None
-        for table in tables:
-            writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
-            writer.write_table(table)
-        if writer is None:
-            empty = pa.table({n: pa.array([], pa.float64()) for n in names})
-            writer = pq.ParquetWriter(tmp, empty.schema, compression="zstd")
-        writer.close()
+    _write_single(
+        df,
+        path,
+        parquet_block_writer,
+        lambda: pa.table({n: pa.array([], pa.float64()) for n in names}),
+        names,
+    )
 
 
 def write_single_csv(df: Any, path: str | Path) -> None:
     """Write ``df`` as one CSV file like :func:`bankseg.io.write_csv` (formulas neutralised)."""
-    with _single_file(df, path) as (tmp, tables):
-        writer = None
-        for table in tables:
-            safe = pa.Table.from_pandas(neutralise_formulas(table.to_pandas()), preserve_index=False)
-            writer = writer or pacsv.CSVWriter(tmp, safe.schema)
-            writer.write_table(safe)
-        if writer is None:
-            write_csv(df.limit(0).toPandas(), tmp)
-        else:
-            writer.close()
+    _write_single(df, path, csv_block_writer, lambda: df.limit(0).toPandas())
 
 
 def collect_rows(df: Any, positions: np.ndarray, n_rows: int) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.cleaning import clean_customers
 from bankseg.features import feature_frame, fit_preprocessing
 from bankseg.generate import generate_customers
-from bankseg.io import load_model, write_parquet
+from bankseg.io import load_model, write_csv, write_parquet
 from bankseg.model import build_model
 from bankseg.params import SparkParams
 from bankseg.training import train_segments
@@ -187,6 +187,29 @@ def test_collect_rows_takes_the_seeded_sample_in_file_order(spark, data):
     rows = collect_rows(df, positions, len(data.customers))
     assert rows["customer_id"].tolist() == data.customers["customer_id"].iloc[positions].tolist()
     assert df.columns == list(data.customers.columns)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_single_files_written_like_the_default_engines(spark, data, tmp_path):
+    """Spark's output is written as one file, as write_csv and write_parquet write; also with no rows."""
+    import pyarrow.parquet as pq
+
+    from bankseg.spark_engine import read_parquet, write_single_csv, write_single_parquet
+
+    risky = spark.createDataFrame([("=1+1", 1), ("ok", 2)], ["text", "n"])
+    write_single_csv(risky, tmp_path / "risky.csv")
+    write_csv(risky.toPandas(), tmp_path / "risky_default.csv")
+    assert (tmp_path / "risky.csv").read_bytes() == (tmp_path / "risky_default.csv").read_bytes()
+    assert (tmp_path / "risky.csv").read_text().splitlines()[1] == '"\'=1+1",1'
+
+    none = read_parquet(spark, data.folder / "new.parquet").limit(0)
+    write_single_csv(none, tmp_path / "none.csv")
+    assert (tmp_path / "none.csv").read_text().splitlines() == [",".join(f'"{c}"' for c in none.columns)]
+    write_single_parquet(none.select("age", "networth"), tmp_path / "none.parquet", ["a", "b"])
+    table = pq.read_table(tmp_path / "none.parquet")
+    assert (table.num_rows, table.column_names) == (0, ["a", "b"])
+    assert not list(tmp_path.glob(".*"))  # no temporary file or Spark folder left behind
 
 
 @pytest.mark.spark
