@@ -24,9 +24,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, cpu_count, delayed
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
@@ -36,7 +40,7 @@ from sklearn.metrics import (
     pairwise_distances,
     silhouette_score,
 )
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from bankseg.params import ElbowParams
 
@@ -47,6 +51,8 @@ CRITERIA = {"silhouette": True, "calinski_harabasz": True, "davies_bouldin": Fal
 # The criteria that vote in the consensus, in the order they are reported.
 VOTERS = ("knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 STABILITY_TOLERANCE = 0.02
+
+T = TypeVar("T")
 
 
 def seeded_sample(n_rows: int, size: int, random_state: int) -> np.ndarray:
@@ -70,21 +76,38 @@ def quality_scores(X: np.ndarray, labels: np.ndarray, *, silhouette_sample: int,
     }
 
 
+def side_by_side(function: Callable[..., T], jobs: list[tuple]) -> list[T]:
+    """``[function(*job) for job in jobs]``, each call on one thread, as many at once as cores.
+
+    For many small K-means fits. Within one fit, K-means' OpenMP threads spend more time
+    waiting for each other than computing, badly so on a shared machine (measured: 20x
+    slower with two threads on a busy 2-core machine); independent fits side by side keep
+    every core busy. Each result depends only on its job, not on the number of cores.
+    """
+    controller = ThreadpoolController()
+
+    def on_one_thread(*job):
+        # OpenMP's limit is per thread; OpenBLAS's is global and set by the caller below.
+        with controller.limit(limits=1, user_api="openmp"):
+            return function(*job)
+
+    with controller.limit(limits=1, user_api="blas"):
+        workers = Parallel(n_jobs=max(1, min(cpu_count(), len(jobs))), backend="threading")
+        return workers(delayed(on_one_thread)(*job) for job in jobs)
+
+
 def _kmeans(X: np.ndarray, k: int, *, n_init: int, random_state: int, init="k-means++") -> KMeans:
-    with warnings.catch_warnings():
-        # Bootstrap resamples of small data can hold fewer distinct customers than K.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return KMeans(
-            n_clusters=k, init=init, n_init=n_init if isinstance(init, str) else 1, random_state=random_state
-        ).fit(X)
+    return KMeans(
+        n_clusters=k, init=init, n_init=n_init if isinstance(init, str) else 1, random_state=random_state
+    ).fit(X)
 
 
 def _monotone_fits(X: np.ndarray, ks: list[int], *, n_init: int, random_state: int) -> dict[int, KMeans]:
     """K-means for each K, each with an inertia no larger than the previous K's."""
     fits: dict[int, KMeans] = {}
     previous: KMeans | None = None
-    for k in ks:
-        best = _kmeans(X, k, n_init=n_init, random_state=random_state)
+    starts = side_by_side(partial(_kmeans, n_init=n_init, random_state=random_state), [(X, k) for k in ks])
+    for k, best in zip(ks, starts, strict=True):
         if previous is not None and previous.n_clusters == k - 1:
             centres = previous.cluster_centers_
             farthest = X[np.argmax(previous.transform(X).min(axis=1))]
@@ -113,12 +136,11 @@ def gap_statistic(
     k-means++ start per reference fit.
     """
     rng = np.random.default_rng(random_state)
-    log_ref = np.empty((n_references, len(inertia)))
-    for b in range(n_references):
-        reference = _reference_data(X, rng)
-        for j, k in enumerate(inertia):
-            fit = _kmeans(reference, k, n_init=1, random_state=random_state)
-            log_ref[b, j] = np.log(fit.inertia_)
+    references = [_reference_data(X, rng) for _ in range(n_references)]
+    fits = side_by_side(
+        partial(_kmeans, n_init=1, random_state=random_state), [(r, k) for r in references for k in inertia]
+    )
+    log_ref = np.log([fit.inertia_ for fit in fits]).reshape(n_references, len(inertia))
     gap = log_ref.mean(axis=0) - np.log(np.maximum(list(inertia.values()), 1e-300))
     s = log_ref.std(axis=0) * np.sqrt(1 + 1 / n_references)
     return pd.DataFrame({"k": list(inertia), "gap": gap, "gap_se": s})
@@ -130,16 +152,13 @@ def stability_by_k(
     """Mean adjusted Rand index between each fit and refits on bootstrap resamples."""
     rng = np.random.default_rng(random_state)
     draws = [rng.integers(0, len(X), size=len(X)) for _ in range(n_bootstrap)]
-    result = {}
-    for k, fit in fits.items():
-        scores = [
-            adjusted_rand_score(
-                fit.labels_, _kmeans(X[rows], k, n_init=n_init, random_state=random_state).predict(X)
-            )
-            for rows in draws
-        ]
-        result[k] = float(np.mean(scores))
-    return result
+
+    def agreement(k: int, rows: np.ndarray) -> float:
+        refit = _kmeans(X[rows], k, n_init=n_init, random_state=random_state)
+        return adjusted_rand_score(fits[k].labels_, refit.predict(X))
+
+    scores = side_by_side(agreement, [(k, rows) for k in fits for rows in draws])
+    return {k: float(np.mean(scores[i * n_bootstrap : (i + 1) * n_bootstrap])) for i, k in enumerate(fits)}
 
 
 def sweep(
@@ -155,12 +174,13 @@ def sweep(
 ) -> pd.DataFrame:
     """One row per K from ``k_min`` to ``k_max``: inertia, quality criteria, gap and stability.
 
-    Runs on one thread: the fits are many and small, and K-means' OpenMP threads spend more
-    time waiting for each other than computing, badly so on a shared machine (measured: 20x
-    slower with two threads on a busy 2-core machine). Results do not depend on the thread
-    count beyond the last bits, which the written metrics round away.
+    The many small K-means fits run side by side, one thread each (:func:`side_by_side`);
+    the few that depend on the previous K's fit run one after the other, on one thread too.
     """
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
+        # Bootstrap resamples of small data can hold fewer distinct customers than K. The
+        # filter is set here, once, because the fits' threads share the warning filters.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         return _sweep(
             X,
             k_min=k_min,
@@ -200,8 +220,8 @@ def _sweep(
     ).set_index("k")
     shown = {k: fit for k, fit in fits.items() if k >= max(k_min, 2)}
     stability = stability_by_k(X, shown, n_bootstrap=n_bootstrap, n_init=n_init, random_state=random_state)
-    rows = []
-    for k in range(k_min, k_max + 1):
+
+    def criteria(k: int) -> dict:
         labels = fits[k].labels_
         row = {"k": k, "inertia": float(fits[k].inertia_), "silhouette": float("nan")}
         if len(np.unique(labels[sample])) > 1:
@@ -209,10 +229,14 @@ def _sweep(
         many = len(np.unique(labels)) > 1
         row["calinski_harabasz"] = float(calinski_harabasz_score(X, labels)) if many else float("nan")
         row["davies_bouldin"] = float(davies_bouldin_score(X, labels)) if many else float("nan")
+        return row
+
+    rows = side_by_side(criteria, [(k,) for k in range(k_min, k_max + 1)])
+    for row in rows:
+        k = row["k"]
         row["gap"] = float(gaps.loc[k, "gap"])
         row["gap_se"] = float(gaps.loc[k, "gap_se"])
         row["stability"] = stability.get(k, float("nan"))
-        rows.append(row)
         log.info(
             "k=%d inertia=%.1f silhouette=%.3f gap=%.3f stability=%.3f",
             k,

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
-from threadpoolctl import threadpool_limits
 
-from bankseg.choosing_k import seeded_sample
+from bankseg.choosing_k import seeded_sample, side_by_side
 from bankseg.model import new_kmeans
 from bankseg.params import StabilityParams, TrainParams
 
@@ -34,27 +33,21 @@ def bootstrap_stability(
 ) -> dict:
     """Per-segment Jaccard stability, mean adjusted Rand index, and the unstable segments.
 
-    The refits run on one thread: they are many and small (see :func:`bankseg.choosing_k.sweep`).
+    The refits are many and small: they run side by side, one thread each
+    (:func:`bankseg.choosing_k.side_by_side`).
     """
-    with threadpool_limits(limits=1, user_api="openmp"):
-        return _bootstrap_stability(X, labels, n_segments, train=train, params=params)
-
-
-def _bootstrap_stability(
-    X: np.ndarray, labels: np.ndarray, n_segments: int, *, train: TrainParams, params: StabilityParams
-) -> dict:
     X = np.ascontiguousarray(X, dtype="float64")
     sample = seeded_sample(len(X), params.sample_size, params.random_state)
     Xs, ls = X[sample], np.asarray(labels)[sample]
     rng = np.random.default_rng(params.random_state)
-    jaccards, aris = [], []
-    for _ in range(params.n_bootstrap):
-        rows = rng.integers(0, len(Xs), size=len(Xs))
-        refit = new_kmeans(n_segments, train).fit(Xs[rows])
-        predicted = refit.predict(Xs)
+    draws = [rng.integers(0, len(Xs), size=len(Xs)) for _ in range(params.n_bootstrap)]
+
+    def refit(rows: np.ndarray) -> tuple[np.ndarray, float]:
+        predicted = new_kmeans(n_segments, train).fit(Xs[rows]).predict(Xs)
         drawn = np.unique(rows)
-        jaccards.append(best_jaccard(ls[drawn], predicted[drawn], n_segments))
-        aris.append(adjusted_rand_score(ls, predicted))
+        return best_jaccard(ls[drawn], predicted[drawn], n_segments), adjusted_rand_score(ls, predicted)
+
+    jaccards, aris = zip(*side_by_side(refit, [(rows,) for rows in draws]), strict=True)
     per_segment = np.mean(jaccards, axis=0)
     segments = {
         str(i): {"jaccard": float(j), "stable": bool(j >= params.threshold)}

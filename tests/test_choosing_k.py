@@ -17,6 +17,7 @@ from bankseg.choosing_k import (
     gap_choice,
     quality_scores,
     seeded_sample,
+    side_by_side,
     stability_choice,
     suggest_k,
     sweep,
@@ -81,6 +82,40 @@ def test_sweep_is_reproducible(blobs):
     first = sweep(X[::4], k_min=2, k_max=5, n_init=2, random_state=3, silhouette_sample=50)
     second = sweep(X[::4], k_min=2, k_max=5, n_init=2, random_state=3, silhouette_sample=50)
     pd.testing.assert_frame_equal(first, second)
+
+
+def _threads_and_job(job: int) -> tuple[int, int, int]:
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    from threadpoolctl import threadpool_info
+
+    blas = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    return job, _openmp_effective_n_threads(), max(blas, default=1)
+
+
+def test_side_by_side_keeps_the_order_and_gives_each_call_one_thread():
+    assert side_by_side(_threads_and_job, [(job,) for job in range(12)]) == [(job, 1, 1) for job in range(12)]
+    assert side_by_side(_threads_and_job, []) == []
+
+
+def test_sweep_does_not_depend_on_the_number_of_cores(blobs, monkeypatch):
+    X, _ = blobs
+    on_two = sweep(X[::2], k_min=2, k_max=6, n_init=2, random_state=1, silhouette_sample=300)
+    monkeypatch.setattr("bankseg.choosing_k.cpu_count", lambda: 1)
+    on_one = sweep(X[::2], k_min=2, k_max=6, n_init=2, random_state=1, silhouette_sample=300)
+    pd.testing.assert_frame_equal(on_one, on_two, check_exact=True)
+    assert on_one.attrs == on_two.attrs
+
+
+def test_sweep_silences_convergence_warnings_of_tiny_resamples_and_restores_the_filters():
+    import warnings
+
+    X = np.array([[0.0], [0.0], [0.0], [1.0], [1.0], [5.0], [5.0], [9.0]])
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep(X, k_min=2, k_max=5, n_init=1, random_state=0, silhouette_sample=100)
+    assert [w for w in caught if "ConvergenceWarning" in type(w.message).__name__] == []
+    assert warnings.filters == before
 
 
 # A hand-made score table: a straight inertia line (no knee), and criteria that disagree.
