@@ -17,6 +17,11 @@ In the same run and on the same generated files it then times:
   customers, average the features by segment and write the assignments;
 - scoring the N generated customers from the command line (``python -m bankseg assign``).
 
+Besides the ratio of the totals, the table gives the ratio of the work alone: the pipeline
+without ``generate``, the stages' start-ups and DVC's own time, against the reference
+without its start-up. Given several N, the script ends with how much
+each time grows from one N to the next.
+
 Usage::
 
     python benchmarks/scale.py 100000 1000000
@@ -28,6 +33,7 @@ Linux only (it reads ``/proc``).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -286,14 +292,28 @@ def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: M
             rows.append((label, f"{m.wall:.1f}", started(name), f"{cpu:.1f}", _gb(m.peak_bytes)))
     if reference is not None:
         rows.append(("pipeline / reference", f"{pipeline.wall / reference.wall:.1f}x", "", "", ""))
-        generate = pipeline.processes.get("generate")
-        if generate is not None:
+        if "generate" in pipeline.processes:
             # The reference reads the files `generate` wrote: on a bank's own file there is
             # nothing to generate.
-            without = pipeline.wall - (generate.end - generate.start)
+            without = _without_generate(pipeline)
             rows.append(
                 ("pipeline without generate / reference", f"{without / reference.wall:.1f}x", "", "", "")
             )
+            if startup:
+                # The work alone: without generate, the start-ups and DVC's own time on the
+                # pipeline's side, without its one start-up on the reference's.
+                dvc = pipeline.wall - stage_sum
+                work = without - (stage_startups - startup.get("generate", 0.0)) - dvc
+                reference_work = reference.wall - startup["reference"]
+                rows.append(
+                    (
+                        "pipeline's work (without generate, start-ups, dvc) / reference's work",
+                        _ratio(work, reference_work),
+                        "",
+                        "",
+                        "",
+                    )
+                )
     print()
     print(f"### {n:,} customers + {n_new:,} new, K = {k}")
     print()
@@ -312,7 +332,27 @@ def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: M
     sys.stdout.flush()
 
 
-def bench(n: int, args: argparse.Namespace, machine: str) -> int:
+def _ratio(a: float, b: float) -> str:
+    """``a / b`` as "2.0x", or "-" where ``b`` is within the noise of timing (a tenth of a second)."""
+    return f"{a / b:.1f}x" if b >= 0.1 else "-"
+
+
+def _without_generate(pipeline: Measurement) -> float:
+    generate = pipeline.processes.get("generate")
+    return pipeline.wall - (0.0 if generate is None else generate.end - generate.start)
+
+
+def print_growth(timings: list[tuple[int, float, float]]) -> None:
+    """How much each time grows from one N to the next: ``(N, pipeline without generate, reference)``."""
+    for (n0, pipe0, ref0), (n1, pipe1, ref1) in itertools.pairwise(timings):
+        print(
+            f"from {n0:,} to {n1:,} customers the pipeline without generate takes {pipe1 - pipe0:.1f} s "
+            f"more and the reference {ref1 - ref0:.1f} s more: {_ratio(pipe1 - pipe0, ref1 - ref0)}"
+        )
+
+
+def bench(n: int, args: argparse.Namespace, machine: str, timings: list[tuple[int, float, float]]) -> int:
+    """Run and report one N; append ``(N, pipeline without generate, reference)`` to ``timings``."""
     n_new = max(1, int(n * args.new_fraction))
     with work_copy("bankseg-scale-", args.keep, args.tmp) as workdir:
         repo = workdir / "repo"
@@ -351,6 +391,8 @@ def bench(n: int, args: argparse.Namespace, machine: str) -> int:
                 if cli is not None:
                     startup["bankseg"] = startup_seconds("bankseg.__main__", repo)
             print_report(n, n_new, k, pipeline, reference, cli, startup, machine)
+            if reference is not None:
+                timings.append((n, _without_generate(pipeline), reference.wall))
         except CommandFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -378,8 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("N must be at least 1000")
     machine = machine_description() + f"\nmemory:  {psutil.virtual_memory().total / 2**30:.0f} GiB"
     status = 0
-    for n in args.n_customers:
-        status |= bench(n, args, machine)
+    timings: list[tuple[int, float, float]] = []
+    for n in sorted(args.n_customers):
+        status |= bench(n, args, machine, timings)
+    print_growth(timings)
     return status
 
 
