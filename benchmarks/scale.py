@@ -272,7 +272,8 @@ def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: M
         rows.append(
             (stage, f"{w.end - w.start:.1f}", started(stage), f"{w.cpu_seconds:.1f}", _gb(w.peak_bytes))
         )
-    rows.append(("dvc itself (start-up, hashing, caching)", f"{pipeline.wall - stage_sum:.1f}", "", "", ""))
+    dvc = pipeline.wall - stage_sum
+    rows.append(("dvc itself (start-up, hashing, caching)", f"{dvc:.1f}", "", "", ""))
     stage_startups = sum(startup.get(s, 0.0) for s in STAGES if s in pipeline.processes)
     rows.append(
         (
@@ -302,7 +303,6 @@ def print_report(n: int, n_new: int, k: int, pipeline: Measurement, reference: M
             if startup:
                 # The work alone: without generate, the start-ups and DVC's own time on the
                 # pipeline's side, without its one start-up on the reference's.
-                dvc = pipeline.wall - stage_sum
                 work = without - (stage_startups - startup.get("generate", 0.0)) - dvc
                 reference_work = reference.wall - startup["reference"]
                 rows.append(
