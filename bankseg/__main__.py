@@ -17,8 +17,10 @@ from bankseg.assignment import label_customers, read_segment_names
 from bankseg.cleaning import FileCleaner, needed_columns
 from bankseg.errors import InputError, run_entry_point
 from bankseg.gate import evaluate, metrics_diff, parse_diff, table
-from bankseg.io import csv_block_writer, in_blocks, load_model, read_json, write_json
+from bankseg.io import csv_block_writer, load_model, read_json, write_json
 from bankseg.params import Params, load_params
+from bankseg.paths import check_paths
+from bankseg.reading import in_blocks
 from bankseg.training import check_reference
 
 log = logging.getLogger("bankseg")
@@ -87,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def gate_command(args: argparse.Namespace) -> None:
+    inputs = {"--params": args.params} | ({"--diff-json": args.diff_json} if args.diff_json else {})
+    check_paths(inputs, {"--summary": args.summary} if args.summary else {})
     params = load_params(args.params)
     if args.diff_json:
         try:
@@ -108,6 +112,10 @@ def gate_command(args: argparse.Namespace) -> None:
 
 def pin_command(args: argparse.Namespace) -> None:
     params = load_params(args.params)
+    check_paths(
+        {"--params": args.params, "--segments": args.segments},
+        {"segments.reference": params.segments.reference},
+    )
     trained = check_reference(read_json(args.segments), args.segments)
     if not trained["segments"]:
         raise InputError(f"{args.segments}: holds no segments; run `dvc repro` first")
@@ -120,29 +128,46 @@ def pin_command(args: argparse.Namespace) -> None:
     )
 
 
+class _NoneValid(Exception):
+    """Every row of the input was rejected: the output is not written."""
+
+
 def _assign_blocks(
     blocks: Iterable[pd.DataFrame], model, names: dict[int, str], params: Params, args: argparse.Namespace
 ) -> tuple[FileCleaner, Counter]:
-    """Clean, label and write the customers a block at a time; the cleaning's totals and the segment sizes."""
+    """Clean, label and write the customers a block at a time; the cleaning's totals and the segment sizes.
+
+    When every row is rejected, only the rejected rows are written."""
     cleaner = FileCleaner(params, source=args.input)
     sizes: Counter[int] = Counter()
     with contextlib.ExitStack() as files:
-        write_labelled = files.enter_context(csv_block_writer(args.output))
         write_rejected = files.enter_context(csv_block_writer(args.rejected)) if args.rejected else None
-        for block in blocks:
-            cleaned = cleaner.clean(block)
-            labelled = label_customers(model, names, cleaned.kept, params)
-            write_labelled(labelled)
-            if write_rejected:
-                write_rejected(cleaned.rejected)
-            sizes.update(labelled["segment"].tolist())
+        try:
+            with csv_block_writer(args.output) as write_labelled:
+                for block in blocks:
+                    cleaned = cleaner.clean(block)
+                    labelled = label_customers(model, names, cleaned.kept, params)
+                    write_labelled(labelled)
+                    if write_rejected:
+                        write_rejected(cleaned.rejected)
+                    sizes.update(labelled["segment"].tolist())
+                if cleaner.rows_read and not sizes:
+                    raise _NoneValid
+        except _NoneValid:
+            pass
     return cleaner, sizes
 
 
 def assign_command(args: argparse.Namespace) -> None:
+    outputs = {"OUTPUT": args.output} | ({"--rejected": args.rejected} if args.rejected else {})
+    inputs = {
+        "INPUT": args.input,
+        "--model": args.model,
+        "--segments": args.segments,
+        "--params": args.params,
+    }
+    check_paths(inputs, outputs, optional=["--model", "--segments"])  # their loaders say what to do
     params = load_params(args.params)
-    if Path(args.output).resolve() == Path(args.input).resolve():
-        raise InputError(f"{args.output}: output would overwrite the input file")
     model = load_model(args.model)
     names = read_segment_names(read_json(args.segments))
     columns = needed_columns(params)
@@ -152,6 +177,15 @@ def assign_command(args: argparse.Namespace) -> None:
         lambda read: _assign_blocks(read(args.input, columns), model, names, params, args)
     )
     quality = cleaner.quality
+    if quality["rows_read"] and not quality["rows_kept"]:
+        first = cleaner.first_rejected
+        where = (
+            f"; they are listed in {args.rejected}" if args.rejected else "; use --rejected FILE to see them"
+        )
+        raise InputError(
+            f"{args.input}: none of the {quality['rows_read']:,} rows is valid (first problem, row "
+            f"{first['row']}: {first['reason']}); {args.output} was not written{where}"
+        )
     if quality["rows_rejected"]:
         log.warning(
             "%d of %d rows rejected (%s)%s",

@@ -2,15 +2,16 @@
 
 Personal identifiers are dropped first, so nothing after this point (kept rows, rejected
 rows, metrics) can carry them. Only the id, the feature columns and the profile-only
-columns travel on.
+columns travel on; a rejected row is reported by its file, record number, id and reason, and
+a reason never shows a value that may be personal (see :func:`bankseg.personal.shown_value`).
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,15 @@ import pyarrow.compute as pc
 
 from bankseg.errors import InputError
 from bankseg.params import Params
+from bankseg.personal import (
+    header_key,
+    listed,
+    normalise_header,
+    personal_values_kind,
+    shown_value,
+    value_kind,
+)
+from bankseg.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +37,45 @@ YES_NO = ("No", "Yes")
 YES_NO_SYNONYMS = {"True": "Yes", "False": "No", "Y": "Yes", "N": "No"}
 # Values that mean "no value" in exports, compared in lower case.
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "-")
-# Currency marks and digit grouping removed before parsing a number: "₹ 1,20,000" -> 120000.
-_CURRENCY_AND_GROUPING = r"^(?:₹|rs\.?|inr)\s*|,|_|\s"
+# Currency marks removed before parsing a number: "₹ 1,20,000" -> 1,20,000.
+_CURRENCY = r"^(?:₹|rs\.?|inr|€|eur|\$|usd|£|gbp)\s*"
+
+# Why a row is rejected: kinds counted in metrics/data_quality.json (rejected_by_reason).
+REASON_KINDS = (
+    "malformed_row",
+    "missing_id",
+    "not_a_number",
+    "out_of_range",
+    "unexpected_category",
+    "missing_value",
+    "duplicate_id",
+)
+
+# How a number's decimal mark shows in one value (after currency marks and spaces are removed):
+# evidence for a decimal point, for a decimal comma, or either (1,234 and 1.234).
+_POINT = (
+    r"[+-]?(?:\d{1,3}(?:,\d{2,3})+\.\d*|\d{1,3}(?:,\d{2,3}){2,}|\d*\.(?:\d{0,2}|\d{4,})|(?:\d{4,}|0)\.\d{3})"
+)
+_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+,\d*|\d{1,3}(?:\.\d{3}){2,}|\d*,(?:\d{0,2}|\d{4,})|(?:\d{4,}|0),\d{3})"
+_EITHER = r"[+-]?[1-9]\d{0,2}[.,]\d{3}"
+DECIMAL_MARKS = {".": "a decimal point", ",": "a decimal comma"}
 
 
-def _plain_number(values: pd.Series) -> pd.Series:
+def _plain_number(values: pd.Series, decimal: str) -> pd.Series:
+    """Numbers as Python would write them: without currency marks, spaces and digit grouping,
+    with a decimal point (``decimal`` is the file's decimal mark)."""
     # Most values are plain digits already; the case-insensitive replacement is slow, so it
     # runs only on the others (for plain digits it would change nothing).
-    odd = ~values.str.fullmatch(r"[0-9.]*").fillna(True)
+    odd = ~values.str.fullmatch(r"[0-9]*" if decimal == "," else r"[0-9.]*").fillna(True)
     if not odd.any():
         return values
+    grouping = "," if decimal == "." else "."
     out = values.copy()
-    out[odd] = values[odd].str.replace(_CURRENCY_AND_GROUPING, "", regex=True, case=False)
+    plain = (
+        values[odd].str.replace(_CURRENCY, "", regex=True, case=False).str.replace(r"[\s_]", "", regex=True)
+    )
+    plain = plain.str.replace(grouping, "", regex=False)
+    out[odd] = plain.str.replace(",", ".", regex=False) if decimal == "," else plain
     return out
 
 
@@ -66,15 +103,84 @@ def _to_number(values: pd.Series) -> pd.Series:
     return number
 
 
+def _out_of_range(column: str, number: float, text: str, bounds: str) -> str:
+    """The reason for a number outside its range: the number, whole numbers as integers and
+    others in 6 digits, unless it looks like a personal identifier (a phone number in ``age``)."""
+    if value_kind(text):
+        return f"{column}: {shown_value(text)}, outside {bounds}"
+    shown = str(int(number)) if abs(number) < 1e15 and number == int(number) else f"{number:.6g}"
+    return f"{column}={shown} outside {bounds}"
+
+
+def _first_match(values: pd.Series, pattern: str) -> int | None:
+    """Position of the first value that is all ``pattern`` (RE2, run by Arrow), or None."""
+    hits = pc.match_substring_regex(pa.array(values, type=pa.string()), f"^(?:{pattern})$")
+    found = pc.index(pc.fill_null(hits, False), True).as_py()
+    return None if found < 0 else found
+
+
+def decimal_mark(
+    raw: pd.DataFrame, params: Params, *, source: str, row_offset: int = 0, known: str | None = None
+) -> str | None:
+    """The decimal mark of the numeric features in ``raw``: ``.``, ``,`` or None (no sign of either).
+
+    ``prepare.decimal_mark`` when set; else found from the values: ``1,234.5``, ``1,20,000``
+    and ``12.5`` show a decimal point, ``1.234,5``, ``1.234.567`` and ``12,5`` a decimal
+    comma. Values that show both in one file, a mark other than ``known`` (that of earlier
+    blocks), and, in a file not separated by commas, values such as ``1,234`` with no sign
+    of either, are refused in one line: a number is read exactly or not at all.
+    """
+    if params.prepare.decimal_mark != "auto":
+        return params.prepare.decimal_mark
+    numeric = {header_key(f.column): f.column for f in params.features.numeric}
+    first: dict[str, tuple[int, str, str]] = {}  # mark -> (row, column, value)
+    for name in raw.columns:
+        column = numeric.get(header_key(name))
+        if column is None:
+            continue
+        values = raw[name].astype("string").str.replace(_CURRENCY, "", regex=True, case=False)
+        values = values.str.replace(r"[\s_]", "", regex=True)
+        for mark, pattern in ((".", _POINT), (",", _COMMA), ("either", _EITHER)):
+            at = _first_match(values, pattern)
+            if at is not None and (mark not in first or row_offset + at + 1 < first[mark][0]):
+                first[mark] = (row_offset + at + 1, column, values.iloc[at])
+    marks = [m for m in DECIMAL_MARKS if m in first]
+    if len(marks) == 2:
+        (r1, c1, _), (r2, c2, _) = first["."], first[","]
+        raise InputError(
+            f"{source}: numbers are written with a decimal point (row {r1}, {c1}) and with a decimal "
+            f"comma (row {r2}, {c2}); expected one of them: set prepare.decimal_mark to '.' or ','"
+        )
+    mark = marks[0] if marks else None
+    if known and mark and mark != known:
+        row, column, _ = first[mark]
+        raise InputError(
+            f"{source}: row {row}, {column} is written with {DECIMAL_MARKS[mark]}, but earlier rows use "
+            f"{DECIMAL_MARKS[known]}; expected one of them: set prepare.decimal_mark to '.' or ','"
+        )
+    mark = mark or known
+    delimiter = raw.attrs.get(DELIMITER)
+    if mark is None and "either" in first and delimiter not in (None, ","):
+        row, column, value = first["either"]
+        raise InputError(
+            f"{source}: row {row}, {column} {shown_value(value)} could be written with a decimal comma or "
+            f"with digit grouping (the file is separated by {delimiter!r}); set prepare.decimal_mark to ',' or '.'"
+        )
+    return mark
+
+
 def needed_columns(params: Params) -> Callable[[str], bool]:
     """A test of a file's header: whether cleaning may use that column.
 
     Reading only these columns skips the personal data and the other columns of a wide
     export; headers are matched as :func:`match_columns` matches them.
     """
-    profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
-    keys = {_header_key(c) for c in [params.data.id_column, *params.features.columns, *profile_only]}
-    return lambda name: _header_key(name) in keys
+    keys = {header_key(c) for c in [params.data.id_column, *params.features.columns, *_profile_only(params)]}
+    return lambda name: header_key(name) in keys
+
+
+def _profile_only(params: Params) -> list[str]:
+    return [c for c in params.prepare.profile_columns if not listed(c, params.features.columns)]
 
 
 @dataclass(frozen=True)
@@ -84,40 +190,52 @@ class CleanResult:
     quality: dict
 
 
-def _normalise_header(name: object) -> str:
-    return str(name).strip().lstrip("\ufeff").strip()
-
-
-def _header_key(name: object) -> str:
-    """A header compared without case, spaces, underscores, hyphens or dots ("Net Worth" = networth)."""
-    return re.sub(r"[\s_.\-]+", "", _normalise_header(name).lower())
-
-
 def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
     """Rename columns that match a required name up to case, spaces, underscores and hyphens.
 
     "Customer ID", " AGE " and "Net-Worth" match customer_id, age and networth. An exact
-    match wins over a loose one. Raises an error naming the first required column that is absent.
+    match wins over a loose one; two loose matches are an error. Raises an error naming the
+    first required column that is absent, and the file's closest columns; when the first row
+    holds values (a file without a header row), it says so and shows none of them.
     """
-    by_key: dict[str, object] = {}
+    by_key: dict[str, list[object]] = {}
     for column in df.columns:
-        by_key.setdefault(_header_key(column), column)
-    exact = {_normalise_header(c): c for c in df.columns}
+        by_key.setdefault(header_key(column), []).append(column)
+    exact = {normalise_header(c): c for c in df.columns}
     renames = {}
     for name in required:
-        original = exact.get(name, by_key.get(_header_key(name)))
+        original = exact.get(name)
         if original is None:
-            every = df.attrs.get("all_columns", list(df.columns))  # also those not read
-            found = ", ".join(_normalise_header(c) for c in every[:8]) or "no columns"
-            raise InputError(f"{source}: required column '{name}' is missing (found: {found})")
+            loose = by_key.get(header_key(name), [])
+            if len(loose) > 1:
+                both = " and ".join(f"'{normalise_header(c)}'" for c in loose[:2])
+                raise InputError(
+                    f"{source}: columns {both} both match '{name}'; expected one column of that name"
+                )
+            original = loose[0] if loose else None
+        if original is None:
+            raise InputError(
+                _missing_column(df.attrs.get("all_columns", list(df.columns)), name, required, source)
+            )
         renames[original] = name
     return df.rename(columns=renames)
 
 
+def _missing_column(found: list[object], name: str, required: list[str], source: str) -> str:
+    headers = [normalise_header(c) for c in found]
+    if any(looks_like_data(h) for h in headers):
+        expected = ", ".join(required[:6]) + (", ..." if len(required) > 6 else "")
+        return f"{source}: required column '{name}' is missing: {NO_HEADER} ({expected})"
+    keys = {header_key(h): h for h in headers}
+    close = difflib.get_close_matches(header_key(name), list(keys), n=3, cutoff=0.6)
+    hint = f"closest: {', '.join(repr(keys[k]) for k in close)}" if close else "none is close"
+    return f"{source}: required column '{name}' is missing ({len(headers)} columns in the file; {hint})"
+
+
 def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: bool) -> pd.DataFrame:
     """Match profile-only columns like required ones; an absent one is added empty, with a warning."""
-    present = {_header_key(c) for c in df.columns}
-    found = [c for c in columns if _header_key(c) in present]
+    present = {header_key(c) for c in df.columns}
+    found = [c for c in columns if header_key(c) in present]
     df = match_columns(df, found, source=source)
     for column in columns:
         if column not in found:
@@ -127,41 +245,66 @@ def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: 
     return df
 
 
-def _first_reason(reasons: pd.Series, mask: pd.Series, text: str | tuple[str, pd.Series, str]) -> pd.Series:
-    """Set ``text`` as the reason for rows in ``mask`` that have no reason yet.
+@dataclass
+class _Reasons:
+    """The first reason each row is rejected for: its kind (one of REASON_KINDS) and its text."""
 
-    ``text`` is a string, or ``(before, values, after)`` for a text that shows each row's
-    value (made only for the few rows that need one).
-    """
-    fill = mask & reasons.isna()
-    if isinstance(text, str):
-        reasons[fill] = text
-    elif fill.any():
-        before, values, after = text
-        reasons[fill] = before + values[fill].fillna("") + after
-    return reasons
+    index: pd.Index
+    kinds: pd.Series = field(init=False)
+    texts: pd.Series = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kinds = pd.Series(None, index=self.index, dtype=object)
+        self.texts = pd.Series(None, index=self.index, dtype=object)
+
+    def add(self, mask: pd.Series, kind: str, text: str | Callable[[pd.Index], pd.Series]) -> None:
+        """``text``: the reason, or a function giving each row's reason (made only for the few
+        rows that need one)."""
+        fill = mask & self.kinds.isna()
+        if not fill.any():
+            return
+        self.kinds[fill] = kind
+        self.texts[fill] = text if isinstance(text, str) else text(fill[fill].index)
+
+    @property
+    def rejected(self) -> pd.Series:
+        return self.kinds.notna()
+
+
+def _shown(values: pd.Series, rows: pd.Index, *, words: bool = False) -> pd.Series:
+    return values[rows].map(lambda v: shown_value(v, words=words))
 
 
 def clean_customers(
-    raw: pd.DataFrame, params: Params, *, source: str, row_offset: int = 0, known_ids: set[str] | None = None
+    raw: pd.DataFrame,
+    params: Params,
+    *,
+    source: str,
+    row_offset: int = 0,
+    known_ids: set[str] | None = None,
+    decimal: str | None = None,
 ) -> CleanResult:
     """Split raw records into valid rows (typed) and rejected rows (with a reason).
 
     The kept frame holds the id column as text, numeric features as float (missing values
     left for the fitted preprocessing to impute, unless the column's policy is ``drop``),
-    and categorical features as text.
+    and categorical features as text. ``decimal`` is the file's decimal mark (by default
+    :func:`decimal_mark` of ``raw``; :class:`FileCleaner` finds it over all blocks).
 
     For a file cleaned a block at a time: ``row_offset`` is the number of rows before this
-    block (rejected rows keep their row number in the file; warnings about the file's
+    block (rejected rows keep their row number in the file; warnings and checks of the file's
     columns come with the first block only) and ``known_ids`` the ids kept from those rows,
     which make a row with the same id a duplicate.
     """
     id_column = params.data.id_column
     numeric = [f.column for f in params.features.numeric]
     categorical = params.features.categorical
-    profile_only = [c for c in params.prepare.profile_columns if c not in params.features.columns]
+    profile_only = _profile_only(params)
     if raw.empty and len(raw.attrs.get("all_columns", raw.columns)) == 0:
         raise InputError(f"{source}: no columns found, expected a header row")
+    malformed = raw.attrs.get(MALFORMED, {})
+    decimal = decimal or decimal_mark(raw, params, source=source, row_offset=row_offset) or "."
+    headers = {name: name for name in raw.columns}
     raw = match_columns(raw, [id_column, *params.features.columns], source=source)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     keep = [id_column, *params.features.columns, *profile_only]
@@ -169,33 +312,59 @@ def clean_customers(
     df = raw[keep].copy()
     df.index = pd.RangeIndex(row_offset, row_offset + len(df))
 
-    reasons = pd.Series(np.nan, index=df.index, dtype=object)
     text = df.astype("string").apply(lambda s: s.str.strip())
+    _refuse_repeated_header(text, raw, headers, keep, source)
+    if row_offset == 0:
+        _refuse_personal_values(text, params, source)
+    broken = pd.Series(False, index=df.index)
+    broken.iloc[list(malformed)] = True
+    reasons = _Reasons(df.index)
+    reasons.add(
+        broken,
+        "malformed_row",
+        lambda rows: pd.Series(
+            [
+                f"record has {malformed[r - row_offset]} fields, expected {len(raw.attrs['all_columns'])}"
+                for r in rows
+            ],
+            index=rows,
+        ),
+    )
     missing_counts = {
-        c: int((text[c].isna() | text[c].str.lower().isin(MISSING_TOKENS)).sum())
+        c: int(((text[c].isna() | text[c].str.lower().isin(MISSING_TOKENS)) & ~broken).sum())
         for c in params.features.columns
     }
 
     ids = text[id_column]
-    _first_reason(reasons, ids.isna() | (ids == ""), f"{id_column}: missing id")
-    out = pd.DataFrame({id_column: ids.astype(object)}, index=df.index)
+    reasons.add(ids.isna() | (ids == ""), "missing_id", f"{id_column}: missing id")
+    out = pd.DataFrame({id_column: ids.astype(object).where(~broken, None)}, index=df.index)
 
     for column in numeric:
         values = text[column]
         blank = values.isna() | values.str.lower().isin(MISSING_TOKENS)
-        number = _to_number(_plain_number(values.where(~blank)))
+        number = _to_number(_plain_number(values.where(~blank), decimal))
         bad = ~blank & number.isna()
-        _first_reason(reasons, bad, (f"{column}: not a number ('", values, "')"))
+        reasons.add(
+            bad,
+            "not_a_number",
+            lambda rows, c=column, v=values: f"{c}: not a number (" + _shown(v, rows) + ")",
+        )
         infinite = np.isinf(number)
-        _first_reason(reasons, infinite, f"{column}: not a finite number")
+        reasons.add(infinite, "not_a_number", f"{column}: not a finite number")
         low, high = params.prepare.ranges.get(column, (None, None))
         outside = pd.Series(False, index=df.index)
         if low is not None:
             outside |= number < low
         if high is not None:
             outside |= number > high
-        shown = f"[{'' if low is None else low}, {'' if high is None else high}]"
-        _first_reason(reasons, outside, (f"{column}=", values, f" outside {shown}"))
+        bounds = f"[{'' if low is None else low}, {'' if high is None else high}]"
+        reasons.add(
+            outside & ~infinite,
+            "out_of_range",
+            lambda rows, c=column, n=number, v=values, b=bounds: pd.Series(
+                [_out_of_range(c, n[r], v[r], b) for r in rows], index=rows, dtype=object
+            ),
+        )
         out[column] = number.where(~infinite)
 
     for feature in categorical:
@@ -209,12 +378,13 @@ def clean_customers(
         else:
             allowed = None
         if allowed is not None:
-            bad = values.notna() & ~values.isin(allowed)
             expected = "/".join(allowed)
-            _first_reason(
-                reasons,
-                bad,
-                (f"{column}: unexpected value '", values, f"' (expected {expected})"),
+            reasons.add(
+                values.notna() & ~values.isin(allowed),
+                "unexpected_category",
+                lambda rows, c=column, v=values, e=expected: (
+                    f"{c}: unexpected value " + _shown(v, rows, words=True) + f" (expected {e})"
+                ),
             )
         out[column] = values.astype(object).where(values.notna(), None)
 
@@ -223,36 +393,34 @@ def clean_customers(
 
     for column, strategy in params.prepare.missing.items():
         if strategy == "drop":
-            _first_reason(reasons, out[column].isna(), f"{column}: missing value")
+            reasons.add(out[column].isna(), "missing_value", f"{column}: missing value")
 
-    valid_id = reasons.isna()
     # Among rows that are otherwise valid, the first occurrence of an id is kept.
+    valid = ~reasons.rejected
     duplicate = pd.Series(False, index=df.index)
-    valid_ids = out.loc[valid_id, id_column]
+    valid_ids = out.loc[valid, id_column]
     seen = valid_ids.duplicated(keep="first").to_numpy()
     if known_ids:
         seen = seen | np.array([i in known_ids for i in valid_ids.tolist()], dtype=bool)
-    duplicate[valid_id] = seen
-    _first_reason(
-        reasons,
-        duplicate,
-        (f"{id_column} ", out[id_column], ": duplicate id"),
-    )
+    duplicate[valid] = seen
+    reasons.add(duplicate, "duplicate_id", f"{id_column}: duplicate id (the first row with it is kept)")
 
-    rejected_mask = reasons.notna()
+    rejected_mask = reasons.rejected
     kept = out[~rejected_mask].reset_index(drop=True)
-    rejected = df[rejected_mask].astype("string").astype(object)
-    rejected.insert(0, "reason", reasons[rejected_mask])
-    rejected.insert(0, "row", (rejected.index + 1).astype("int64"))
-    rejected.insert(0, "file", source)
-    rejected = rejected.reset_index(drop=True)
-
-    kinds = reasons[rejected_mask].map(_reason_kind)
+    rejected = pd.DataFrame(
+        {
+            "file": source,
+            "row": (df.index[rejected_mask] + 1).astype("int64"),
+            id_column: out.loc[rejected_mask, id_column].astype(object).to_numpy(),
+            "reason": reasons.texts[rejected_mask].to_numpy(),
+        }
+    )
+    kinds = reasons.kinds[rejected_mask].value_counts()
     quality = {
         "rows_read": len(df),
         "rows_kept": len(kept),
         "rows_rejected": int(rejected_mask.sum()),
-        "rejected_by_reason": {k: int(v) for k, v in sorted(kinds.value_counts().items())},
+        "rejected_by_reason": {k: int(kinds[k]) for k in REASON_KINDS if k in kinds},
         "missing_values": missing_counts,
         "imputed_values": {
             c: int(kept[c].isna().sum()) for c, s in params.prepare.missing.items() if s != "drop"
@@ -261,19 +429,42 @@ def clean_customers(
     return CleanResult(kept, rejected, quality)
 
 
-def _reason_kind(reason: str) -> str:
-    for marker, kind in (
-        ("missing id", "missing_id"),
-        ("duplicate id", "duplicate_id"),
-        ("not a number", "not_a_number"),
-        ("not a finite", "not_a_number"),
-        (" outside ", "out_of_range"),
-        ("unexpected value", "unexpected_category"),
-        ("missing value", "missing_value"),
-    ):
-        if marker in reason:
-            return kind
-    return "other"
+def _refuse_repeated_header(
+    text: pd.DataFrame, raw: pd.DataFrame, headers: dict, keep: list[str], source: str
+) -> None:
+    """A row that repeats the header (two exports joined together) is an error, not a customer."""
+    if text.empty:
+        return
+    originals = {v: k for k, v in zip(headers, raw.columns, strict=False)}
+    same = pd.Series(True, index=text.index)
+    for column in keep:
+        header = header_key(originals.get(column, column))
+        same &= text[column].fillna("").map(header_key) == header
+    if same.any():
+        row = int(same.idxmax()) + 1
+        raise InputError(
+            f"{source}: row {row} repeats the header row (were two files joined?); expected one header row"
+        )
+
+
+def _refuse_personal_values(text: pd.DataFrame, params: Params, source: str) -> None:
+    """Columns whose values look like personal identifiers may not be id, feature or profile
+    columns, unless ``prepare.not_personal`` says they are not personal."""
+    numeric = {f.column for f in params.features.numeric}
+    roles = {params.data.id_column: "the id column"}
+    roles |= {c: "a feature" for c in params.features.columns}
+    roles |= {c: "a profile column" for c in _profile_only(params)}
+    for column, role in roles.items():
+        if listed(column, params.prepare.not_personal):
+            continue
+        reason = personal_values_kind(
+            text[column], text_column=column not in numeric and column != params.data.id_column
+        )
+        if reason:
+            raise InputError(
+                f"{source}: column '{column}' looks like personal data ({reason}); it may not be "
+                f"used as {role}. If it is not personal, list it in prepare.not_personal"
+            )
 
 
 def merge_quality(parts: list[dict]) -> dict:
@@ -300,7 +491,7 @@ class FileCleaner:
     """Clean one file a block at a time, as :func:`clean_customers` cleans it whole.
 
     Rows keep their number in the file, an id kept in an earlier block makes a later row a
-    duplicate, and the file's totals are kept for :func:`require_rows`: the quality metrics,
+    duplicate, every block has the decimal mark of the first that shows one, and the file's totals are kept for :func:`require_rows`: the quality metrics,
     the first rejected row and up to ``distinct_up_to`` distinct customers.
     """
 
@@ -312,10 +503,19 @@ class FileCleaner:
         self.first_rejected: pd.Series | None = None
         self.distinct: pd.DataFrame | None = None
         self._distinct_up_to = distinct_up_to
+        self.decimal: str | None = None  # the file's decimal mark, once a block shows it
 
     def clean(self, block: pd.DataFrame) -> CleanResult:
+        self.decimal = decimal_mark(
+            block, self.params, source=self.source, row_offset=self.rows_read, known=self.decimal
+        )
         result = clean_customers(
-            block, self.params, source=self.source, row_offset=self.rows_read, known_ids=self.kept_ids
+            block,
+            self.params,
+            source=self.source,
+            row_offset=self.rows_read,
+            known_ids=self.kept_ids,
+            decimal=self.decimal or ".",
         )
         self.rows_read += len(block)
         self.kept_ids.update(result.kept[self.params.data.id_column].tolist())

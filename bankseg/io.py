@@ -1,4 +1,4 @@
-"""Reading customer files and writing every output atomically.
+"""Writing every output atomically, and reading the pipeline's own JSON and model files.
 
 Each writer writes to a temporary file in the target's folder and renames it into place,
 so a killed run never leaves a half-written file where DVC would cache it.
@@ -10,14 +10,13 @@ import contextlib
 import glob
 import hashlib
 import json
-import logging
 import math
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import joblib
 import pandas as pd
@@ -28,12 +27,6 @@ import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-CSV_SUFFIXES = (".csv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -43,11 +36,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     DVC's directory outputs, and the next write to ``path`` removes any a killed run left.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)  # left by a run that was killed before its rename
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -60,233 +56,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(directory)
         finally:
             os.close(directory)
+    except OSError as exc:
+        if exc.filename not in (None, str(tmp_path), str(path)):
+            raise  # not this file's error (an input, say): the entry point names it
+        raise _cannot_write(path, exc) from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-DELIMITERS = (",", ";", "\t", "|")
-
-
-def _csv_dialect(path: Path) -> tuple[str, str]:
-    """The encoding (UTF-8, with or without byte order mark, else Latin-1) and the delimiter.
-
-    The delimiter is the one of ``, ; tab |`` that occurs most often in the header line.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    try:
-        head.decode("utf-8")
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError as exc:
-        # A cut in the middle of a multi-byte character at the end of the block is still UTF-8.
-        encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "latin-1"
-    header = head.decode(encoding, errors="replace").splitlines()[0] if head.strip() else ""
-    delimiter = max(DELIMITERS, key=header.count)
-    if encoding == "latin-1":
-        log.warning("%s: not UTF-8; read as Latin-1", path)
-    return encoding, delimiter if header.count(delimiter) else ","
-
-
-def read_customers(
-    path: str | Path, columns: list[str] | Callable[[str], bool] | None = None
-) -> pd.DataFrame:
-    """Read a CSV or Parquet file of customers with every column as text (CSV) or as stored.
-
-    CSV values stay strings so that validation, not the reader, decides what is a number.
-    The encoding and the delimiter of a CSV are detected (see :func:`_csv_dialect`).
-    ``columns`` (names, or a test of a header) reads only those columns, which is much
-    faster on a wide export; then ``attrs["all_columns"]`` lists every column of the file.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    wanted = columns
-    if isinstance(columns, list):
-        names = set(columns)
-        wanted = names.__contains__
-    try:
-        if suffix in PARQUET_SUFFIXES:
-            available = pq.read_schema(path).names
-            if wanted is None:
-                return pd.read_parquet(path)
-            df = pd.read_parquet(path, columns=[c for c in available if wanted(c)])
-            df.attrs["all_columns"] = list(available)
-            return df
-        if suffix in CSV_SUFFIXES:
-            encoding, delimiter, options, header = _csv_header(path)
-            df = _read_csv_arrow(path, encoding, delimiter, header, wanted)
-            if df is None:
-                df = pd.read_csv(path, dtype=str, usecols=wanted, **options)
-            if wanted is not None:
-                df.attrs["all_columns"] = header
-            return df
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: file is empty, expected a header row and customer rows") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as {suffix[1:]} ({detail})") from exc
-    raise InputError(f"{path}: unsupported file type {suffix!r}, expected .csv or .parquet")
-
-
-def _csv_header(path: Path) -> tuple[str, str, dict, list]:
-    """The encoding, the delimiter, pandas's options for the file and its header's column names."""
-    encoding, delimiter = _csv_dialect(path)
-    options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
-    return encoding, delimiter, options, list(pd.read_csv(path, nrows=0, **options).columns)
-
-
-def _arrow_csv_options(
-    encoding: str, delimiter: str, header: list[str], wanted: Callable[[str], bool] | None, **read: Any
-) -> dict | None:
-    """pyarrow's CSV options giving the frame pandas would give, or None for a header pandas renames."""
-    names = [str(c) for c in header]
-    if len(set(names)) != len(names) or any(not n or n.startswith("Unnamed: ") for n in names):
-        return None
-    return dict(
-        read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8-sig" else encoding, **read),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
-            include_columns=[n for n in names if wanted is None or wanted(n)],
-            null_values=[""],
-            strings_can_be_null=True,
-        ),
-    )
-
-
-def _text_frame(table: pa.Table) -> pd.DataFrame:
-    return pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in table.column_names})
-
-
-def _read_csv_arrow(
-    path: Path, encoding: str, delimiter: str, header: list[str], wanted: Callable[[str], bool] | None
-) -> pd.DataFrame | None:
-    """The fast path of :func:`read_customers`: pyarrow's multi-threaded CSV reader.
-
-    It gives the frame pandas would give (text columns, empty fields missing) or None, and
-    then pandas reads the file: for a header pandas renames (duplicate or empty names), and
-    for anything pyarrow cannot parse as it stands (a row with more or fewer fields, an
-    unterminated quote, bytes that are not text), so that pandas's handling and messages
-    stay those of every file.
-    """
-    options = _arrow_csv_options(encoding, delimiter, header, wanted)
-    if options is None:
-        return None
-    try:
-        table = pacsv.read_csv(path, **options)
-    except (pa.ArrowException, UnicodeError, ValueError):
-        return None
-    return _text_frame(table)
-
-
-class NotReadableInBlocks(Exception):
-    """:func:`read_customer_blocks` cannot read this file a block at a time; read it whole."""
-
-
-BLOCK_ROWS = 250_000  # customers per block
-# pyarrow's streaming CSV reader holds many times its block size (about 30 times, measured):
-# files are read in small pieces, which are put together into blocks of BLOCK_ROWS customers.
-READ_BYTES = 4 << 20  # of CSV
-READ_ROWS = 1 << 16  # of Parquet
-
-
-def read_customer_blocks(path: str | Path, columns: Callable[[str], bool]) -> Iterator[pd.DataFrame]:
-    """:func:`read_customers` a block of rows at a time, so that memory does not grow with the file.
-
-    The blocks (of :data:`BLOCK_ROWS` customers), put end to end, are the frame
-    :func:`read_customers` gives; there is at least one (empty for a file without rows).
-    A CSV that pyarrow's streaming reader cannot read as it stands raises
-    :class:`NotReadableInBlocks`, possibly after some blocks: read it with
-    :func:`read_customers` then, which also gives the error message of a bad file.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        try:
-            parquet = pq.ParquetFile(path)
-        except (pa.ArrowException, OSError) as exc:
-            raise NotReadableInBlocks(str(exc)) from exc
-        available = parquet.schema_arrow.names
-        wanted = [c for c in available if columns(c)]
-        batches = parquet.iter_batches(batch_size=READ_ROWS, columns=wanted)
-        schema = pa.schema([parquet.schema_arrow.field(c) for c in wanted])
-    elif suffix in CSV_SUFFIXES and path.exists():
-        try:
-            encoding, delimiter, _, available = _csv_header(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-            raise NotReadableInBlocks(str(exc)) from exc
-        options = _arrow_csv_options(encoding, delimiter, available, columns, block_size=READ_BYTES)
-        if options is None:
-            raise NotReadableInBlocks("a header pandas renames")
-        try:
-            batches = pacsv.open_csv(path, **options)
-        except (pa.ArrowException, UnicodeError, ValueError) as exc:
-            raise NotReadableInBlocks(str(exc)) from exc
-        schema = batches.schema
-    else:
-        raise NotReadableInBlocks(f"{suffix!r} files are read whole")
-    for table in _row_blocks(batches, schema, BLOCK_ROWS):
-        df = table.to_pandas() if suffix in PARQUET_SUFFIXES else _text_frame(table)
-        df.attrs["all_columns"] = list(available)
-        yield df
-
-
-class _OnlyOnce(logging.Filter):
-    """Let each message through once: a file read again after a failed block read warns once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.first: dict[str, logging.LogRecord] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # The same record passes every handler; a repeated message is a new record.
-        return self.first.setdefault(record.getMessage(), record) is record
-
-
-Reader = Callable[[str | Path, Callable[[str], bool]], Iterable[pd.DataFrame]]
-
-
-def in_blocks(run: Callable[[Reader], T]) -> T:
-    """``run(read)``, where ``read(path, columns)`` gives a file's blocks (:func:`read_customer_blocks`).
-
-    When a file cannot be read in blocks, ``run`` starts again with every file read whole
-    (:func:`read_customers`), so it must write its outputs only when it succeeds (as the
-    block writers do). Warnings are not repeated.
-    """
-    once = _OnlyOnce()
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.addFilter(once)
-    try:
-        try:
-            return run(read_customer_blocks)
-        except NotReadableInBlocks:
-            # Some files only pandas reads (e.g. rows with fewer fields), or nothing reads:
-            # then pandas reads the whole file, and says what is wrong with it.
-            return run(lambda path, columns: [read_customers(path, columns)])
-    finally:
-        for handler in handlers:
-            handler.removeFilter(once)
-
-
-def _row_blocks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
-    """Tables of ``rows`` rows (the last one shorter, and one empty table for no rows)."""
-    pending = schema.empty_table()
-    found = False
-    while True:
-        try:
-            batch = next(batches, None)
-        except (pa.ArrowException, UnicodeError, ValueError) as exc:
-            raise NotReadableInBlocks(str(exc)) from exc
-        if batch is not None:
-            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-        while pending.num_rows >= rows or (batch is None and (pending.num_rows or not found)):
-            found = True
-            yield pending.slice(0, rows)
-            pending = pending.slice(rows)
-        if batch is None:
-            return
+def _cannot_write(path: Path, exc: OSError) -> InputError:
+    """One line for a failed write; the file that was there before is left as it was."""
+    text = str(exc).strip()
+    reason = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__)
+    return InputError(f"{path}: cannot write ({reason}); the earlier file, if any, is unchanged")
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:

@@ -68,12 +68,15 @@ class PrepareParams:
     profile_columns: tuple[str, ...]
     missing: dict[str, str]
     ranges: dict[str, tuple[float | None, float | None]]
+    not_personal: tuple[str, ...] = ()
+    decimal_mark: str = "auto"
 
 
 @dataclass(frozen=True)
 class FeaturizeParams:
     scaler: str
     feature_range: tuple[float, float]
+    max_categories: int = 20
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,8 @@ def parse_params(raw: Any) -> Params:
         profile_columns=profile,
         missing=missing,
         ranges=_ranges(prep.section("ranges", {}), numeric_columns),
+        not_personal=prep.str_list("not_personal", default=[]),
+        decimal_mark=prep.str("decimal_mark", choices=("auto", ".", ","), default="auto"),
     )
 
     fz = root.section("featurize")

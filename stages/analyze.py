@@ -9,6 +9,7 @@ from bankseg.assignment import read_segment_names
 from bankseg.errors import run_entry_point
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
+from bankseg.paths import check_args
 from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
 from bankseg.profiling import (
     add_confidence,
@@ -35,6 +36,11 @@ def main() -> None:
     parser.add_argument("--distributions-plot", required=True)
     parser.add_argument("--projection-plot", required=True)
     args = parser.parse_args()
+    check_args(
+        args,
+        inputs=["customers", "features", "assigned", "segments", "elbow", "stability"],
+        outputs=["report", "profiles", "metrics", "profile_plot", "distributions_plot", "projection_plot"],
+    )
     params = load_params()
 
     customers = pd.read_parquet(args.customers)

@@ -11,6 +11,7 @@ from bankseg.drift import drift_report
 from bankseg.errors import InputError, run_entry_point
 from bankseg.io import load_model, read_json, write_csv, write_json
 from bankseg.params import load_params
+from bankseg.paths import check_args
 
 log = logging.getLogger("assign")
 
@@ -27,6 +28,12 @@ def main() -> None:
     parser.add_argument("--by-segment", required=True, help="folder for one CSV per segment of the new batch")
     parser.add_argument("--drift", required=True, help="JSON metrics: the new batch against training")
     args = parser.parse_args()
+    check_args(
+        args,
+        inputs=["model", "segments", "customers", "features", "new"],
+        outputs=["out_customers", "out_new", "by_segment", "drift"],
+        folders=["by_segment"],
+    )
     if load_params().engine == "spark":
         from bankseg.spark_assign import run
 

@@ -8,6 +8,7 @@ from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.errors import run_entry_point
 from bankseg.io import save_figure, write_json
 from bankseg.params import load_params
+from bankseg.paths import check_args
 from bankseg.plots import elbow_figure
 
 
@@ -18,6 +19,7 @@ def main() -> None:
     parser.add_argument("--figure", required=True)
     parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
+    check_args(args, inputs=["features"], outputs=["scores", "figure", "metrics"])
     if load_params().engine == "spark":
         from bankseg.spark_elbow import run
 

@@ -8,6 +8,7 @@ from bankseg.errors import run_entry_point
 from bankseg.features import fit_preprocessing
 from bankseg.io import save_model, write_parquet
 from bankseg.params import load_params
+from bankseg.paths import check_args
 
 
 def main() -> None:
@@ -16,6 +17,7 @@ def main() -> None:
     parser.add_argument("--preprocessing", required=True)
     parser.add_argument("--features", required=True)
     args = parser.parse_args()
+    check_args(args, inputs=["customers"], outputs=["preprocessing", "features"])
     if load_params().engine == "spark":
         from bankseg.spark_featurize import run
 

@@ -6,6 +6,7 @@ from bankseg.errors import run_entry_point
 from bankseg.generate import customer_blocks
 from bankseg.io import write_csv_blocks
 from bankseg.params import load_params
+from bankseg.paths import check_args
 
 
 def main() -> None:
@@ -14,6 +15,7 @@ def main() -> None:
     parser.add_argument("--new", required=True)
     parser.add_argument("--personas", required=True)
     args = parser.parse_args()
+    check_args(args, inputs=[], outputs=["customers", "new", "personas"])
     params = load_params().generate
 
     # Written a block of customers at a time, so that memory stays bounded for any size.

@@ -5,8 +5,10 @@ from collections.abc import Callable
 
 from bankseg.cleaning import CleanResult, FileCleaner, needed_columns, require_rows
 from bankseg.errors import run_entry_point
-from bankseg.io import Reader, csv_block_writer, in_blocks, parquet_block_writer, write_json
+from bankseg.io import csv_block_writer, parquet_block_writer, write_json
 from bankseg.params import load_params
+from bankseg.paths import check_args
+from bankseg.reading import Reader, in_blocks
 
 
 def main() -> None:
@@ -18,6 +20,7 @@ def main() -> None:
     parser.add_argument("--rejected", required=True)
     parser.add_argument("--metrics", required=True)
     args = parser.parse_args()
+    check_args(args, inputs=["raw", "new"], outputs=["out_customers", "out_new", "rejected", "metrics"])
     params = load_params()
 
     columns = needed_columns(params)  # personal data is never even read

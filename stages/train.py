@@ -8,6 +8,7 @@ from bankseg.errors import run_entry_point
 from bankseg.io import load_model, save_model, write_json
 from bankseg.model import build_model, training_metrics
 from bankseg.params import load_params
+from bankseg.paths import check_args
 from bankseg.training import read_reference, resolve_n_clusters, train_segments, warn_unstable
 
 
@@ -23,6 +24,11 @@ def main() -> None:
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--stability", required=True)
     args = parser.parse_args()
+    check_args(
+        args,
+        inputs=["customers", "features", "preprocessing", "elbow", "reference"],
+        outputs=["model", "segments", "metrics", "stability"],
+    )
     if load_params().engine == "spark":
         from bankseg.spark_train import run
 

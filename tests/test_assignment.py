@@ -14,8 +14,9 @@ import pytest
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.cleaning import clean_customers
 from bankseg.features import feature_frame
-from bankseg.io import load_model, read_customers, write_parquet
+from bankseg.io import load_model, write_parquet
 from bankseg.model import assign_segments
+from bankseg.reading import read_customers
 
 NAMES = {0: "Young savers", 1: "Retirees", 2: "Affluent", 3: "Traders", 4: "Mid-career"}
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-import bankseg.io
+from bankseg import reading
 from bankseg.__main__ import main
 from bankseg.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
@@ -115,8 +115,38 @@ def test_output_may_not_overwrite_the_input(tiny_model_dir, capsys):
     path = str(tiny_model_dir / "new.csv")
     before = (tiny_model_dir / "new.csv").read_bytes()
     assert _main_exit(["assign", path, path, *_model_args(tiny_model_dir)]) == 2
-    assert "output would overwrite the input file" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"error: OUTPUT {path}: is the same file as INPUT ({path}); refusing to overwrite an input\n"
+    )
     assert (tiny_model_dir / "new.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink", "same"])
+def test_no_flag_may_overwrite_the_input_or_another_output(tmp_path, tiny_model_dir, capsys, link):
+    """``--rejected`` naming the input (directly, through a link, or as another spelling of its
+    path) once overwrote the customer export with the rejected rows and exited 0."""
+    source = tmp_path / "customers.csv"
+    shutil.copy(tiny_model_dir / "new.csv", source)
+    before = source.read_bytes()
+    alias = tmp_path / "alias.csv"
+    if link == "symlink":
+        alias.symlink_to(source)
+    elif link == "hardlink":
+        os.link(source, alias)
+    else:
+        alias = tmp_path / "." / "customers.csv"
+    out = tmp_path / "out.csv"
+    cases = {
+        "--rejected is the input": [str(source), str(out), "--rejected", str(alias)],
+        "--rejected is the output": [str(source), str(out), "--rejected", str(out)],
+        "the output is the params file": [str(source), str(tiny_model_dir / "params.yaml")],
+    }
+    for argv in cases.values():
+        assert _main_exit(["assign", *argv, *_model_args(tiny_model_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "is the same file as" in err, err
+    assert source.read_bytes() == before
+    assert not out.exists()
 
 
 def test_missing_model_is_one_error_line(tmp_path, tiny_model_dir, capsys):
@@ -181,11 +211,33 @@ def test_parquet_input_gives_the_same_segments_as_csv(tmp_path, tiny_model_dir):
     pd.testing.assert_frame_equal(from_csv, from_parquet)
 
 
-def test_all_rows_rejected_writes_an_empty_result(tmp_path, tiny_model_dir):
+def test_every_row_rejected_is_an_error_and_only_the_rejected_rows_are_written(
+    tmp_path, tiny_model_dir, capsys
+):
     raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(5)
     raw["age"] = "500"
     raw.to_csv(tmp_path / "bad.csv", index=False)
-    main(["assign", str(tmp_path / "bad.csv"), str(tmp_path / "out.csv"), *_model_args(tiny_model_dir)])
+    (tmp_path / "out.csv").write_text("an earlier result\n")
+    argv = [
+        "assign",
+        str(tmp_path / "bad.csv"),
+        str(tmp_path / "out.csv"),
+        "--rejected",
+        str(tmp_path / "rej.csv"),
+    ]
+    assert _main_exit([*argv, *_model_args(tiny_model_dir)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'bad.csv'}: none of the 5 rows is valid (first problem, row 1: age=500 outside "
+        f"[18, 100]); {tmp_path / 'out.csv'} was not written; they are listed in {tmp_path / 'rej.csv'}\n"
+    )
+    assert (tmp_path / "out.csv").read_text() == "an earlier result\n"
+    assert len(pd.read_csv(tmp_path / "rej.csv")) == 5
+
+
+def test_a_file_with_a_header_and_no_rows_gives_an_empty_result(tmp_path, tiny_model_dir):
+    raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(0)
+    raw.to_csv(tmp_path / "none.csv", index=False)
+    main(["assign", str(tmp_path / "none.csv"), str(tmp_path / "out.csv"), *_model_args(tiny_model_dir)])
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ASSIGNED_COLUMNS
     assert out.empty
@@ -306,13 +358,15 @@ def _assign_files(source: Path, out: Path, folder: Path) -> tuple[bytes, bytes]:
 
 
 def _whole_file(monkeypatch) -> None:
-    """Make the command read every file whole, as it does when blocks cannot be read."""
+    """Make the command read every file in one block, with Python's CSV reader (as it does when
+    pyarrow's reader cannot read a file)."""
 
     def refuse(*args, **kwargs):
-        raise bankseg.io.NotReadableInBlocks("read whole in this test")
+        raise reading.NotReadableInBlocks("read by Python's csv module in this test")
         yield
 
-    monkeypatch.setattr(bankseg.io, "read_customer_blocks", refuse)
+    monkeypatch.setattr(reading, "arrow_csv_blocks", refuse)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 10**9)
 
 
 @pytest.fixture
@@ -334,9 +388,9 @@ def test_scoring_in_blocks_writes_the_bytes_of_scoring_whole(
     awkward_batch.to_csv(source, index=False)
     (tmp_path / "blocks").mkdir()
     (tmp_path / "whole").mkdir()
-    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 9)
-    monkeypatch.setattr(bankseg.io, "READ_BYTES", 5000)  # blocks are put together from reads of any size
-    blocks = list(bankseg.io.read_customer_blocks(source, lambda c: True))
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 9)
+    monkeypatch.setattr(reading, "READ_BYTES", 5000)  # blocks are put together from reads of any size
+    blocks = list(reading.arrow_csv_blocks(source, reading.sniff(source), lambda c: True))
     assert [len(b) for b in blocks] == [9] * 22 + [2]
     in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
     warned = [r.getMessage() for r in caplog.records if "kyc_status" in r.getMessage()]
@@ -345,6 +399,12 @@ def test_scoring_in_blocks_writes_the_bytes_of_scoring_whole(
     assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
     rejected = pd.read_csv(tmp_path / "blocks" / "rejected.csv", dtype=str).set_index("row")["reason"]
     assert "age=250 outside" in rejected["6"] and "unexpected value 'Huge'" in rejected["151"]
+    assert list(pd.read_csv(tmp_path / "blocks" / "rejected.csv").columns) == [
+        "file",
+        "row",
+        "customer_id",
+        "reason",
+    ]
     assert all("duplicate id" in rejected[row] for row in ("171", "172", "191"))
     assert "121" not in rejected  # the first valid row with the id of rejected row 6
     out = pd.read_csv(tmp_path / "blocks" / "out.csv", dtype={"customer_id": str})
@@ -358,40 +418,39 @@ def test_parquet_in_blocks_writes_the_bytes_of_scoring_whole(
     write_parquet(awkward_batch, source)
     (tmp_path / "blocks").mkdir()
     (tmp_path / "whole").mkdir()
-    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 7)
-    assert len(list(bankseg.io.read_customer_blocks(source, lambda c: True))) == 29
-    monkeypatch.setattr(bankseg.io, "READ_ROWS", 5)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 7)
+    assert len(list(reading.parquet_blocks(source, lambda c: True))) == 29
+    monkeypatch.setattr(reading, "READ_ROWS", 5)
     in_blocks = _assign_files(source, tmp_path / "blocks", tiny_model_dir)
     _whole_file(monkeypatch)
     assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == in_blocks
 
 
-def test_a_file_only_pandas_reads_is_read_whole_after_some_blocks(
-    tmp_path, tiny_model_dir, monkeypatch, caplog
-):
+def test_a_short_row_near_the_end_is_rejected_not_shifted(tmp_path, tiny_model_dir, monkeypatch, caplog):
     """A short row near the end stops pyarrow's reader after it has given blocks: the command
-    starts again on the whole file, writes what pandas reads, and warns once."""
+    starts again with Python's reader, rejects that row (its values are never shifted into
+    other columns), writes the rest, and warns once."""
     raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).drop(
         columns=["kyc_status", "address"]  # no multi-line values: a line is a row
     )
     lines = raw.to_csv(index=False).splitlines()
-    lines[-2] = ",".join(lines[-2].split(",")[:-3])  # three fields short: pandas leaves them empty
+    lines[-2] = ",".join(lines[-2].split(",")[:-3])  # three fields short
     source = tmp_path / "batch.csv"
     source.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(bankseg.io, "BLOCK_ROWS", 10)
-    monkeypatch.setattr(bankseg.io, "READ_BYTES", 2000)
-    blocks = bankseg.io.read_customer_blocks(source, lambda c: True)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 10)
+    monkeypatch.setattr(reading, "READ_BYTES", 2000)
+    blocks = reading.arrow_csv_blocks(source, reading.sniff(source), lambda c: True)
     assert len(next(blocks)) > 0
-    with pytest.raises(bankseg.io.NotReadableInBlocks):
+    with pytest.raises(reading.NotReadableInBlocks):
         list(blocks)
     (tmp_path / "first").mkdir()
     (tmp_path / "whole").mkdir()
     first = _assign_files(source, tmp_path / "first", tiny_model_dir)
     assert len([r for r in caplog.records if "kyc_status" in r.getMessage()]) == 1
-    assert (
-        len(pd.read_csv(tmp_path / "first" / "out.csv"))
-        + len(pd.read_csv(tmp_path / "first" / "rejected.csv"))
-        == 200
-    )
+    rejected = pd.read_csv(tmp_path / "first" / "rejected.csv", dtype=str).set_index("row")
+    short = raw.columns.size - 3
+    assert rejected.loc["199", "reason"] == f"record has {short} fields, expected {raw.columns.size}"
+    assert pd.isna(rejected.loc["199", "customer_id"])
+    assert len(pd.read_csv(tmp_path / "first" / "out.csv")) + len(rejected) == 200
     _whole_file(monkeypatch)
     assert _assign_files(source, tmp_path / "whole", tiny_model_dir) == first

@@ -12,14 +12,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bankseg import io as io_module
 from bankseg.errors import InputError
 from bankseg.io import (
     atomic_path,
     csv_block_writer,
     load_model,
     parquet_block_writer,
-    read_customers,
     read_json,
     save_figure,
     save_model,
@@ -149,120 +147,6 @@ def test_read_json_invalid_names_the_file_and_line(tmp_path):
     assert "line 3" in str(info.value)
 
 
-def test_read_csv_with_quoted_multi_line_fields(tmp_path):
-    path = tmp_path / "customers.csv"
-    path.write_text(
-        "customer_id,address,age,note\n"
-        '1,"12\nMG Road",30,NA\n'
-        '2,"H.No. 5, ""Rao"" Chowk",,null\n'
-        '007,"line one\nline two\nline three",45,\n',
-        encoding="utf-8",
-    )
-    df = read_customers(path)
-    assert list(df.columns) == ["customer_id", "address", "age", "note"]
-    assert len(df) == 3
-    assert df["address"].tolist() == ["12\nMG Road", 'H.No. 5, "Rao" Chowk', "line one\nline two\nline three"]
-    # Everything stays text: leading zeros survive, "NA" and "null" are values, only "" is missing.
-    assert df["customer_id"].tolist() == ["1", "2", "007"]
-    assert df["age"].iloc[0] == "30"
-    assert pd.isna(df["age"].iloc[1])
-    assert df["note"].iloc[:2].tolist() == ["NA", "null"]
-    assert pd.isna(df["note"].iloc[2])
-
-
-def test_read_csv_with_crlf_line_ends(tmp_path):
-    path = tmp_path / "customers.csv"
-    path.write_bytes(b'customer_id,address\r\n1,"a\r\nb"\r\n2,c\r\n')
-    df = read_customers(path)
-    assert df["customer_id"].tolist() == ["1", "2"]
-    assert df["address"].iloc[1] == "c"
-    assert df["address"].iloc[0].splitlines() == ["a", "b"]
-
-
-def test_read_csv_selected_columns_ignores_unknown(tmp_path):
-    path = tmp_path / "c.csv"
-    path.write_text('customer_id,address,age\n1,"x\ny",30\n', encoding="utf-8")
-    df = read_customers(path, columns=["age", "customer_id", "not_there"])
-    assert sorted(df.columns) == ["age", "customer_id"]
-    assert df["age"].tolist() == ["30"]
-
-
-def test_generated_csv_round_trip(tmp_path, customers):
-    path = tmp_path / "customers.csv"
-    customers.to_csv(path, index=False)
-    back = read_customers(path)
-    assert list(back.columns) == list(customers.columns)
-    assert (back.fillna("").to_numpy() == customers.to_numpy()).all()
-
-
-def test_write_csv_output_is_read_back_unchanged(tmp_path, customers):
-    path = tmp_path / "customers.csv"
-    write_csv(customers, path)
-    back = read_customers(path)
-    assert (back.fillna("").to_numpy() == customers.to_numpy()).all()
-
-
-def test_read_parquet_keeps_stored_types(tmp_path):
-    path = tmp_path / "c.parquet"
-    write_parquet(SMALL, path)
-    df = read_customers(path)
-    assert df["address"].tolist() == SMALL["address"].tolist()
-    assert df["age"].tolist() == [30, 40]
-    assert pd.api.types.is_integer_dtype(df["age"])
-    selected = read_customers(path, columns=["age", "not_there"])
-    assert list(selected.columns) == ["age"]
-
-
-def test_read_parquet_uppercase_suffix(tmp_path):
-    path = tmp_path / "C.PARQUET"
-    write_parquet(SMALL, path)
-    assert len(read_customers(path)) == 2
-
-
-def _read_error(path) -> str:
-    with pytest.raises(InputError) as info:
-        read_customers(path)
-    return str(info.value)
-
-
-def test_missing_file_is_an_input_error_naming_it(tmp_path):
-    path = tmp_path / "absent.csv"
-    assert _read_error(path) == f"{path}: file not found"
-
-
-@pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["zero bytes", "blank lines"])
-def test_empty_csv_is_an_input_error_naming_it(tmp_path, content):
-    path = tmp_path / "empty.csv"
-    path.write_bytes(content)
-    message = _read_error(path)
-    assert message.startswith(f"{path}: ")
-    assert "empty" in message
-
-
-@pytest.mark.parametrize("content", [b"", b"this is not parquet"], ids=["zero bytes", "garbage"])
-def test_unreadable_parquet_is_an_input_error_naming_it(tmp_path, content):
-    path = tmp_path / "customers.parquet"
-    path.write_bytes(content)
-    message = _read_error(path)
-    assert message.startswith(f"{path}: cannot be read as parquet")
-    assert "\n" not in message
-
-
-def test_csv_that_is_not_utf8_is_an_input_error(tmp_path):
-    path = tmp_path / "latin1.csv"
-    path.write_bytes("customer_id,name\n1,Jos\xe9\n".encode("latin-1"))
-    assert _read_error(path).startswith(f"{path}: cannot be read as csv")
-
-
-@pytest.mark.parametrize("name", ["customers.xlsx", "customers.json", "customers"])
-def test_unsupported_file_type_is_an_input_error_naming_it(tmp_path, name):
-    path = tmp_path / name
-    path.write_text("customer_id\n1\n", encoding="utf-8")
-    message = _read_error(path)
-    assert message.startswith(f"{path}: unsupported file type")
-    assert ".csv or .parquet" in message
-
-
 def test_model_round_trip(tmp_path):
     save_model({"weights": np.arange(3)}, tmp_path / "m.joblib")
     loaded = load_model(tmp_path / "m.joblib")
@@ -332,58 +216,6 @@ def test_write_csv_neutralises_spreadsheet_formulas(tmp_path):
     ]
     assert back["amount"].tolist() == frame["amount"].tolist()
     assert frame["name"].iloc[0] == "=HYPERLINK(1)"  # the caller's frame is not changed
-
-
-# --- the fast CSV reader --------------------------------------------------------------------
-
-
-def _pandas_read(path) -> pd.DataFrame:
-    encoding, delimiter = io_module._csv_dialect(path)
-    options = dict(sep=delimiter, encoding=encoding, keep_default_na=False, na_values=[""])
-    return pd.read_csv(path, dtype=str, **options)
-
-
-def test_the_fast_csv_reader_gives_pandas_frame_or_leaves_the_file_to_pandas(tiny_model_dir, tmp_path):
-    """Over the bad-input corpus and the sample files: pyarrow's frame equals pandas's, or
-    pyarrow declines and pandas reads the file (with its handling and its messages)."""
-    import corpus
-
-    new = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)
-    base = corpus.valid_base(new, 40)
-    paths = [case.build(base, tmp_path / case.slug) for case in corpus.CASES]
-    paths = [p for p in paths if p.suffix == ".csv"] + [tiny_model_dir / "new.csv"]
-    fast, declined = [], []
-    for path in paths:
-        encoding, delimiter = io_module._csv_dialect(path)
-        try:
-            header = list(pd.read_csv(path, nrows=0, sep=delimiter, encoding=encoding).columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-            continue
-        frame = io_module._read_csv_arrow(path, encoding, delimiter, header, None)
-        if frame is None:
-            declined.append(path.stem)
-            continue
-        fast.append(path.stem)
-        pd.testing.assert_frame_equal(frame, _pandas_read(path), obj=path.name)
-    # The plain files take the fast path; files pyarrow cannot parse as they stand do not.
-    assert {
-        "semicolon_delimited",
-        "tab_delimited",
-        "latin_1_encoding",
-        "utf_8_byte_order_mark",
-        "very_long_fields",
-    } <= set(fast), fast
-    assert "new" in fast
-    assert "unterminated_quote" in declined, declined
-
-
-def test_the_fast_csv_reader_keeps_multi_line_fields_and_quoted_delimiters(tmp_path):
-    path = tmp_path / "x.csv"
-    SMALL.assign(note=['say "hi", then', ""]).to_csv(path, index=False)
-    frame = io_module._read_csv_arrow(path, "utf-8-sig", ",", list(SMALL.columns) + ["note"], None)
-    assert frame is not None
-    pd.testing.assert_frame_equal(frame, _pandas_read(path))
-    assert frame.loc[0, "address"] == "12\nMG Road" and pd.isna(frame.loc[1, "note"])
 
 
 def test_block_writers_write_the_file_of_all_blocks_at_once(tmp_path):

@@ -1,6 +1,6 @@
 """What the dashboard shows, as plain functions (no streamlit import, unit-tested on their own).
 
-Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.io.read_customers`,
+Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.reading.read_customers`,
 then :func:`bankseg.cleaning.clean_customers` with the rules of ``params.yaml``, then
 :func:`bankseg.assignment.label_customers` with the model the pipeline trained, loaded by
 :func:`bankseg.io.load_model`, which checks its recorded SHA-256 first. The model always comes
@@ -26,9 +26,10 @@ import pyarrow.csv as pacsv
 from bankseg.assignment import label_customers, read_segment_names
 from bankseg.cleaning import clean_customers
 from bankseg.errors import InputError
-from bankseg.io import file_sha256, load_model, neutralise_formulas, read_customers, read_json
+from bankseg.io import file_sha256, load_model, neutralise_formulas, read_json
 from bankseg.params import Params, load_params
 from bankseg.profiling import feature_labels, format_amount
+from bankseg.reading import read_customers
 
 # Where the pipeline writes what the dashboard reads, relative to the project folder.
 PARAMS = "params.yaml"
@@ -147,7 +148,7 @@ def check_size(name: str, n_bytes: int, limit_mb: int) -> None:
 
 
 def read_upload(name: str, data: bytes, limit_mb: int) -> pd.DataFrame:
-    """Read uploaded bytes with :func:`bankseg.io.read_customers` (CSV or Parquet, by the name's
+    """Read uploaded bytes with :func:`bankseg.reading.read_customers` (CSV or Parquet, by the name's
     suffix); errors name the uploaded file, not the temporary copy."""
     shown = Path(name).name or "upload"
     check_size(shown, len(data), limit_mb)
