@@ -1,11 +1,16 @@
 """Read ``params.yaml`` once and turn it into validated, typed settings.
 
 Nothing else in the project parses YAML. A wrong value is reported once, naming the
-key, the value and what is allowed.
+key, the value and what is allowed. Nothing is taken on trust: an unknown (misspelled) key,
+a repeated key, a YAML anchor or alias and a value that can only be a mistake are errors,
+never silently ignored or used.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,7 @@ from typing import Any
 import yaml
 
 from bankseg.errors import InputError
+from bankseg.personal import header_key, listed, personal_name_kind
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
@@ -20,6 +26,9 @@ SCALERS = ("minmax", "standard", "robust")
 K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 ENGINES = ("sklearn", "spark")
+DECIMAL_MARKS = ("auto", ".", ",")
+# A params file is a few kilobytes; anything this large is not one.
+MAX_PARAMS_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -160,40 +169,106 @@ class Params:
     spark: SparkParams = field(default_factory=SparkParams)
 
 
+def _is_finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _bounded(kind: str, minimum: float | None, maximum: float | None) -> str:
+    """What a bounded setting expects: ``an integer between 2 and 100``, ``a finite number >= 0``."""
+    if minimum is not None and maximum is not None:
+        return f"{kind} between {minimum} and {maximum}"
+    if minimum is not None:
+        return f"{kind} >= {minimum}"
+    if maximum is not None:
+        return f"{kind} <= {maximum}"
+    return kind
+
+
+def _nearest(name: object, candidates: Iterable[object]) -> str | None:
+    """The candidate a misspelled ``name`` most likely means: the same column by
+    :func:`~bankseg.personal.header_key`, or else the closest spelling."""
+    candidates = [str(c) for c in candidates]
+    same = listed(name, candidates)
+    if same is not None:
+        return same
+    close = difflib.get_close_matches(str(name), candidates, n=1)
+    return close[0] if close else None
+
+
 class _Section:
-    """Typed access to one mapping of params.yaml, naming the dotted key on error."""
+    """Typed access to one mapping of params.yaml, naming the dotted key on error.
+
+    It records the keys it is asked for; once a section is parsed, :meth:`refuse_unknown`
+    reports any other key, with the nearest known one (a misspelled key would otherwise be
+    ignored, and its default silently used).
+    """
 
     def __init__(self, raw: Any, key: str):
         if not isinstance(raw, dict):
             raise InputError(f"params.yaml: '{key}' must be a mapping, got {raw!r}")
         self.raw = raw
         self.key = key
+        self.asked: list[str] = []
 
-    def _dotted(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
+    def _dotted(self, name: object) -> str:
+        return f"{self.key}.{name}" if self.key else str(name)
 
     def _get(self, name: str, default: Any = ...) -> Any:
+        if name not in self.asked:
+            self.asked.append(name)
         if name not in self.raw:
             if default is ...:
                 raise InputError(f"params.yaml: missing key '{self._dotted(name)}'")
             return default
         return self.raw[name]
 
-    def _fail(self, name: str, value: Any, expected: str) -> InputError:
+    def refuse_unknown(self) -> None:
+        for name in self.raw:
+            if name not in self.asked:
+                near = _nearest(name, self.asked)
+                hint = (
+                    f"did you mean '{self._dotted(near)}'?"
+                    if near is not None
+                    else f"expected one of {', '.join(self.asked)}"
+                )
+                raise InputError(f"params.yaml: unknown key '{self._dotted(name)}'; {hint}")
+
+    def _fail(self, name: object, value: Any, expected: str) -> InputError:
         return InputError(f"params.yaml: '{self._dotted(name)}' is {value!r}, expected {expected}")
 
-    def int(self, name: str, *, minimum: int | None = None, default: Any = ...) -> int:
+    def int(
+        self, name: str, *, minimum: int | None = None, maximum: int | None = None, default: Any = ...
+    ) -> int:
         value = self._get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(name, value, "an integer")
-        if minimum is not None and value < minimum:
-            raise self._fail(name, value, f"an integer >= {minimum}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+        ):
+            raise self._fail(name, value, _bounded("an integer", minimum, maximum))
         return value
 
-    def number(self, name: str, *, default: Any = ...) -> float:
+    def number(
+        self,
+        name: str,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        default: Any = ...,
+    ) -> float:
         value = self._get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._fail(name, value, "a number")
+        if (
+            not _is_finite_number(value)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+        ):
+            raise self._fail(name, value, _bounded("a finite number", minimum, maximum))
         return float(value)
 
     def str(self, name: str, *, choices: tuple[str, ...] | None = None, default: Any = ...) -> str:
@@ -201,7 +276,8 @@ class _Section:
         if not isinstance(value, str) or not value.strip():
             raise self._fail(name, value, "a non-empty string")
         if choices is not None and value not in choices:
-            raise self._fail(name, value, f"one of {', '.join(choices)}")
+            shown = [c if c.isidentifier() else repr(c) for c in choices]
+            raise self._fail(name, value, f"one of {', '.join(shown)}")
         return value
 
     def section(self, name: str, default: Any = ...) -> _Section:
@@ -209,8 +285,8 @@ class _Section:
 
     def str_list(self, name: str, *, default: Any = ...) -> tuple[str, ...]:
         value = self._get(name, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._fail(name, value, "a list of strings")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self._fail(name, value, "a list of non-empty strings")
         return tuple(value)
 
 
@@ -230,11 +306,16 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
         if not isinstance(log, bool):
             raise sec._fail("log", log, "true or false")
         words = sec._get("words", ["low", "high"])
-        if not (isinstance(words, list) and len(words) in (2, 3) and all(isinstance(w, str) for w in words)):
+        if not (
+            isinstance(words, list)
+            and len(words) in (2, 3)
+            and all(isinstance(w, str) and w.strip() for w in words)
+        ):
             raise sec._fail(
                 "words", words, "[word for low values, (word for middling values,) word for high values]"
             )
         label = sec.str("label", default=_default_label(column))
+        sec.refuse_unknown()
         features.append(NumericFeature(str(column), log, label, tuple(words)))
     return tuple(features)
 
@@ -248,134 +329,239 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
     for column, settings in raw.items():
         sec = _Section(settings, f"features.categorical.{column}")
         encoding = sec.str("encoding", choices=ENCODINGS)
+        # Other encodings ignore an order: switching encoding in an experiment keeps it valid.
+        values = sec._get("order") if encoding == "ordinal" else sec._get("order", None)
         order: tuple[str, ...] = ()
         if encoding == "ordinal":
-            values = sec._get("order")
-            if not isinstance(values, list) or len(values) < 2:
-                raise sec._fail("order", values, "a list of at least two values, lowest first")
+            ok = (
+                isinstance(values, list)
+                and len(values) >= 2
+                and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values)
+            )
+            if not ok:
+                raise sec._fail(
+                    "order",
+                    values,
+                    "a list of at least two values (text or numbers; quote Yes, No, On, Off), lowest first",
+                )
             order = tuple(str(v) for v in values)
+            repeated = next((v for i, v in enumerate(order) if v in order[:i]), None)
+            if repeated is not None:
+                raise sec._fail(
+                    "order", values, f"distinct values, lowest first ({repeated!r} is listed twice)"
+                )
         label = sec.str("label", default=_default_label(column))
+        sec.refuse_unknown()
         features.append(CategoricalFeature(str(column), encoding, order, label))
     return tuple(features)
+
+
+def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
+    """(dotted key, column) of every feature."""
+    return [(f"features.numeric.{f.column}", f.column) for f in features.numeric] + [
+        (f"features.categorical.{f.column}", f.column) for f in features.categorical
+    ]
+
+
+def _features(root: _Section, id_column: str) -> FeatureParams:
+    feat = root.section("features")
+    features = FeatureParams(
+        numeric=_numeric_features(feat._get("numeric", {})),
+        categorical=_categorical_features(feat._get("categorical", {})),
+    )
+    feat.refuse_unknown()
+    if not features.columns:
+        raise InputError("params.yaml: 'features' lists no columns, expected at least one feature")
+    first: dict[str, str] = {}
+    for key, column in _feature_keys(features):
+        earlier = first.setdefault(header_key(column), key)
+        if earlier != key:
+            raise InputError(
+                f"params.yaml: '{key}' is the same column as '{earlier}' (names are compared without "
+                "case, spaces, underscores, hyphens or dots); expected each feature column once"
+            )
+        if header_key(column) == header_key(id_column):
+            raise InputError(
+                f"params.yaml: 'data.id_column' {id_column!r} is also listed as a feature ('{key}')"
+            )
+    return features
+
+
+def _did_you_mean(sec: _Section, name: object, candidates: list[str]) -> str:
+    near = _nearest(name, candidates)
+    return f"; did you mean '{sec._dotted(near)}'?" if near is not None else ""
+
+
+def _missing(sec: _Section, features: FeatureParams) -> dict[str, str]:
+    columns = features.columns
+    missing = {column: sec.str(column, choices=MISSING_STRATEGIES, default="drop") for column in columns}
+    for column, strategy in sec.raw.items():
+        if column not in columns:
+            raise sec._fail(
+                column, strategy, "a key naming a feature column" + _did_you_mean(sec, column, columns)
+            )
+    numeric_columns = [f.column for f in features.numeric]
+    for column, strategy in missing.items():
+        if column not in numeric_columns and strategy in ("median", "mean", "zero"):
+            raise sec._fail(column, strategy, "drop or most_frequent for a categorical column")
+    return missing
 
 
 def _ranges(sec: _Section, columns: list[str]) -> dict[str, tuple[float | None, float | None]]:
     ranges = {}
     for column, bounds in sec.raw.items():
         if column not in columns:
-            raise sec._fail(column, bounds, f"a numeric feature column ({', '.join(columns)})")
+            expected = f"a numeric feature column ({', '.join(columns)})"
+            raise sec._fail(column, bounds, expected + _did_you_mean(sec, column, columns))
         ok = (
             isinstance(bounds, list)
             and len(bounds) == 2
-            and all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)) for b in bounds)
+            and all(b is None or _is_finite_number(b) for b in bounds)
         )
         if not ok:
-            raise sec._fail(column, bounds, "[min, max] with numbers or null")
-        ranges[str(column)] = (bounds[0], bounds[1])
+            raise sec._fail(column, bounds, "[min, max] with finite numbers or null")
+        low, high = bounds
+        if low is not None and high is not None and low > high:
+            raise sec._fail(column, bounds, "[min, max] with min <= max")
+        ranges[str(column)] = (low, high)
     return ranges
 
 
-def parse_params(raw: Any) -> Params:
-    """Validate the content of params.yaml (already loaded as plain data)."""
-    if not isinstance(raw, dict):
-        raise InputError(f"params.yaml: expected a mapping of sections (generate, data, ...), got {raw!r}")
-    root = _Section(raw, "")
+def _prepare(root: _Section, data: DataParams, features: FeatureParams) -> PrepareParams:
+    prep = root.section("prepare")
+    profile = prep.str_list("profile_columns", default=[])
+    same_as_id = listed(data.id_column, profile)
+    if same_as_id is not None:
+        raise InputError(
+            f"params.yaml: 'prepare.profile_columns' lists {same_as_id!r}, the same column as "
+            f"'data.id_column' {data.id_column!r}; expected columns other than the id"
+        )
+    prepare = PrepareParams(
+        personal_columns=prep.str_list("personal_columns", default=[]),
+        profile_columns=profile,
+        missing=_missing(prep.section("missing", {}), features),
+        ranges=_ranges(prep.section("ranges", {}), [f.column for f in features.numeric]),
+        not_personal=prep.str_list("not_personal", default=[]),
+        decimal_mark=prep.str("decimal_mark", choices=DECIMAL_MARKS, default=PrepareParams.decimal_mark),
+    )
+    prep.refuse_unknown()
+    return prepare
+
+
+def _refuse_personal(data: DataParams, features: FeatureParams, prepare: PrepareParams) -> None:
+    """No personal column is used as id, feature or profile column, however it is spelled.
+
+    The list ``prepare.personal_columns`` always wins; a name that merely looks personal
+    (:func:`~bankseg.personal.personal_name_kind`) can be cleared in ``prepare.not_personal``.
+    """
+    for column in prepare.not_personal:
+        entry = listed(column, prepare.personal_columns)
+        if entry is not None:
+            raise InputError(
+                f"params.yaml: 'prepare.not_personal' lists {column!r}, which is {entry!r} in "
+                "prepare.personal_columns; expected a column in at most one of the two"
+            )
+    roles = (
+        [("id", data.id_column)]
+        + [("feature", column) for column in features.columns]
+        + [("profile", column) for column in prepare.profile_columns]
+    )
+    for role, column in roles:
+        entry = listed(column, prepare.personal_columns)
+        if entry is not None:
+            raise InputError(
+                f"params.yaml: {role} column {column!r} is personal data (it is {entry!r} in "
+                "prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+            )
+        kind = personal_name_kind(column)
+        if kind is not None and listed(column, prepare.not_personal) is None:
+            raise InputError(
+                f"params.yaml: {role} column {column!r} looks like personal data (its name says {kind}); "
+                "remove it, or list it in prepare.not_personal if it is not personal"
+            )
+
+
+def _generate(root: _Section) -> GenerateParams:
     gen = root.section("generate")
     generate = GenerateParams(
-        n_customers=gen.int("n_customers", minimum=1),
-        n_new_customers=gen.int("n_new_customers", minimum=1),
+        n_customers=gen.int("n_customers", minimum=1, maximum=100_000_000),
+        n_new_customers=gen.int("n_new_customers", minimum=1, maximum=100_000_000),
         seed=gen.int("seed", minimum=0),
     )
+    gen.refuse_unknown()
+    return generate
+
+
+def _data(root: _Section) -> DataParams:
     dat = root.section("data")
     data = DataParams(raw=dat.str("raw"), new=dat.str("new"), id_column=dat.str("id_column"))
+    dat.refuse_unknown()
+    return data
 
-    feat = root.section("features")
-    features = FeatureParams(
-        numeric=_numeric_features(feat._get("numeric", {})),
-        categorical=_categorical_features(feat._get("categorical", {})),
-    )
-    if not features.columns:
-        raise InputError("params.yaml: 'features' lists no columns, expected at least one feature")
-    if data.id_column in features.columns:
-        raise InputError(f"params.yaml: 'data.id_column' {data.id_column!r} is also listed as a feature")
 
-    prep = root.section("prepare")
-    personal = prep.str_list("personal_columns", default=[])
-    profile = prep.str_list("profile_columns", default=[])
-    leaked = sorted(set(personal) & set(features.columns + [data.id_column, *profile]))
-    if leaked:
-        raise InputError(
-            f"params.yaml: column {leaked[0]!r} is in 'prepare.personal_columns' and also used as "
-            "id, feature or profile column; personal data must not be used"
-        )
-    missing_sec = prep.section("missing", {})
-    missing = {}
-    for column in features.columns:
-        strategy = missing_sec.str(column, choices=MISSING_STRATEGIES, default="drop")
-        missing[column] = strategy
-    unknown = sorted(set(missing_sec.raw) - set(features.columns))
-    if unknown:
-        raise missing_sec._fail(unknown[0], missing_sec.raw[unknown[0]], "a key naming a feature column")
-    numeric_columns = [f.column for f in features.numeric]
-    for column, strategy in missing.items():
-        if column not in numeric_columns and strategy in ("median", "mean", "zero"):
-            raise missing_sec._fail(column, strategy, "drop or most_frequent for a categorical column")
-    prepare = PrepareParams(
-        personal_columns=personal,
-        profile_columns=profile,
-        missing=missing,
-        ranges=_ranges(prep.section("ranges", {}), numeric_columns),
-        not_personal=prep.str_list("not_personal", default=[]),
-        decimal_mark=prep.str("decimal_mark", choices=("auto", ".", ","), default="auto"),
-    )
-
+def _featurize(root: _Section) -> FeaturizeParams:
     fz = root.section("featurize")
     feature_range = fz._get("feature_range", [0, 1])
     ok = (
         isinstance(feature_range, list)
         and len(feature_range) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in feature_range)
+        and all(_is_finite_number(v) for v in feature_range)
         and feature_range[0] < feature_range[1]
     )
     if not ok:
-        raise fz._fail("feature_range", feature_range, "[low, high] with low < high")
+        raise fz._fail("feature_range", feature_range, "[low, high] with finite numbers, low < high")
     featurize = FeaturizeParams(
         scaler=fz.str("scaler", choices=SCALERS),
         feature_range=(float(feature_range[0]), float(feature_range[1])),
+        max_categories=fz.int(
+            "max_categories", minimum=2, maximum=1000, default=FeaturizeParams.max_categories
+        ),
     )
+    fz.refuse_unknown()
+    return featurize
 
+
+def _elbow(root: _Section) -> ElbowParams:
     el = root.section("elbow")
     elbow = ElbowParams(
         k_min=el.int("k_min", minimum=1),
-        k_max=el.int("k_max", minimum=2),
-        n_init=el.int("n_init", minimum=1, default=5),
-        silhouette_sample=el.int("silhouette_sample", minimum=100, default=10000),
+        k_max=el.int("k_max", minimum=2, maximum=100),
+        n_init=el.int("n_init", minimum=1, maximum=1000, default=5),
+        silhouette_sample=el.int("silhouette_sample", minimum=100, maximum=100_000, default=10000),
         method=el.str("method", choices=K_METHODS, default="consensus"),
         random_state=el.int("random_state", minimum=0, default=0),
         sample_size=el.int("sample_size", minimum=100, default=20000),
-        n_references=el.int("n_references", minimum=1, default=5),
-        n_bootstrap=el.int("n_bootstrap", minimum=1, default=5),
+        n_references=el.int("n_references", minimum=1, maximum=100, default=5),
+        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=5),
     )
+    el.refuse_unknown()
     if elbow.k_max - elbow.k_min < 2:
         raise el._fail("k_max", elbow.k_max, f"at least k_min + 2 = {elbow.k_min + 2}")
     if elbow.method not in ("knee", "gap") and elbow.k_min < 2:
         raise el._fail("k_min", elbow.k_min, f"at least 2 for method {elbow.method}")
+    return elbow
 
+
+def _train(root: _Section) -> TrainParams:
     tr = root.section("train")
     n_clusters = tr._get("n_clusters")
     if n_clusters != "auto" and (
-        isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2
+        isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or not 2 <= n_clusters <= 100
     ):
-        raise tr._fail("n_clusters", n_clusters, "an integer >= 2 or auto")
+        raise tr._fail("n_clusters", n_clusters, "an integer between 2 and 100, or auto")
     train = TrainParams(
         n_clusters=n_clusters,
-        n_init=tr.int("n_init", minimum=1, default=10),
-        max_iter=tr.int("max_iter", minimum=1, default=300),
-        tol=tr.number("tol", default=1e-4),
+        n_init=tr.int("n_init", minimum=1, maximum=1000, default=10),
+        max_iter=tr.int("max_iter", minimum=1, maximum=100_000, default=300),
+        tol=tr.number("tol", minimum=0, default=1e-4),
         algorithm=tr.str("algorithm", choices=KMEANS_ALGORITHMS, default="lloyd"),
         random_state=tr.int("random_state", minimum=0, default=0),
     )
+    tr.refuse_unknown()
+    return train
 
+
+def _segments(root: _Section) -> SegmentParams:
     seg = root.section("segments", {})
     names_raw = seg._get("names", {}) or {}
     if not isinstance(names_raw, dict) or not all(
@@ -385,35 +571,66 @@ def parse_params(raw: Any) -> Params:
         raise seg._fail("names", names_raw, "a mapping of segment id (integer) to name")
     segments = SegmentParams(
         names=dict(names_raw),
-        top_features=seg.int("top_features", minimum=1, default=3),
+        top_features=seg.int("top_features", minimum=1, maximum=20, default=3),
         reference=seg.str("reference", default=SegmentParams.reference),
-        match_distance=seg.number("match_distance", default=SegmentParams.match_distance),
-        min_effect=seg.number("min_effect", default=SegmentParams.min_effect),
-        strong_effect=seg.number("strong_effect", default=SegmentParams.strong_effect),
+        match_distance=seg.number("match_distance", minimum=0, default=SegmentParams.match_distance),
+        min_effect=seg.number("min_effect", minimum=0, default=SegmentParams.min_effect),
+        strong_effect=seg.number("strong_effect", minimum=0, default=SegmentParams.strong_effect),
     )
+    seg.refuse_unknown()
+    return segments
+
+
+def _stability(root: _Section) -> StabilityParams:
     st = root.section("stability", {})
     stability = StabilityParams(
-        n_bootstrap=st.int("n_bootstrap", minimum=2, default=StabilityParams.n_bootstrap),
+        n_bootstrap=st.int("n_bootstrap", minimum=2, maximum=1000, default=StabilityParams.n_bootstrap),
         sample_size=st.int("sample_size", minimum=100, default=StabilityParams.sample_size),
         random_state=st.int("random_state", minimum=0, default=StabilityParams.random_state),
         threshold=st.number("threshold", default=StabilityParams.threshold),
     )
+    st.refuse_unknown()
     if not 0 < stability.threshold <= 1:
         raise st._fail("threshold", stability.threshold, "a number in (0, 1]")
+    return stability
+
+
+def _drift(root: _Section) -> DriftParams:
     dr = root.section("drift", {})
     drift = DriftParams(
-        bins=dr.int("bins", minimum=2, default=DriftParams.bins),
-        psi_threshold=dr.number("psi_threshold", default=DriftParams.psi_threshold),
-        share_threshold=dr.number("share_threshold", default=DriftParams.share_threshold),
+        bins=dr.int("bins", minimum=2, maximum=1000, default=DriftParams.bins),
+        psi_threshold=dr.number("psi_threshold", minimum=0, default=DriftParams.psi_threshold),
+        share_threshold=dr.number(
+            "share_threshold", minimum=0, maximum=1, default=DriftParams.share_threshold
+        ),
     )
+    dr.refuse_unknown()
+    return drift
+
+
+# (minimum, maximum) of each gate threshold: shares and stabilities are fractions.
+GATE_BOUNDS = {
+    "max_silhouette_drop": (0, None),
+    "min_segment_share": (0, 1),
+    "min_stability": (0, 1),
+    "min_segment_stability": (0, 1),
+    "max_rejected_share": (0, 1),
+}
+
+
+def _gate(root: _Section) -> GateParams:
     ga = root.section("gate", {})
     gate = GateParams(
         **{
-            name: ga.number(name, default=getattr(GateParams, name))
-            for name in GateParams.__dataclass_fields__
+            name: ga.number(name, minimum=low, maximum=high, default=getattr(GateParams, name))
+            for name, (low, high) in GATE_BOUNDS.items()
         }
     )
-    engine = root.str("engine", choices=ENGINES, default="sklearn")
+    ga.refuse_unknown()
+    return gate
+
+
+def _spark(root: _Section) -> SparkParams:
     sp = root.section("spark", {})
     config = sp._get("config", {}) or {}
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
@@ -423,31 +640,116 @@ def parse_params(raw: Any) -> Params:
         sample_size=sp.int("sample_size", minimum=100, default=SparkParams.sample_size),
         config={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()},
     )
-    return Params(
+    sp.refuse_unknown()
+    return spark
+
+
+def parse_params(raw: Any) -> Params:
+    """Validate the content of params.yaml (already loaded as plain data)."""
+    if not isinstance(raw, dict):
+        raise InputError(f"params.yaml: expected a mapping of sections (generate, data, ...), got {raw!r}")
+    root = _Section(raw, "")
+    generate = _generate(root)
+    data = _data(root)
+    features = _features(root, data.id_column)
+    prepare = _prepare(root, data, features)
+    _refuse_personal(data, features, prepare)
+    params = Params(
         generate,
         data,
         features,
         prepare,
-        featurize,
-        elbow,
-        train,
-        segments,
-        stability,
-        drift,
-        gate,
-        engine,
-        spark,
+        _featurize(root),
+        _elbow(root),
+        _train(root),
+        _segments(root),
+        _stability(root),
+        _drift(root),
+        _gate(root),
+        root.str("engine", choices=ENGINES, default="sklearn"),
+        _spark(root),
     )
+    root.refuse_unknown()
+    return params
+
+
+class _Refused(Exception):
+    """Something params.yaml may not contain, with its line: ``line 3: ...``."""
+
+    def __init__(self, mark: yaml.Mark, problem: str):
+        super().__init__(f"line {mark.line + 1}: {problem}")
+
+
+class _ParamsLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing repeated keys, anchors, aliases and merge keys.
+
+    A repeated key silently wins over the first; an alias can expand a kilobyte file to
+    gigabytes (a "billion laughs"), and params.yaml never needs one. An anchor or alias is
+    refused while the file is composed, before anything is expanded.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._path: list[str] = []  # the keys leading to the node being composed
+        self._mapping_keys: dict[yaml.Node, str] = {}  # the dotted key of each mapping
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "YAML anchors and aliases (&, *) are not allowed")
+        key = index.value if isinstance(index, yaml.ScalarNode) else None  # a mapping's value
+        if key is not None:
+            self._path.append(key)
+        dotted = ".".join(self._path)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            if key is not None:
+                self._path.pop()
+        if isinstance(node, yaml.MappingNode):
+            self._mapping_keys[node] = dotted
+        return node
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise _Refused(key_node.start_mark, "YAML merge keys (<<) are not allowed")
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    repeated = key in first_line
+                except TypeError:  # unhashable: PyYAML reports it
+                    break
+                if repeated:
+                    written = key_node.value if isinstance(key_node, yaml.ScalarNode) else key
+                    dotted = ".".join(filter(None, [self._mapping_keys.get(node, ""), str(written)]))
+                    raise _Refused(
+                        key_node.start_mark, f"duplicate key '{dotted}' (first on line {first_line[key]})"
+                    )
+                first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            content = file.read(MAX_PARAMS_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read params file ({exc.strerror})") from exc
+    if len(content) > MAX_PARAMS_BYTES:
+        raise InputError(
+            f"{path}: larger than 1 MB, expected a params file of at most {MAX_PARAMS_BYTES} bytes"
+        )
     try:
-        raw = yaml.safe_load(text)
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
+    try:
+        raw = yaml.load(text, Loader=_ParamsLoader)  # a SafeLoader
+    except _Refused as exc:
+        raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     return parse_params(raw)

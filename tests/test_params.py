@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 import yaml
@@ -48,6 +49,9 @@ def test_repository_params_are_read_with_their_values(params):
     assert params.drift.psi_threshold == 0.2
     assert params.gate == GateParams()  # the file repeats the defaults
     assert params.segments.reference == "models/reference_segments.json"
+    assert params.prepare.not_personal == ()
+    assert params.prepare.decimal_mark == "auto"
+    assert params.featurize.max_categories == 20
 
 
 def test_missing_policy_defaults_to_drop_for_unlisted_features(params):
@@ -294,3 +298,446 @@ def test_load_params_invalid_yaml_names_the_file(tmp_path):
     with pytest.raises(InputError) as info:
         load_params(path)
     assert str(info.value).startswith(f"{path}: not valid YAML")
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_error(path) -> str:
+    with pytest.raises(InputError) as info:
+        load_params(path)
+    return str(info.value)
+
+
+def test_example_params_still_load(root):
+    example = load_params(root / "examples" / "original" / "params.yaml")
+    assert example.train.n_clusters == 3
+    assert (example.prepare.not_personal, example.prepare.decimal_mark) == ((), "auto")
+    assert example.featurize.max_categories == 20
+
+
+def _rename(path: str, new_name: str):
+    """Rename the key at ``path`` (keys of nested mappings, outermost first) to ``new_name``."""
+
+    def change(raw: dict) -> None:
+        *parents, name = path.split(".")
+        mapping = raw
+        for parent in parents:
+            mapping = mapping[parent]
+        mapping[new_name] = mapping.pop(name)
+
+    return change
+
+
+# (change, the unknown key as the message names it, the key it suggests)
+MISSPELLED = {
+    "section": (_rename("stability", "stabilty"), "stabilty", "stability"),
+    "personal columns": (
+        _rename("prepare.personal_columns", "personal_colums"),
+        "prepare.personal_colums",
+        "prepare.personal_columns",
+    ),
+    "features kind": (
+        _rename("features.categorical", "categoricals"),
+        "features.categoricals",
+        "features.categorical",
+    ),
+    "numeric feature setting": (
+        _rename("features.numeric.age.words", "word"),
+        "features.numeric.age.word",
+        "features.numeric.age.words",
+    ),
+    "categorical feature setting": (
+        _rename("features.categorical.income_slab.label", "lable"),
+        "features.categorical.income_slab.lable",
+        "features.categorical.income_slab.label",
+    ),
+    "gate threshold": (
+        _rename("gate.min_stability", "min_stabilty"),
+        "gate.min_stabilty",
+        "gate.min_stability",
+    ),
+    "spark setting": (_rename("spark.master", "Master"), "spark.Master", "spark.master"),
+    "train setting": (_rename("train.max_iter", "max_iters"), "train.max_iters", "train.max_iter"),
+}
+
+
+@pytest.mark.parametrize(("change", "unknown", "suggested"), MISSPELLED.values(), ids=MISSPELLED.keys())
+def test_misspelled_key_is_refused_with_the_nearest_valid_key(raw_params, change, unknown, suggested):
+    change(raw_params)
+    message = _error(raw_params)
+    assert message == f"params.yaml: unknown key '{unknown}'; did you mean '{suggested}'?"
+
+
+def test_unknown_key_far_from_any_lists_the_keys_of_its_section(raw_params):
+    raw_params["train"]["verbose"] = 1
+    message = _error(raw_params)
+    assert message.startswith("params.yaml: unknown key 'train.verbose'; expected one of n_clusters, n_init")
+
+
+@pytest.mark.parametrize(
+    ("section", "column", "value", "suggested"),
+    [
+        ("missing", "Age", "median", "prepare.missing.age"),
+        ("missing", "sip_amont", "zero", "prepare.missing.sip_amount"),
+        ("ranges", "net_worth", [0, None], "prepare.ranges.networth"),
+    ],
+)
+def test_missing_and_ranges_suggest_the_nearest_feature_column(raw_params, section, column, value, suggested):
+    raw_params["prepare"][section][column] = value
+    message = _error(raw_params)
+    assert f"'prepare.{section}.{column}' is {value!r}" in message
+    assert message.endswith(f"did you mean '{suggested}'?")
+
+
+def test_order_of_another_encoding_is_not_an_unknown_key(raw_params):
+    """Switching an ordinal feature to one-hot in an experiment keeps its order valid."""
+    raw_params["features"]["categorical"]["income_slab"]["encoding"] = "onehot"
+    income = next(f for f in parse_params(raw_params).features.categorical if f.column == "income_slab")
+    assert (income.encoding, income.order) == ("onehot", ())
+
+
+def test_duplicate_key_is_refused_with_its_key_and_line(tmp_path, root):
+    text = (root / "params.yaml").read_text(encoding="utf-8")
+    assert "  max_iter: 300\n" in text
+    lines = text.replace("  max_iter: 300\n", "  max_iter: 300\n  max_iter: 3000\n").splitlines()
+    first = lines.index("  max_iter: 300") + 1
+    message = _load_error(_write(tmp_path, "\n".join(lines) + "\n"))
+    assert message == (
+        f"{tmp_path / 'params.yaml'}: line {first + 1}: duplicate key 'train.max_iter' (first on line {first})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: 1\nb: 2\na: 3\n", "line 3: duplicate key 'a' (first on line 1)"),
+        (
+            "features:\n  numeric:\n    age: {log: true, log: false}\n",
+            "line 3: duplicate key 'features.numeric.age.log'",
+        ),
+        (
+            "prepare:\n  missing:\n    age: median\n    age: zero\n",
+            "line 4: duplicate key 'prepare.missing.age'",
+        ),
+    ],
+    ids=["top level", "feature setting", "column of a user-data section"],
+)
+def test_duplicate_key_is_refused_at_any_depth(tmp_path, text, message):
+    assert message in _load_error(_write(tmp_path, text))
+
+
+def test_alias_bomb_is_refused_before_it_expands(tmp_path):
+    # Nine levels of nine aliases: 9**9 = 387 million strings once expanded.
+    lines = ['lol0: &lol0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        below = ", ".join([f"*lol{level - 1}"] * 9)
+        lines.append(f"lol{level}: &lol{level} [{below}]")
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    message = _load_error(path)
+    assert time.perf_counter() - started < 1
+    assert message == f"{path}: line 1: YAML anchors and aliases (&, *) are not allowed"
+
+
+@pytest.mark.parametrize(
+    ("addition", "line"),
+    [
+        ("defaults: &defaults {n_init: 5}\n", 1),  # an anchor alone
+        ("spark:\n  config: {a: 1}\nother: x\ncopy: *x\n", 4),  # an alias of no anchor is refused too
+    ],
+    ids=["anchor", "alias"],
+)
+def test_anchors_and_aliases_are_refused_with_their_line(tmp_path, addition, line):
+    path = _write(tmp_path, addition)
+    assert _load_error(path) == f"{path}: line {line}: YAML anchors and aliases (&, *) are not allowed"
+
+
+def test_yaml_merge_key_is_refused(tmp_path):
+    path = _write(tmp_path, "train:\n  <<: {n_init: 5}\n  max_iter: 300\n")
+    assert _load_error(path) == f"{path}: line 2: YAML merge keys (<<) are not allowed"
+
+
+def test_params_file_over_one_megabyte_is_refused_before_parsing(tmp_path, root):
+    text = (root / "params.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path, text + "#" * 1024 * 1024)
+    message = _load_error(path)
+    assert message.startswith(f"{path}: larger than 1 MB")
+    assert "\n" not in message
+
+
+def test_params_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes("data:\n  raw: café.csv\n".encode("latin-1"))
+    assert _load_error(path).startswith(f"{path}: not UTF-8 text")
+
+
+def _set_path(path: str, value):
+    """Set the value at a dotted ``path`` (keys of nested mappings)."""
+
+    def change(raw: dict) -> None:
+        *parents, name = path.split(".")
+        mapping = raw
+        for parent in parents:
+            mapping = mapping[parent]
+        mapping[name] = value
+
+    return change
+
+
+NAN, INF = float("nan"), float("inf")
+
+# (change, the dotted key the message must name, the value as the message must show it)
+MISTAKES = {
+    "tol nan": (_set_path("train.tol", NAN), "train.tol", "is nan,"),
+    "match distance inf": (_set_path("segments.match_distance", INF), "segments.match_distance", "is inf,"),
+    "psi threshold inf": (_set_path("drift.psi_threshold", INF), "drift.psi_threshold", "is inf,"),
+    "gate nan": (_set_path("gate.min_stability", NAN), "gate.min_stability", "is nan,"),
+    "min effect -inf": (_set_path("segments.min_effect", -INF), "segments.min_effect", "is -inf,"),
+    "range bound inf": (_set_path("prepare.ranges.age", [18, INF]), "prepare.ranges.age", "[18, inf]"),
+    "range bound nan": (_set_path("prepare.ranges.age", [NAN, 100]), "prepare.ranges.age", "[nan, 100]"),
+    "feature range inf": (
+        _set_path("featurize.feature_range", [0, INF]),
+        "featurize.feature_range",
+        "[0, inf]",
+    ),
+    "range reversed": (_set_path("prepare.ranges.age", [100, 18]), "prepare.ranges.age", "[100, 18]"),
+    "negative match distance": (
+        _set_path("segments.match_distance", -0.5),
+        "segments.match_distance",
+        "-0.5",
+    ),
+    "negative min effect": (_set_path("segments.min_effect", -0.2), "segments.min_effect", "-0.2"),
+    "negative strong effect": (_set_path("segments.strong_effect", -1), "segments.strong_effect", "-1"),
+    "negative tol": (_set_path("train.tol", -0.0001), "train.tol", "-0.0001"),
+    "negative psi threshold": (_set_path("drift.psi_threshold", -0.2), "drift.psi_threshold", "-0.2"),
+    "share threshold above 1": (_set_path("drift.share_threshold", 1.5), "drift.share_threshold", "1.5"),
+    "negative share threshold": (_set_path("drift.share_threshold", -0.1), "drift.share_threshold", "-0.1"),
+    "negative silhouette drop": (
+        _set_path("gate.max_silhouette_drop", -0.05),
+        "gate.max_silhouette_drop",
+        "-0.05",
+    ),
+    "segment share above 1": (_set_path("gate.min_segment_share", 5), "gate.min_segment_share", "is 5,"),
+    "negative stability": (_set_path("gate.min_stability", -0.1), "gate.min_stability", "-0.1"),
+    "segment stability above 1": (
+        _set_path("gate.min_segment_stability", 1.2),
+        "gate.min_segment_stability",
+        "1.2",
+    ),
+    "rejected share above 1": (_set_path("gate.max_rejected_share", 50), "gate.max_rejected_share", "is 50,"),
+    "numeric and categorical": (
+        _set_path("features.categorical.age", {"encoding": "onehot"}),
+        "features.categorical.age",
+        "'features.numeric.age'",
+    ),
+    "same column spelled twice": (
+        _set_path("features.numeric.Net Worth", None),
+        "features.numeric.Net Worth",
+        "'features.numeric.networth'",
+    ),
+    "id column is a feature by another spelling": (
+        _set_path("data.id_column", "Age"),
+        "data.id_column",
+        "'Age'",
+    ),
+    "id column is a profile column": (
+        _set_path("prepare.profile_columns", ["kyc_status", "Customer ID"]),
+        "prepare.profile_columns",
+        "'Customer ID'",
+    ),
+    "order repeated after str": (
+        _set_path("features.categorical.risk_id.order", ["1", 1, "2"]),
+        "features.categorical.risk_id.order",
+        "['1', 1, '2']",
+    ),
+    "order repeated": (
+        _set_path("features.categorical.income_slab.order", ["Low", "Low", "High"]),
+        "features.categorical.income_slab.order",
+        "['Low', 'Low', 'High']",
+    ),
+    "order of booleans": (
+        _set_path("features.categorical.income_slab.order", [False, True]),
+        "features.categorical.income_slab.order",
+        "quote Yes, No",
+    ),
+    "empty word": (
+        _set_path("features.numeric.age.words", ["young", " "]),
+        "features.numeric.age.words",
+        "' '",
+    ),
+    "k_max above 100": (_set_path("elbow.k_max", 101), "elbow.k_max", "is 101,"),
+    "n_clusters above 100": (_set_path("train.n_clusters", 101), "train.n_clusters", "is 101,"),
+    "elbow n_init above 1000": (_set_path("elbow.n_init", 1001), "elbow.n_init", "is 1001,"),
+    "train n_init above 1000": (_set_path("train.n_init", 1001), "train.n_init", "is 1001,"),
+    "max_iter above 100000": (_set_path("train.max_iter", 100_001), "train.max_iter", "is 100001,"),
+    "elbow n_bootstrap above 1000": (_set_path("elbow.n_bootstrap", 5000), "elbow.n_bootstrap", "is 5000,"),
+    "stability n_bootstrap above 1000": (
+        _set_path("stability.n_bootstrap", 1001),
+        "stability.n_bootstrap",
+        "is 1001,",
+    ),
+    "n_references above 100": (_set_path("elbow.n_references", 101), "elbow.n_references", "is 101,"),
+    "drift bins above 1000": (_set_path("drift.bins", 1001), "drift.bins", "is 1001,"),
+    "n_customers above 100 million": (
+        _set_path("generate.n_customers", 10**9),
+        "generate.n_customers",
+        "is 1000000000,",
+    ),
+    "n_new_customers above 100 million": (
+        _set_path("generate.n_new_customers", 100_000_001),
+        "generate.n_new_customers",
+        "is 100000001,",
+    ),
+    "silhouette sample above 100000": (
+        _set_path("elbow.silhouette_sample", 200_000),
+        "elbow.silhouette_sample",
+        "is 200000,",
+    ),
+    "top features above 20": (_set_path("segments.top_features", 21), "segments.top_features", "is 21,"),
+    "max categories 1": (_set_path("featurize.max_categories", 1), "featurize.max_categories", "is 1,"),
+    "max categories above 1000": (
+        _set_path("featurize.max_categories", 1001),
+        "featurize.max_categories",
+        "is 1001,",
+    ),
+    "decimal mark semicolon": (_set_path("prepare.decimal_mark", ";"), "prepare.decimal_mark", "';'"),
+    "not personal not a list": (
+        _set_path("prepare.not_personal", "has_email"),
+        "prepare.not_personal",
+        "'has_email'",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "key", "shown"), MISTAKES.values(), ids=MISTAKES.keys())
+def test_value_that_can_only_be_a_mistake_is_refused(raw_params, change, key, shown):
+    change(raw_params)
+    message = _error(raw_params)
+    assert message.startswith("params.yaml: ")
+    assert f"'{key}'" in message
+    assert shown in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("elbow.k_max", 500, "expected an integer between 2 and 100"),
+        ("train.n_clusters", 500, "expected an integer between 2 and 100, or auto"),
+        ("train.max_iter", 10**6, "expected an integer between 1 and 100000"),
+        ("train.tol", -1.0, "expected a finite number >= 0"),
+        ("gate.min_segment_share", 2.0, "expected a finite number between 0 and 1"),
+        ("prepare.ranges.age", [65, 18], "expected [min, max] with min <= max"),
+        ("prepare.decimal_mark", "comma", "expected one of auto, '.', ','"),
+    ],
+)
+def test_refusal_says_what_is_expected(raw_params, key, value, expected):
+    _set_path(key, value)(raw_params)
+    assert _error(raw_params).endswith(expected)
+
+
+def test_range_with_equal_bounds_is_allowed(raw_params):
+    raw_params["prepare"]["ranges"]["age"] = [30, 30]
+    assert parse_params(raw_params).prepare.ranges["age"] == (30, 30)
+
+
+PERSONAL_ROLES = {
+    "profile": (_set_path("prepare.profile_columns", ["Customer Name"]), "profile", "Customer Name"),
+    "numeric feature": (_set_path("features.numeric.Mobile-No", None), "feature", "Mobile-No"),
+    "categorical feature": (
+        _set_path("features.categorical.ZIP CODE", {"encoding": "onehot"}),
+        "feature",
+        "ZIP CODE",
+    ),
+    "id": (_set_path("data.id_column", "CRN.Unique.ID"), "id", "CRN.Unique.ID"),
+}
+
+
+@pytest.mark.parametrize(("change", "role", "column"), PERSONAL_ROLES.values(), ids=PERSONAL_ROLES.keys())
+def test_personal_column_is_refused_in_every_role_under_any_spelling(raw_params, change, role, column):
+    change(raw_params)
+    message = _error(raw_params)
+    assert message.startswith(f"params.yaml: {role} column {column!r} is personal data (it is '")
+    assert message.endswith(
+        "' in prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+    )
+
+
+def test_profile_column_named_as_personal_data_is_refused(raw_params):
+    raw_params["prepare"]["profile_columns"] = ["Customer Name"]
+    assert _error(raw_params) == (
+        "params.yaml: profile column 'Customer Name' is personal data (it is 'customer_name' in "
+        "prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "role", "column", "kind"),
+    [
+        (_set_path("features.numeric.mobile_number", None), "feature", "mobile_number", "a phone number"),
+        (_set_path("prepare.profile_columns", ["e-mail"]), "profile", "e-mail", "an e-mail address"),
+        (_set_path("data.id_column", "PAN"), "id", "PAN", "a PAN"),
+    ],
+    ids=["feature", "profile", "id"],
+)
+def test_column_whose_name_looks_personal_is_refused(raw_params, change, role, column, kind):
+    change(raw_params)
+    assert _error(raw_params) == (
+        f"params.yaml: {role} column {column!r} looks like personal data (its name says {kind}); "
+        "remove it, or list it in prepare.not_personal if it is not personal"
+    )
+
+
+def test_not_personal_clears_a_name_that_only_looks_personal(raw_params):
+    raw_params["features"]["categorical"]["has_email"] = {"encoding": "yes_no"}
+    raw_params["prepare"]["not_personal"] = ["Has Email"]
+    parsed = parse_params(raw_params)
+    assert "has_email" in parsed.features.columns
+    assert parsed.prepare.not_personal == ("Has Email",)
+
+
+def test_not_personal_cannot_overrule_the_personal_columns(raw_params):
+    raw_params["prepare"]["not_personal"] = ["Customer-Name"]
+    message = _error(raw_params)
+    assert message.startswith(
+        "params.yaml: 'prepare.not_personal' lists 'Customer-Name', which is 'customer_name'"
+    )
+
+
+def test_not_personal_does_not_clear_a_listed_personal_column(raw_params):
+    raw_params["prepare"]["personal_columns"].append("has_email")
+    raw_params["prepare"]["not_personal"] = ["has_email"]
+    raw_params["prepare"]["profile_columns"] = ["has_email"]
+    assert "'prepare.not_personal' lists 'has_email'" in _error(raw_params)
+
+
+@pytest.mark.parametrize(("written", "mark"), [("auto", "auto"), (".", "."), ("'.'", "."), ('","', ",")])
+def test_decimal_mark_is_read_as_written(tmp_path, root, written, mark):
+    text = (root / "params.yaml").read_text(encoding="utf-8")
+    assert "  decimal_mark: auto " in text
+    path = _write(tmp_path, text.replace("  decimal_mark: auto ", f"  decimal_mark: {written} "))
+    assert load_params(path).prepare.decimal_mark == mark
+
+
+def test_new_settings_are_read(raw_params):
+    raw_params["featurize"]["max_categories"] = 1000
+    raw_params["prepare"]["not_personal"] = ["has_email"]
+    parsed = parse_params(raw_params)
+    assert parsed.featurize.max_categories == 1000
+    assert parsed.prepare.not_personal == ("has_email",)
+
+
+def test_new_settings_have_defaults(raw_params):
+    del raw_params["featurize"]["max_categories"]
+    del raw_params["prepare"]["not_personal"]
+    del raw_params["prepare"]["decimal_mark"]
+    parsed = parse_params(raw_params)
+    assert (parsed.featurize.max_categories, parsed.prepare.not_personal, parsed.prepare.decimal_mark) == (
+        20,
+        (),
+        "auto",
+    )
