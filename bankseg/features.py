@@ -6,6 +6,8 @@ every customer scored later, so a customer's features never depend on who else i
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -22,6 +24,8 @@ from sklearn.preprocessing import (
 
 from bankseg.cleaning import YES_NO
 from bankseg.params import FeatureParams, FeaturizeParams
+
+log = logging.getLogger(__name__)
 
 IMPUTERS = {
     "median": {"strategy": "median"},
@@ -78,7 +82,11 @@ def build_preprocessing(
         if missing.get(f.column, "drop") != "drop":
             steps.append(("impute", SimpleImputer(strategy="most_frequent")))
         if f.encoding == "onehot":
-            steps.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
+            # At most max_categories columns: the rarest values share one (memory stays bounded).
+            encoder = OneHotEncoder(
+                handle_unknown="ignore", sparse_output=False, max_categories=featurize.max_categories
+            )
+            steps.append(("encode", encoder))
         else:
             order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
             steps.append(("encode", OrdinalEncoder(categories=[order], dtype=np.float64)))
@@ -94,4 +102,30 @@ def fit_preprocessing(
     """Fit the preprocessing on ``customers`` and return it with their scaled features."""
     preprocessing = build_preprocessing(features, missing, featurize)
     scaled = preprocessing.fit_transform(feature_frame(customers, features))
+    warn_grouped_values(preprocessing, featurize)
     return preprocessing, scaled.astype("float64")
+
+
+def grouped_values(preprocessing: Pipeline) -> dict[str, tuple[int, int]]:
+    """For each one-hot feature whose rarest values share a column: (distinct values, values
+    encoded in columns of their own)."""
+    grouped = {}
+    for name, step, _ in preprocessing.named_steps["encode"].transformers_:
+        encoder = getattr(step, "named_steps", {}).get("encode")
+        if isinstance(encoder, OneHotEncoder) and encoder.infrequent_categories_[0] is not None:
+            n_values = len(encoder.categories_[0])
+            grouped[name] = (n_values, n_values - len(encoder.infrequent_categories_[0]))
+    return grouped
+
+
+def warn_grouped_values(preprocessing: Pipeline, featurize: FeaturizeParams) -> None:
+    for column, (n_values, own) in grouped_values(preprocessing).items():
+        log.warning(
+            "%s: %s distinct values; the %d most frequent are encoded in columns of their own, the "
+            "other %s share one column (featurize.max_categories: %d)",
+            column,
+            f"{n_values:,}",
+            own,
+            f"{n_values - own:,}",
+            featurize.max_categories,
+        )

@@ -9,6 +9,19 @@ from sklearn.decomposition import PCA
 
 from bankseg.params import FeatureParams
 
+LABEL_CHARS = 48  # longer names and values are cut in figures (the report has them whole)
+
+
+def label(text: object, limit: int = LABEL_CHARS) -> str:
+    """Text from the data or the params as a figure shows it: cut to ``limit`` characters, on
+    one line, and with ``$`` escaped, which matplotlib would otherwise read as the start of a
+    formula (and fail to draw a malformed one)."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
 ELBOW_PANELS = [
     ("inertia", "inertia (lower is tighter)", "knee"),
     ("silhouette", "silhouette (higher is better)", "silhouette"),
@@ -54,8 +67,8 @@ def profile_heatmap(matrix: pd.DataFrame):
     ax = fig.subplots()
     limit = max(1.0, float(np.abs(matrix.to_numpy()).max()))
     image = ax.imshow(matrix.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=45, ha="right")
-    ax.set_yticks(range(matrix.shape[0]), matrix.index)
+    ax.set_xticks(range(matrix.shape[1]), [label(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), [label(i) for i in matrix.index])
     for (i, j), value in np.ndenumerate(matrix.to_numpy()):
         ax.text(j, i, f"{value:+.1f}", ha="center", va="center", fontsize=7)
     fig.colorbar(image, ax=ax, label="standardised difference from all customers")
@@ -78,8 +91,8 @@ def distributions_figure(
         ax.boxplot(data, showfliers=False)
         ax.set_xticks(range(1, len(order) + 1), [str(s) for s in order])
         ax.set_xlabel("segment")
-        ax.set_ylabel(f"log10(1 + {f.label})" if f.log else f.label)
-        ax.set_title(f.label)
+        ax.set_ylabel(label(f"log10(1 + {f.label})" if f.log else f.label))
+        ax.set_title(label(f.label))
     fig.suptitle("Feature distributions by segment")
     fig.tight_layout()
     return fig
@@ -103,7 +116,7 @@ def projection_figure(
     ax = fig.subplots()
     for seg in sorted(names):
         mask = labels == seg
-        ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=f"{seg}: {names[seg]}")
+        ax.scatter(points[mask, 0], points[mask, 1], s=6, alpha=0.6, label=label(f"{seg}: {names[seg]}"))
     ratio = pca.explained_variance_ratio_
     ax.set_xlabel(f"component 1 ({ratio[0]:.0%} of variance)")
     ax.set_ylabel(f"component 2 ({ratio[1]:.0%} of variance)")

@@ -8,6 +8,7 @@ category ``(segment share - base share) / sqrt(p (1 - p))`` with ``p`` the base 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,9 @@ from bankseg.params import FeatureParams
 
 # Differences smaller than this (in standard deviations) are not worth a mention.
 MIN_EFFECT = 0.1
+# Values of an unordered category profiled one by one; rarer ones together as OTHER_VALUES.
+TOP_VALUES = 20
+OTHER_VALUES = "other values"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,18 @@ def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str
             positions = np.array([order.index(u) if u in order else np.nan for u in uniques] + [np.nan])
             codes[f.column] = pd.Series(positions[found], index=customers.index)
     return codes
+
+
+def top_values(values: pd.Series, n: int = TOP_VALUES) -> pd.Series:
+    """``values`` with all but the ``n - 1`` most frequent (ties: the first in sorted order)
+    replaced by :data:`OTHER_VALUES`, when there are more than ``n``: a column with thousands
+    of values gives a profile of bounded size."""
+    counts = values.value_counts()
+    if len(counts) <= n:
+        return values
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    kept = {value for value, _ in ranked[: n - 1]}
+    return values.where(values.isin(kept) | values.isna(), OTHER_VALUES)
 
 
 def _unordered(features: FeatureParams, profile_columns: list[str]) -> list[tuple[str, str]]:
@@ -95,7 +111,7 @@ def segment_effects(
             effects[int(seg)].append(Effect(column, None, effect, phrase))
     seg_codes = np.searchsorted(order, segments)
     for column, label in _unordered(features, profile_columns):
-        found, uniques = _factorized(customers[column])
+        found, uniques = _factorized(top_values(customers[column]))
         has_value = found >= 0
         # Customers per (segment, value), and each segment's customers with a value.
         counts = np.bincount(
@@ -165,6 +181,8 @@ def name_segments(
 def format_amount(value: float) -> str:
     if value is None or np.isnan(value):
         return "n/a"
+    if not np.isfinite(value) or abs(value) >= 1e15:
+        return f"{value:.3g}"  # never a number of hundreds of digits
     if abs(value) >= 1e6:
         return f"{value / 1e6:.2f} M"
     if abs(value) >= 1e4:
@@ -183,6 +201,7 @@ def profile_segments(
     """Size, share, numeric summaries, category mix and differentiators of each segment."""
     total = len(customers)
     categorical = [f.column for f in features.categorical] + list(profile_columns)
+    shares = {c: top_values(customers[c]) for c in categorical}
     profiles = {}
     for seg in sorted(names):
         in_seg = (segments == seg).to_numpy()
@@ -192,7 +211,10 @@ def profile_segments(
             for f in features.numeric
         }
         mix = {
-            c: {str(k): float(v) for k, v in part[c].value_counts(normalize=True).sort_index().items()}
+            c: {
+                str(k): float(v)
+                for k, v in shares[c][in_seg].value_counts(normalize=True).sort_index().items()
+            }
             for c in categorical
         }
         top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
@@ -331,9 +353,19 @@ def effect_matrix(
     return matrix[sorted(matrix.columns)].fillna(0.0)
 
 
+def escape_markdown(text: object) -> str:
+    """Text shown as it is in Markdown: punctuation that could start a link, an image, HTML, a
+    table cell or an emphasis is backslash-escaped, and line breaks become spaces. Names and
+    category values come from the data: in the report, they never load or format anything."""
+    return re.sub(r"([\\`*_\[\]<>#!|~$&])", r"\\\1", " ".join(str(text).splitlines()))
+
+
 def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str]) -> str:
-    """A report a marketing team can read: overview, then one section per segment."""
-    labels = feature_labels(features)
+    """A report a marketing team can read: overview, then one section per segment.
+
+    Every name, label and value from the data or the params is escaped (:func:`escape_markdown`)."""
+    md = escape_markdown
+    labels = {column: md(label) for column, label in feature_labels(features).items()}
     lines = [
         "# Customer segments",
         "",
@@ -343,29 +375,29 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
         "|---|---|---|---|",
     ]
     for seg, p in profile["segments"].items():
-        lines.append(f"| {seg} | {p['name']} | {p['size']:,} | {p['share']:.1%} |")
+        lines.append(f"| {seg} | {md(p['name'])} | {p['size']:,} | {p['share']:.1%} |")
     lines += confidence_lines(profile.get("confidence"))
     for seg, p in profile["segments"].items():
-        lines += ["", f"## Segment {seg}: {p['name']}", "", p["description"], ""]
+        lines += ["", f"## Segment {seg}: {md(p['name'])}", "", md(p["description"]), ""]
         lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]
         for f in features.numeric:
             num = p["numeric"][f.column]
             lines.append(
-                f"| {f.label} | {format_amount(num['mean'])} | {format_amount(num['median'])} "
+                f"| {labels[f.column]} | {format_amount(num['mean'])} | {format_amount(num['median'])} "
                 f"| {format_amount(profile['base'][f.column]['median'])} |"
             )
         lines += ["", "What sets it apart (standardised difference from all customers):", ""]
-        lines += [f"- {d['phrase']} ({d['effect']:+.2f})" for d in p["differentiators"]]
+        lines += [f"- {md(d['phrase'])} ({d['effect']:+.2f})" for d in p["differentiators"]]
         if p.get("under_represented"):
-            fewer = ", ".join(f"{d['phrase']} ({d['effect']:+.2f})" for d in p["under_represented"])
+            fewer = ", ".join(f"{md(d['phrase'])} ({d['effect']:+.2f})" for d in p["under_represented"])
             lines += ["", f"Fewer than among all customers: {fewer}."]
         if "stability" in p:
             verdict = "stable" if p["stable"] else "**unstable**: treat this segment with caution"
             lines += ["", f"Bootstrap stability (Jaccard): {p['stability']:.2f}, {verdict}."]
         lines += ["", "| category | mix in this segment |", "|---|---|"]
         for column, mix in p["categories"].items():
-            shown = ", ".join(f"{k} {v:.0%}" for k, v in mix.items())
-            lines.append(f"| {labels.get(column, column.replace('_', ' '))} | {shown} |")
+            shown = ", ".join(f"{md(k)} {v:.0%}" for k, v in mix.items())
+            lines.append(f"| {labels.get(column, md(column.replace('_', ' ')))} | {shown} |")
     if plots:
         lines += ["", "## Plots", ""] + [f"![{name}](../plots/{name})" for name in plots]
     return "\n".join(lines) + "\n"

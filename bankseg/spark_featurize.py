@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.features import build_preprocessing, feature_frame
+from bankseg.features import build_preprocessing, feature_frame, warn_grouped_values
 from bankseg.io import (
     save_model,
 )
@@ -69,8 +69,24 @@ def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
     return values
 
 
+def _frequent_values(counts: dict[str, int], max_categories: int) -> set[str]:
+    """The values a one-hot encoder with ``max_categories`` gives columns of their own.
+
+    As scikit-learn's OneHotEncoder decides it: with at least ``max_categories`` values, the
+    ``max_categories - 1`` most frequent, equal counts going to the later value in sorted
+    order (a stable sort of the sorted values by count); otherwise every value.
+    ``counts`` is in sorted order of the values.
+    """
+    values = list(counts)
+    if len(values) < max_categories:
+        return set(values)
+    order = np.argsort(np.array(list(counts.values())), kind="mergesort")
+    return {values[i] for i in order[len(values) - (max_categories - 1) :]}
+
+
 def _example_frame(df: Any, params: Params, imputed: dict[str, Any]) -> pd.DataFrame:
-    """A few rows holding every category value: fitting the encoders on them sets their categories."""
+    """A few rows holding every category value: fitting the encoders on them sets their
+    categories, and the rarest values of a one-hot feature share a column as on all customers."""
     from pyspark.sql import functions as F
 
     columns: dict[str, list] = {}
@@ -78,8 +94,11 @@ def _example_frame(df: Any, params: Params, imputed: dict[str, Any]) -> pd.DataF
         columns[f.column] = [float(imputed.get(f.column, 0.0))]
     for f in params.features.categorical:
         if f.encoding == "onehot":
-            found = df.where(F.col(f.column).isNotNull()).select(f.column).distinct().collect()
-            columns[f.column] = sorted(str(r[0]) for r in found)
+            found = df.where(F.col(f.column).isNotNull()).groupBy(f.column).count().collect()
+            counts = dict(sorted((str(r[0]), int(r[1])) for r in found))
+            frequent = _frequent_values(counts, params.featurize.max_categories)
+            # Frequent values twice, the others once: the encoder groups the same values.
+            columns[f.column] = [v for v in counts for _ in range(2 if v in frequent else 1)]
         else:
             columns[f.column] = [imputed.get(f.column, f.order[0] if f.order else "No")]
     n = max(len(v) for v in columns.values())
@@ -149,6 +168,7 @@ def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipel
     preprocessing = build_preprocessing(features, params.prepare.missing, params.featurize)
     encode, scaler = preprocessing.named_steps["encode"], preprocessing.named_steps["scale"]
     encode.fit(feature_frame(_example_frame(customers, params, imputed), features))
+    warn_grouped_values(preprocessing, params.featurize)
     _set_imputers(encode, imputed)
     names = [str(n) for n in encode.get_feature_names_out()]
     schema = double_schema(len(names))

@@ -196,3 +196,50 @@ def test_fitting_does_not_change_the_customers(three, params):
     before = three.copy()
     _fit(three, params)
     pd.testing.assert_frame_equal(three, before)
+
+
+def _many_account_types(cleaned, counts: dict[str, int]) -> pd.DataFrame:
+    values = [v for v, n in counts.items() for _ in range(n)]
+    customers = pd.concat([cleaned.kept] * 2, ignore_index=True).head(len(values)).copy()
+    customers["account_type"] = values
+    return customers
+
+
+def test_a_one_hot_feature_with_thousands_of_values_stays_bounded(cleaned, params, caplog):
+    """Thousands of distinct values once asked for a column each (gigabytes at scale)."""
+    counts = {f"type{i:04d}": 1 for i in range(1000)} | {"Savings": 200, "Current": 100}
+    customers = _many_account_types(cleaned, counts)
+    featurize = replace(params.featurize, max_categories=4)
+    _, scaled = fit_preprocessing(customers, params.features, params.prepare.missing, featurize)
+    onehot = [c for c in scaled.columns if c.startswith("account_type")]
+    assert len(onehot) == 4
+    assert {"account_type_Savings", "account_type_Current"} <= set(onehot)
+    assert (
+        "account_type: 1,002 distinct values; the 3 most frequent are encoded in columns of their own, "
+        "the other 999 share one column (featurize.max_categories: 4)" in caplog.text
+    )
+
+
+def test_a_one_hot_feature_under_the_limit_is_not_grouped(three, params, caplog):
+    _, scaled = fit_preprocessing(three, params.features, params.prepare.missing, params.featurize)
+    assert not [c for c in scaled.columns if "infrequent" in c]
+    assert "share one column" not in caplog.text
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_spark_engines_rule_for_grouped_values_is_scikit_learns(seed):
+    """Spark fits the encoders on example rows; they must group the values scikit-learn groups
+    on all customers, ties at the cut included."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    from bankseg.spark_featurize import _frequent_values
+
+    rng = np.random.default_rng(seed)
+    counts = {f"v{i:02d}": int(n) for i, n in enumerate(rng.integers(1, 4, size=int(rng.integers(2, 30))))}
+    for max_categories in (2, 3, 5, 10, 40):
+        rows = np.array([v for v, n in counts.items() for _ in range(n)], dtype=object).reshape(-1, 1)
+        encoder = OneHotEncoder(max_categories=max_categories, handle_unknown="ignore").fit(rows)
+        infrequent = set(
+            encoder.infrequent_categories_[0] if encoder.infrequent_categories_[0] is not None else []
+        )
+        assert _frequent_values(counts, max_categories) == set(counts) - infrequent, (counts, max_categories)

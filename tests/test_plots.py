@@ -124,3 +124,21 @@ def test_projection_with_fewer_customers_than_max_points(segmented, close_figure
     fig = projection_figure(X.head(40), segments.head(40), NAMES, max_points=5000)
     close_figures.append(fig)
     assert sum(len(c.get_offsets()) for c in fig.get_axes()[0].collections) == 40
+
+
+def test_names_and_values_with_dollar_signs_and_any_length_are_drawn(close_figures, tmp_path):
+    """matplotlib reads "$...$" as a formula and once failed on a malformed one in a value."""
+    from bankseg.io import save_figure
+    from bankseg.plots import label
+
+    names = {0: "Plan $5 $x^$ " + "long " * 30, 1: "$\\frac{"}
+    matrix = pd.DataFrame(
+        [[0.5, -0.2], [0.1, 0.3]], index=[f"{k}: {v}" for k, v in names.items()], columns=["a $\\frac{", "b$"]
+    )
+    close_figures.append(profile_heatmap(matrix))
+    save_figure(close_figures[-1], tmp_path / "heatmap.png")
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)), columns=["f1", "f2", "f3"])
+    close_figures.append(projection_figure(X, pd.Series([0, 1] * 20), names))
+    save_figure(close_figures[-1], tmp_path / "projection.png")
+    assert (tmp_path / "heatmap.png").stat().st_size > 0 and (tmp_path / "projection.png").stat().st_size > 0
+    assert label("a $b$ " + "x" * 100) == "a \\$b\\$ " + "x" * 41 + "…"  # 48 characters before escaping

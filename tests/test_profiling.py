@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -14,6 +15,7 @@ from bankseg.profiling import (
     add_confidence,
     confidence_lines,
     effect_matrix,
+    escape_markdown,
     feature_labels,
     format_amount,
     name_segments,
@@ -21,6 +23,7 @@ from bankseg.profiling import (
     profile_segments,
     report_markdown,
     segment_effects,
+    top_values,
 )
 
 PROFILE = ["kyc_status"]
@@ -243,6 +246,9 @@ def test_report_without_plots_has_no_plot_section(three_segments, effects, names
         (0, "0.0"),
         (float("nan"), "n/a"),
         (None, "n/a"),
+        (1e300, "1e+300"),  # once a number of 295 digits followed by " M"
+        (-3.5e18, "-3.5e+18"),
+        (float("inf"), "inf"),
     ],
 )
 def test_format_amount(value, text):
@@ -361,3 +367,43 @@ def test_profile_carries_stability_and_under_represented_values(three_segments, 
     assert "## How sure are these segments?" in report
     for p in profile["segments"].values():
         assert all(d["effect"] <= -0.1 and "=" in d["feature"] for d in p["under_represented"])
+
+
+def test_report_shows_names_and_values_from_the_data_as_text(three_segments, params):
+    """A category value or a name can hold Markdown: in the report it loads and formats nothing."""
+    customers, segments = three_segments
+    customers = customers.assign(
+        kyc_status=["![pixel](http://tracker.invalid/p.png)"] * 6 + ["a | b\nc"] * 4 + ["<img src=x>"] * 5
+    )
+    effects = segment_effects(customers, segments, params.features, PROFILE)
+    names = {0: "**Bold** [link](http://x.invalid)", 1: "Seniors", 2: "Affluent"}
+    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
+    report = report_markdown(profile, params.features, plots=[])
+    unescaped = re.compile(r"(?<!\\)(!\[|<img|\[link\])")
+    assert not unescaped.search(report), unescaped.search(report)
+    assert "\\!\\[pixel\\](http://tracker.invalid/p.png)" in report and "\\<img src=x\\>" in report
+    cells = [len(re.findall(r"(?<!\\)\|", line)) for line in report.splitlines() if line.startswith("| ")]
+    assert set(cells) == {3, 5}  # 2- and 4-column tables: a | in a value is escaped, rows keep their cells
+    assert "| 0 | \\*\\*Bold\\*\\* \\[link\\](http://x.invalid) |" in report
+
+
+def test_escape_markdown():
+    assert escape_markdown("a_b *c* [d](e) <f> | #g !h ~i $j &k\nnext") == (
+        "a\\_b \\*c\\* \\[d\\](e) \\<f\\> \\| \\#g \\!h \\~i \\$j \\&k next"
+    )
+
+
+def test_a_column_with_thousands_of_values_gives_a_bounded_profile(three_segments, effects, names, params):
+    customers, segments = three_segments
+    many = customers.assign(kyc_status=[f"value {i}" for i in range(len(customers))])
+    assert top_values(many["kyc_status"], 4).tolist().count("other values") == len(customers) - 3
+    grouped = top_values(pd.Series(["b", "a", "a", "c", "c", "d", None]), 3)
+    assert grouped.tolist()[:6] == ["other values", "a", "a", "c", "c", "other values"]
+    assert pd.isna(grouped.iloc[6])
+    big = pd.concat([many] * 3, ignore_index=True).assign(kyc_status=[f"v{i}" for i in range(45)])
+    effects = segment_effects(big, pd.concat([segments] * 3, ignore_index=True), params.features, PROFILE)
+    profile = profile_segments(
+        big, pd.concat([segments] * 3, ignore_index=True), params.features, PROFILE, names, effects
+    )
+    for p in profile["segments"].values():
+        assert len(p["categories"]["kyc_status"]) <= 20

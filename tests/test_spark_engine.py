@@ -315,3 +315,26 @@ def test_a_standalone_cluster_writes_the_files_of_a_local_run(
     different = [name for name in names if (out / name).read_bytes() != (spark_run / name).read_bytes()]
     assert "assigned.csv" in names and "model.joblib" in names
     assert not different, different
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_groups_the_rarest_one_hot_values_as_the_default_engine(spark, data, small_params, tmp_path):
+    """With more values than featurize.max_categories, ties at the cut included, both engines
+    give the same columns and the same features."""
+    from bankseg.spark_engine import read_parquet
+    from bankseg.spark_featurize import fit_preprocessing as spark_fit_preprocessing
+
+    counts = {"A": 500, "B": 400, "C": 300, "D": 300, "E": 300} | {f"rare{i}": 10 for i in range(20)}
+    customers = data.customers.head(sum(counts.values())).copy()
+    customers["account_type"] = [v for v, n in counts.items() for _ in range(n)]
+    write_parquet(customers, tmp_path / "many.parquet")
+    params = replace(small_params, featurize=replace(small_params.featurize, max_categories=5))
+    preprocessing, X = fit_preprocessing(customers, params.features, params.prepare.missing, params.featurize)
+    spark_preprocessing, _, names = spark_fit_preprocessing(
+        spark, read_parquet(spark, str(tmp_path / "many.parquet")), params
+    )
+    assert names == list(X.columns)
+    assert "account_type_C" not in names and "account_type_D" in names  # the later of equal counts
+    again = spark_preprocessing.transform(feature_frame(customers, params.features))
+    np.testing.assert_allclose(np.asarray(again), X.to_numpy(), rtol=0, atol=1e-9)
