@@ -67,7 +67,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def _cannot_write(path: Path, exc: OSError) -> InputError:
     """One line for a failed write; the file that was there before is left as it was."""
     text = str(exc).strip()
-    reason = exc.strerror or (text.splitlines()[0] if text else type(exc).__name__)
+    code = exc.errno or next((int(n) for n in re.findall(r"\[errno (\d+)\]", text)), None)  # pyarrow's
+    reason = os.strerror(code) if code else text.splitlines()[0] if text else type(exc).__name__
     return InputError(f"{path}: cannot write ({reason}); the earlier file, if any, is unchanged")
 
 
