@@ -680,6 +680,9 @@ class _Refused(Exception):
         super().__init__(f"line {mark.line + 1}: {problem}")
 
 
+MAX_PARAMS_DEPTH = 20  # params.yaml needs 4 levels
+
+
 class _ParamsLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing repeated keys, anchors, aliases and merge keys.
 
@@ -692,11 +695,15 @@ class _ParamsLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._path: list[str] = []  # the keys leading to the node being composed
         self._mapping_keys: dict[yaml.Node, str] = {}  # the dotted key of each mapping
+        self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(event.start_mark, "YAML anchors and aliases (&, *) are not allowed")
+        if self._depth >= MAX_PARAMS_DEPTH:  # deeper would exhaust Python's stack, not only memory
+            raise _Refused(event.start_mark, f"nested more than {MAX_PARAMS_DEPTH} levels deep")
+        self._depth += 1
         key = index.value if isinstance(index, yaml.ScalarNode) else None  # a mapping's value
         if key is not None:
             self._path.append(key)
@@ -704,6 +711,7 @@ class _ParamsLoader(yaml.SafeLoader):
         try:
             node = super().compose_node(parent, index)
         finally:
+            self._depth -= 1
             if key is not None:
                 self._path.pop()
         if isinstance(node, yaml.MappingNode):

@@ -138,6 +138,10 @@ def sniff(path: str | Path) -> Format:
         raise InputError(f"{path}: file is empty, expected a header row and customer rows")
     if _CONTROL.search(text.lstrip("\ufeff")):
         raise InputError(f"{path}: not a text file (it holds control characters); expected a CSV file")
+    if not whole and not re.search(r"[\r\n]", text):
+        raise InputError(
+            f"{path}: the first line is longer than {HEAD_BYTES // (1 << 20)} MB; expected a header row"
+        )
     return _csv_format(path, text, encoding)
 
 

@@ -741,3 +741,15 @@ def test_new_settings_have_defaults(raw_params):
         (),
         "auto",
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "[" * 5000 + "]" * 5000 + "\n", "a: " + "{b: " * 3000 + "1" + "}" * 3000 + "\n"],
+    ids=["lists", "mappings"],
+)
+def test_deeply_nested_yaml_is_one_line_not_a_recursion_error(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=r"params\.yaml: line 1: nested more than 20 levels deep$"):
+        load_params(path)

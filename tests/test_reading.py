@@ -355,3 +355,9 @@ def test_the_two_csv_readers_agree_on_the_bad_input_corpus(tiny_model_dir, tmp_p
 def test_looks_like_data():
     assert all(reading.looks_like_data(v) for v in ["30", "1,20,000", "₹5,000", "1979-12-03", "ABCPK1234F"])
     assert not any(reading.looks_like_data(v) for v in ["customer_id", "Net Worth", "age", "risk_2"])
+
+
+def test_a_first_line_longer_than_a_megabyte_is_refused(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"x" * (2 << 20) + b"\n1\n")
+    assert _read_error(path) == f"{path}: the first line is longer than 1 MB; expected a header row"
