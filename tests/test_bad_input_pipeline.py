@@ -192,7 +192,7 @@ def _check_formulas(repo: Path, result) -> None:
     rejected = pd.read_csv(repo / "data/prepared/rejected.csv", dtype=str)
     row = rejected[rejected["customer_id"] == "'" + corpus.FORMULA_REJECTED_ID]
     assert len(row) == 2  # from data.raw and from data.new
-    assert set(row["age"]) == {"'=1+1"} and set(row["account_type"]) == {"'@SUM(A1)"}
+    assert list(rejected.columns) == ["file", "row", "customer_id", "reason"]  # nothing else of the row
     # names are personal data: dropped before anything is written
     for folder in ("data/prepared", "data/assigned", "reports"):
         for path in (repo / folder).rglob("*"):
