@@ -7,6 +7,7 @@ optional dashboard dependencies are not installed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -23,6 +24,7 @@ from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
 from bankseg.assignment import read_segment_names
 from bankseg.dashboard import core
+from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
 from bankseg.errors import InputError
 from bankseg.io import read_json
 
@@ -31,7 +33,8 @@ from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "bankseg" / "dashboard" / "app.py"
+APP = ROOT / "bankseg" / "dashboard" / "navigation.py"  # the Streamlit script AppTest runs
+SERVER = ROOT / "bankseg" / "dashboard" / "app.py"  # the ASGI app that serves it
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +321,7 @@ def test_launcher_passes_the_safe_settings():
 
     cmd = command(8600)
     assert cmd[1:5] == ["-m", "streamlit", "run", str(LAUNCHED)]
-    assert LAUNCHED == APP
+    assert LAUNCHED == SERVER
     assert set(core.option_args()) <= set(cmd)
     assert cmd[-1] == "--server.port=8600"
 
@@ -334,3 +337,21 @@ def test_launcher_refuses_a_folder_without_params(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path}: no params.yaml; pass --root with the project folder\n"
+
+
+def test_security_headers_replace_the_applications_own():
+    async def inner(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"X-Frame-Options", b"SAMEORIGIN")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(SecurityHeaders(inner)({"type": "http"}, None, send))
+    headers = [(k.decode(), v.decode()) for k, v in sent[0]["headers"]]
+    assert headers == [(k.lower(), v) for k, v in SECURITY_HEADERS.items()]
+    assert sent[1] == {"type": "http.response.body", "body": b"ok"}
