@@ -26,7 +26,7 @@ import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
 from bankseg.assignment import read_segment_names
-from bankseg.cleaning import needed_columns
+from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.dashboard import core
 from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
 from bankseg.errors import InputError
@@ -35,6 +35,7 @@ from bankseg.io import read_json
 pytest.importorskip("streamlit")
 from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1.element_tree import Dataframe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "bankseg" / "dashboard" / "navigation.py"  # the Streamlit script AppTest runs
@@ -529,6 +530,47 @@ def test_parquet_bomb_upload_gives_one_line_error(project, monkeypatch, tmp_path
     assert not at.exception
     assert errors(at) == [ROWS_BOMB]
     assert not segment_labels(at)
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page shows: every element's message (labels, text, help, table data)
+    and every table's values, with Markdown escapes removed."""
+    parts = []
+    for node in [*at.main, *at.sidebar]:
+        if isinstance(node, Dataframe):
+            parts.append(node.value.to_csv())
+        if getattr(node, "proto", None) is not None:
+            parts.append(str(node.proto))
+    return "\n".join(parts).replace("\\", "")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("invalid", ["every row", "some rows"])
+def test_personal_data_never_reaches_the_page(project, monkeypatch, params, tmp_path, suffix, invalid):
+    raw = upload_customers(40)
+    for column in params.prepare.personal_columns:
+        raw[column] = [f"SECRETPII{i}{column}" for i in range(len(raw))]
+    bad = raw.index if invalid == "every row" else raw.index[::4]
+    raw.loc[bad, "age"] = "forty"
+    path = tmp_path / f"personal.{suffix}"
+    raw.to_csv(path, index=False) if suffix == "csv" else raw.to_parquet(path, index=False)
+    assert b"SECRETPII" in path.read_bytes()
+    at = start(project, monkeypatch)
+    upload(at, path.name, path.read_bytes(), "application/octet-stream")
+    assert not at.exception
+    text = page_text(at)
+    assert "forty" in text  # the reason is shown (in the error, or in the table)
+    if invalid == "every row":
+        assert errors(at) == [
+            f"{path.name}: none of the 40 rows is valid; first problem, row 1: age: not a number ('forty')"
+        ]
+    else:
+        assert not at.error and "10 of 40 rows rejected" in text
+        # The rejected-rows table is the cleaning's rejected frame as it is: nothing added.
+        expected = clean_customers(raw, params, source=path.name).rejected
+        shown = [df.value for df in at.dataframe if "reason" in df.value.columns]
+        assert len(shown) == 1 and list(shown[0].columns) == list(expected.columns)
+    assert "SECRETPII" not in text
 
 
 def test_security_headers_replace_the_applications_own():
