@@ -7,6 +7,7 @@ optional dashboard dependencies are not installed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -17,21 +18,28 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
 from bankseg.assignment import read_segment_names
+from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.dashboard import core
+from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
 from bankseg.errors import InputError
 from bankseg.io import read_json
 
 pytest.importorskip("streamlit")
 from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1.element_tree import Dataframe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "bankseg" / "dashboard" / "app.py"
+APP = ROOT / "bankseg" / "dashboard" / "navigation.py"  # the Streamlit script AppTest runs
+SERVER = ROOT / "bankseg" / "dashboard" / "app.py"  # the ASGI app that serves it
 
 
 @pytest.fixture(scope="module")
@@ -320,7 +328,7 @@ def test_launcher_passes_the_safe_settings():
 
     cmd = command(8600)
     assert cmd[1:5] == ["-m", "streamlit", "run", str(LAUNCHED)]
-    assert LAUNCHED == APP
+    assert LAUNCHED == SERVER
     assert set(core.option_args()) <= set(cmd)
     assert cmd[-1] == "--server.port=8600"
 
@@ -336,3 +344,250 @@ def test_launcher_refuses_a_folder_without_params(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path}: no params.yaml; pass --root with the project folder\n"
+
+
+def repeated_parquet(path: Path, rows: int, **values: str) -> Path:
+    """Every column of one generated customer (``values`` replacing some) repeated in ``rows``
+    rows, dictionary-encoded: a few hundred kB on disk however many rows."""
+    one = {**upload_customers(1).astype(str).iloc[0].to_dict(), **values}
+    indices = pa.array(np.zeros(rows, dtype="int32"))
+    table = pa.table({c: pa.DictionaryArray.from_arrays(indices, pa.array([v])) for c, v in one.items()})
+    # A large dictionary page stays a dictionary page (by default pyarrow falls back to plain).
+    pq.write_table(table, path, dictionary_pagesize_limit=64 << 20)
+    return path
+
+
+ROWS_BOMB = "bomb.parquet: 5,000,000 rows, more than the upload limit of 1,000,000 rows"
+
+
+def test_parquet_with_millions_of_rows_is_refused_before_loading(project, tmp_path):
+    path = repeated_parquet(tmp_path / "bomb.parquet", 5_000_000)
+    assert path.stat().st_size < 1024 * 1024  # tiny on disk
+    with pytest.raises(InputError, match=f"^{re.escape(ROWS_BOMB)}$"):
+        core.read_upload("bomb.parquet", path.read_bytes(), 50)
+    with pytest.raises(InputError, match=f"^{re.escape(ROWS_BOMB)}$"):
+        core.score_upload("bomb.parquet", path.read_bytes(), core.load_pipeline(project), 50)
+
+
+def test_a_value_repeated_in_every_row_is_measured_decoded(project, tmp_path):
+    """20,000 rows sharing one 1 MB age: 8 kB on disk, 20 GB once every row holds its copy."""
+    path = repeated_parquet(tmp_path / "long.parquet", 20_000, age="1" * (1 << 20))
+    assert path.stat().st_size < 100 * 1024
+    message = (
+        r"^long\.parquet: 20,0\d\d\.\d MB in the columns read, decoded, more than the upload limit of 200 MB$"
+    )
+    with pytest.raises(InputError, match=message):
+        core.score_upload("long.parquet", path.read_bytes(), core.load_pipeline(project), 50)
+
+
+REFUSE_AND_MEASURE = """
+import resource, sys
+from pathlib import Path
+from bankseg.dashboard import core
+from bankseg.errors import InputError
+path, root = Path(sys.argv[1]), Path(sys.argv[2])
+try:
+    core.score_upload(path.name, path.read_bytes(), core.load_pipeline(root), 50)
+except InputError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize(
+    ("rows", "values", "message"),
+    [
+        (5_000_000, {}, ROWS_BOMB),
+        (20_000, {"age": "1" * (1 << 20)}, "bomb.parquet: 20,0"),
+    ],
+)
+def test_refusing_a_parquet_bomb_takes_little_memory(project, tmp_path, rows, values, message):
+    """Peak memory of a whole process that loads the model and refuses the file (about 210 MB
+    of it is importing pandas, pyarrow and scikit-learn); the file loaded took gigabytes."""
+    path = repeated_parquet(tmp_path / "bomb.parquet", rows, **values)
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSE_AND_MEASURE, str(path), str(project)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    refusal, peak_mb = result.stdout.splitlines()
+    assert refusal.startswith(message), refusal
+    assert int(peak_mb) < 400, f"peak RSS {peak_mb} MB"
+
+
+def _wide_csv(tmp_path):
+    return ",".join(f"c{i}" for i in range(1_001)).encode() + b"\n" + b"1," * 1_000 + b"1\n"
+
+
+def _wide_parquet(tmp_path):
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(1_001)}), tmp_path / "x.parquet")
+    return (tmp_path / "x.parquet").read_bytes()
+
+
+def _long_csv(tmp_path):
+    return b"customer_id,age\n" + b"1,30\n" * 1_000_001
+
+
+def _row_groups_parquet(tmp_path):
+    pq.write_table(pa.table({"age": list(range(1_001))}), tmp_path / "x.parquet", row_group_size=1)
+    return (tmp_path / "x.parquet").read_bytes()
+
+
+def _nested_parquet(tmp_path):
+    pq.write_table(pa.table({"customer_id": ["1"], "age": [[30, 40]]}), tmp_path / "x.parquet")
+    return (tmp_path / "x.parquet").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        (
+            "wide.csv",
+            _wide_csv,
+            "wide.csv: 1,001 columns (at most, in its header), more than the upload limit of 1,000 columns",
+        ),
+        (
+            "wide.parquet",
+            _wide_parquet,
+            "wide.parquet: 1,001 columns, more than the upload limit of 1,000 columns",
+        ),
+        (
+            "long.csv",
+            _long_csv,
+            "long.csv: 1,000,001 rows (at most, by its line breaks), more than the upload limit of 1,000,000 rows",
+        ),
+        (
+            "groups.parquet",
+            _row_groups_parquet,
+            "groups.parquet: 1,001 row groups, more than the upload limit of 1,000 row groups",
+        ),
+        (
+            "nested.parquet",
+            _nested_parquet,
+            "nested.parquet: column 'age' holds list<element: int64>, expected numbers or text",
+        ),
+    ],
+)
+def test_upload_caps(tmp_path, name, make, message):
+    with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
+        core.read_upload(name, make(tmp_path), 50)
+
+
+def test_parquet_uncompressed_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(core, "MAX_UPLOAD_UNCOMPRESSED_MB", 1)
+    noise = [os.urandom(512).hex() for _ in range(2_000)]  # 2 MB that does not compress
+    pq.write_table(pa.table({"customer_id": noise}), tmp_path / "x.parquet", compression="zstd")
+    with pytest.raises(
+        InputError, match=r"^noise\.parquet: 2\.\d MB uncompressed, more than the upload limit of 1 MB$"
+    ):
+        core.read_upload("noise.parquet", (tmp_path / "x.parquet").read_bytes(), 50)
+
+
+def test_parquet_metadata_size_cap(tmp_path):
+    """Parsing a footer takes about 12 times its size: it is measured from the file's last
+    bytes first. 1,000 columns in 50 row groups of one row: about 4.5 MB of metadata."""
+    table = pa.table({f"c{i}": pa.array([0] * 50, pa.int8()) for i in range(1_000)})
+    pq.write_table(table, tmp_path / "x.parquet", row_group_size=1)
+    message = r"^footer\.parquet: 4\.\d MB of metadata, more than the upload limit of 4 MB$"
+    with pytest.raises(InputError, match=message):
+        core.read_upload("footer.parquet", (tmp_path / "x.parquet").read_bytes(), 50)
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"])
+def test_an_upload_at_the_row_cap_is_read(monkeypatch, ending):
+    monkeypatch.setattr(core, "MAX_UPLOAD_ROWS", 3)
+    rows = [b"customer_id,age", b"1,30", b"2,40", b"3,50"]
+    line = b"\r\n" if ending == b"\r\n" else b"\n"
+    assert len(core.read_upload("ok.csv", line.join(rows) + ending, 50)) == 3
+    with pytest.raises(InputError, match=r"^more\.csv: 4 rows \(at most"):
+        core.read_upload("more.csv", line.join([*rows, b"4,60"]) + ending, 50)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_only_the_columns_the_cleaning_uses_are_read(params, tmp_path, suffix):
+    raw = upload_customers(20)
+    path = tmp_path / f"customers.{suffix}"
+    raw.to_csv(path, index=False) if suffix == "csv" else raw.to_parquet(path, index=False)
+    frame = core.read_upload(path.name, path.read_bytes(), 50, columns=needed_columns(params))
+    assert set(frame.columns) == {
+        params.data.id_column,
+        *params.features.columns,
+        *params.prepare.profile_columns,
+    }
+    assert not set(frame.columns) & set(params.prepare.personal_columns)
+    assert frame.attrs["all_columns"] == list(raw.columns)  # named in a missing-column error
+
+
+def test_parquet_bomb_upload_gives_one_line_error(project, monkeypatch, tmp_path):
+    path = repeated_parquet(tmp_path / "bomb.parquet", 5_000_000)
+    at = start(project, monkeypatch)
+    uploader = at.file_uploader(key="upload")
+    assert "1,000,000 rows" in uploader.proto.label
+    for cap in ("1,000 columns", "1,000 MB uncompressed", "200 MB in the columns read", "1,000 row groups"):
+        assert cap in uploader.proto.help
+    upload(at, "bomb.parquet", path.read_bytes(), "application/octet-stream")
+    assert not at.exception
+    assert errors(at) == [ROWS_BOMB]
+    assert not segment_labels(at)
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page shows: every element's message (labels, text, help, table data)
+    and every table's values, with Markdown escapes removed."""
+    parts = []
+    for node in [*at.main, *at.sidebar]:
+        if isinstance(node, Dataframe):
+            parts.append(node.value.to_csv())
+        if getattr(node, "proto", None) is not None:
+            parts.append(str(node.proto))
+    return "\n".join(parts).replace("\\", "")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+@pytest.mark.parametrize("invalid", ["every row", "some rows"])
+def test_personal_data_never_reaches_the_page(project, monkeypatch, params, tmp_path, suffix, invalid):
+    raw = upload_customers(40)
+    for column in params.prepare.personal_columns:
+        raw[column] = [f"SECRETPII{i}{column}" for i in range(len(raw))]
+    bad = raw.index if invalid == "every row" else raw.index[::4]
+    raw.loc[bad, "age"] = "forty"
+    path = tmp_path / f"personal.{suffix}"
+    raw.to_csv(path, index=False) if suffix == "csv" else raw.to_parquet(path, index=False)
+    assert b"SECRETPII" in path.read_bytes()
+    at = start(project, monkeypatch)
+    upload(at, path.name, path.read_bytes(), "application/octet-stream")
+    assert not at.exception
+    text = page_text(at)
+    assert "age: not a number (a text of 5 characters)" in text  # the reason (in the error, or the table)
+    if invalid == "every row":
+        assert errors(at) == [
+            f"{path.name}: none of the 40 rows is valid; first problem, row 1: age: not a number (a text of 5 characters)"
+        ]
+    else:
+        assert not at.error and "10 of 40 rows rejected" in text
+        # The rejected-rows table is the cleaning's rejected frame as it is: nothing added.
+        expected = clean_customers(raw, params, source=path.name).rejected
+        shown = [df.value for df in at.dataframe if "reason" in df.value.columns]
+        assert len(shown) == 1 and list(shown[0].columns) == list(expected.columns)
+    assert "SECRETPII" not in text
+
+
+def test_security_headers_replace_the_applications_own():
+    async def inner(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"X-Frame-Options", b"SAMEORIGIN")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(SecurityHeaders(inner)({"type": "http"}, None, send))
+    headers = [(k.decode(), v.decode()) for k, v in sent[0]["headers"]]
+    assert headers == [(k.lower(), v) for k, v in SECURITY_HEADERS.items()]
+    assert sent[1] == {"type": "http.response.body", "body": b"ok"}

@@ -1,9 +1,9 @@
 """``python -m bankseg.dashboard [--root DIR] [--port N]``: start the dashboard safely.
 
-Runs ``streamlit run`` on the app with the settings of
-:data:`bankseg.dashboard.core.SAFE_OPTIONS` on the command line (localhost only, 50 MB
-uploads, XSRF protection, no usage statistics, no table export), so they hold from any
-working directory.
+Runs ``streamlit run`` on ``app.py`` (the server, which adds the headers that forbid framing
+to every response) with the settings of :data:`bankseg.dashboard.core.SAFE_OPTIONS` on the
+command line (localhost only, 50 MB uploads, XSRF protection, no usage statistics, no table
+export), so they hold from any working directory.
 """
 
 from __future__ import annotations

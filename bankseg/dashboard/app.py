@@ -1,18 +1,18 @@
-"""Streamlit entry point. Start it with ``python -m bankseg.dashboard``, which adds the safe
-server settings; ``streamlit run bankseg/dashboard/app.py`` from the repository root works
-too (it reads them from ``.streamlit/config.toml``)."""
+"""The dashboard's server: Streamlit's ASGI app for ``navigation.py``, with the response
+headers of :mod:`bankseg.dashboard.headers` on every response.
+
+Start it with ``python -m bankseg.dashboard``, which adds the safe server settings;
+``streamlit run bankseg/dashboard/app.py`` from the repository root works too (it reads them
+from ``.streamlit/config.toml``). Both find the ``app`` below and serve it with uvicorn.
+"""
 
 from pathlib import Path
 
-import streamlit as st
+from starlette.middleware import Middleware
+from streamlit.starlette import App
 
-VIEWS = Path(__file__).resolve().parent / "views"
+from bankseg.dashboard.headers import SecurityHeaders
 
-st.set_page_config(page_title="bankseg: customer segments", layout="wide")
-page = st.navigation(
-    [
-        st.Page(VIEWS / "segment.py", title="Segment customers", default=True),
-        st.Page(VIEWS / "status.py", title="Pipeline status"),
-    ]
-)
-page.run()
+SCRIPT = Path(__file__).resolve().parent / "navigation.py"
+
+app = App(SCRIPT, middleware=[Middleware(SecurityHeaders)])

@@ -21,15 +21,17 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from bankseg.assignment import label_customers, read_segment_names
-from bankseg.cleaning import clean_customers
+from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
 from bankseg.io import file_sha256, load_model, neutralise_formulas, read_json
 from bankseg.params import Params, load_params
 from bankseg.profiling import feature_labels, format_amount
-from bankseg.reading import read_customers
+from bankseg.reading import DELIMITERS, read_customers
 
 # Where the pipeline writes what the dashboard reads, relative to the project folder.
 PARAMS = "params.yaml"
@@ -57,6 +59,20 @@ SAFE_OPTIONS: dict[str, Any] = {
     "client.showErrorDetails": "none",  # never a traceback in the page
     "client.disableDataExport": True,  # no unescaped CSV export button on tables
 }
+
+# What an upload may hold, checked before it is loaded (see check_upload): Parquet compresses
+# so well that a file of a few hundred kB can hold millions of rows and take gigabytes.
+MAX_UPLOAD_ROWS = 1_000_000
+MAX_UPLOAD_COLUMNS = 1_000
+# Parquet: the column chunks, uncompressed (as the file's footer records them).
+MAX_UPLOAD_UNCOMPRESSED_MB = 20 * SAFE_OPTIONS["server.maxUploadSize"]
+# Parquet: the columns the cleaning reads, uncompressed and then decoded (as held in memory).
+# Dictionary encoding stores a value once however many rows repeat it, so this is measured.
+MAX_UPLOAD_DECODED_MB = 4 * SAFE_OPTIONS["server.maxUploadSize"]
+# Parquet: the footer (parsing it takes about 12 times its size) and the row groups (each costs
+# a read of every column read, however few its rows). Exports have a few of each, of a few kB.
+MAX_UPLOAD_FOOTER_MB = 4
+MAX_UPLOAD_ROW_GROUPS = 1_000
 
 
 def option_args(options: dict[str, Any] = SAFE_OPTIONS) -> list[str]:
@@ -147,9 +163,23 @@ def check_size(name: str, n_bytes: int, limit_mb: int) -> None:
         raise InputError(f"{name}: file is empty, expected a header row and customer rows")
 
 
-def read_upload(name: str, data: bytes, limit_mb: int) -> pd.DataFrame:
+def upload_limits(limit_mb: int) -> str:
+    """The caps on an upload, in one sentence for the page."""
+    return (
+        f"Up to {limit_mb} MB, {MAX_UPLOAD_ROWS:,} rows and {MAX_UPLOAD_COLUMNS:,} columns; a Parquet "
+        f"file up to {MAX_UPLOAD_UNCOMPRESSED_MB:,} MB uncompressed, {MAX_UPLOAD_DECODED_MB:,} MB in the "
+        f"columns read, {MAX_UPLOAD_ROW_GROUPS:,} row groups and {MAX_UPLOAD_FOOTER_MB} MB of metadata. "
+        "Only the id, feature and profile columns are read; other columns (names, PAN, "
+        "address...) are never loaded."
+    )
+
+
+def read_upload(
+    name: str, data: bytes, limit_mb: int, *, columns: Callable[[str], bool] | None = None
+) -> pd.DataFrame:
     """Read uploaded bytes with :func:`bankseg.reading.read_customers` (CSV or Parquet, by the name's
-    suffix); errors name the uploaded file, not the temporary copy."""
+    suffix), after :func:`check_upload`; ``columns`` (a test of a header) reads only those.
+    Errors name the uploaded file, not the temporary copy."""
     shown = Path(name).name or "upload"
     check_size(shown, len(data), limit_mb)
     safe = re.sub(r"[^\w.\-]", "_", shown).lstrip(".") or "upload"
@@ -157,9 +187,101 @@ def read_upload(name: str, data: bytes, limit_mb: int) -> pd.DataFrame:
         path = Path(tmp) / safe
         path.write_bytes(data)
         try:
-            return read_customers(path)
+            check_upload(path, data, columns)
+            return read_customers(path, columns)
         except InputError as exc:
             raise InputError(str(exc).replace(str(path), shown)) from exc
+
+
+def check_upload(path: Path, data: bytes, columns: Callable[[str], bool] | None = None) -> None:
+    """Refuse, with one line, an upload over one of the ``MAX_UPLOAD_*`` caps, without loading
+    it: a text file's line breaks and header line; a Parquet file's footer, then the columns to be
+    read with their dictionaries kept, to measure them decoded."""
+    if data.startswith(b"PAR1"):  # the reader, too, takes a Parquet file by its content
+        _check_parquet(path, data, columns)
+    else:
+        _check_csv(path, data)
+
+
+def _over(path: Path, count: float, limit: int, unit: str, what: str = "") -> None:
+    """One line when ``count`` is over ``limit`` (in rows, columns or MB)."""
+    if count > limit:
+        shown = f"{count:,.1f}" if unit == "MB" else f"{count:,}"
+        raise InputError(f"{path}: {shown} {unit}{what}, more than the upload limit of {limit:,} {unit}")
+
+
+def _check_csv(path: Path, data: bytes) -> None:
+    # Every row but perhaps the last ends with a line break: an upper bound on the rows,
+    # counted without splitting the bytes (a list of lines would itself be large).
+    breaks = max(data.count(b"\n"), data.count(b"\r"))
+    lines = breaks + (0 if data.endswith((b"\n", b"\r")) else 1)
+    _over(path, max(lines - 1, 0), MAX_UPLOAD_ROWS, "rows", " (at most, by its line breaks)")
+    header = re.split(rb"[\r\n]", data, maxsplit=1)[0]
+    fields = 1 + max(header.count(d.encode()) for d in DELIMITERS)
+    _over(path, fields, MAX_UPLOAD_COLUMNS, "columns", " (at most, in its header)")
+
+
+def _check_parquet(path: Path, data: bytes, columns: Callable[[str], bool] | None) -> None:
+    mb = 1024 * 1024
+    # A Parquet file ends with its footer, the footer's length (4 bytes) and b"PAR1".
+    if len(data) >= 12 and data.endswith(b"PAR1"):
+        footer = int.from_bytes(data[-8:-4], "little")
+        _over(path, footer / mb, MAX_UPLOAD_FOOTER_MB, "MB", " of metadata")
+    try:
+        meta = pq.ParquetFile(path).metadata
+        _over(path, meta.num_rows, MAX_UPLOAD_ROWS, "rows")
+        _over(path, meta.num_columns, MAX_UPLOAD_COLUMNS, "columns")
+        _over(path, meta.num_row_groups, MAX_UPLOAD_ROW_GROUPS, "row groups")
+        leaves = [meta.schema.column(c).path for c in range(meta.num_columns)]
+        sizes = [
+            (leaves[c], meta.row_group(g).column(c).total_uncompressed_size)
+            for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)
+        ]
+        _over(path, sum(n for _, n in sizes) / mb, MAX_UPLOAD_UNCOMPRESSED_MB, "MB", " uncompressed")
+        read = [f for f in meta.schema.to_arrow_schema() if columns is None or columns(f.name)]
+        for field in read:
+            if pa.types.is_nested(field.type):
+                raise InputError(
+                    f"{path}: column '{field.name}' holds {field.type}, expected numbers or text"
+                )
+        names = {f.name for f in read}
+        encoded = sum(n for leaf, n in sizes if leaf in names)
+        _over(path, encoded / mb, MAX_UPLOAD_DECODED_MB, "MB", " uncompressed in the columns read")
+        # Read with their dictionaries kept (as much memory as on disk), then measured as the
+        # cleaning would hold them: a value repeated in every row counts in every row.
+        text = [f.name for f in read if _is_text(f.type)]
+        table = pq.ParquetFile(path, read_dictionary=text).read(columns=[f.name for f in read])
+        decoded = sum(_decoded_bytes(chunk) for column in table.columns for chunk in column.chunks)
+        del table
+        _over(path, decoded / mb, MAX_UPLOAD_DECODED_MB, "MB", " in the columns read, decoded")
+    except (pa.ArrowException, OSError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as parquet ({detail})") from exc
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return any(
+        test(kind)
+        for test in (
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_string_view,
+            pa.types.is_binary,
+            pa.types.is_large_binary,
+            pa.types.is_binary_view,
+        )
+    )
+
+
+def _decoded_bytes(chunk: pa.Array) -> int:
+    """The bytes of a column's values once its dictionary is expanded (every row its own copy)."""
+    if not pa.types.is_dictionary(chunk.type):
+        return chunk.nbytes
+    if not _is_text(chunk.type.value_type):
+        return len(chunk) * 8
+    lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
+    return int(pc.sum(lengths.take(chunk.indices)).as_py() or 0)
 
 
 def score(raw: pd.DataFrame, pipeline: Pipeline, source: str) -> Scored:
@@ -169,6 +291,13 @@ def score(raw: pd.DataFrame, pipeline: Pipeline, source: str) -> Scored:
         raise InputError(no_valid_rows(source, cleaned.rejected, cleaned.quality))
     labelled = label_customers(pipeline.model, pipeline.names, cleaned.kept, pipeline.params)
     return Scored(source, labelled, cleaned.rejected, cleaned.kept, cleaned.quality)
+
+
+def score_upload(name: str, data: bytes, pipeline: Pipeline, limit_mb: int) -> Scored:
+    """Check, read and score an uploaded file, reading only the columns the cleaning uses
+    (:func:`bankseg.cleaning.needed_columns`): the personal ones are never loaded."""
+    raw = read_upload(name, data, limit_mb, columns=needed_columns(pipeline.params))
+    return score(raw, pipeline, name)
 
 
 def score_batch(pipeline: Pipeline) -> Scored:

@@ -1,1 +1,1 @@
-"""Pages of the dashboard, run by streamlit (see app.py)."""
+"""Pages of the dashboard, run by streamlit (see navigation.py)."""

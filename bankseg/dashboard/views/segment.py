@@ -77,14 +77,16 @@ st.write(
 )
 limit = int(st.get_option("server.maxUploadSize"))
 upload = st.file_uploader(
-    f"Customer file: CSV or Parquet in the training data's format, up to {limit} MB",
+    f"Customer file: CSV or Parquet in the training data's format, up to {limit} MB "
+    f"and {core.MAX_UPLOAD_ROWS:,} rows",
     type=["csv", "txt", "parquet", "pq"],
+    help=core.upload_limits(limit),
     key="upload",
 )
 left, right = st.columns(2)
 if left.button("Segment the uploaded file", type="primary", disabled=upload is None, key="segment_upload"):
     file = upload
-    _segment(lambda: core.score(core.read_upload(file.name, file.getvalue(), limit), pipeline, file.name))
+    _segment(lambda: core.score_upload(file.name, file.getvalue(), pipeline, limit))
 if right.button(
     f"Segment the new-customer batch ({core.plain(pipeline.params.data.new)})", key="segment_batch"
 ):
