@@ -293,6 +293,8 @@ def test_server_settings_agree_with_config_toml():
     assert core.SAFE_OPTIONS["browser.gatherUsageStats"] is False
     assert "--server.address=127.0.0.1" in core.option_args()
     assert "--browser.gatherUsageStats=false" in core.option_args()
+    hosts = [a for a in core.option_args() if a.startswith("--server.allowedHosts=")]
+    assert hosts == ["--server.allowedHosts=127.0.0.1", "--server.allowedHosts=localhost"]
 
 
 def test_dashboard_pin_matches_pyproject():

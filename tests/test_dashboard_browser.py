@@ -194,12 +194,14 @@ def _response_headers(url: str, method: str = "GET") -> tuple[int, dict[str, str
         return error.code, dict(error.headers)
 
 
-def _websocket_handshake(url: str) -> str:
-    """The head of the server's answer to the page's websocket upgrade (/_stcore/stream)."""
+def _websocket_handshake(url: str, as_host: str | None = None) -> str:
+    """The head of the server's answer to the page's websocket upgrade (/_stcore/stream), sent
+    with the Host and Origin a page of ``as_host`` would send."""
     host, port = url.removeprefix("http://").rstrip("/").split(":")
     key = base64.b64encode(os.urandom(16)).decode()
+    named = as_host or host
     request = (
-        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {url.rstrip('/')}\r\n"
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {named}:{port}\r\nOrigin: http://{named}:{port}\r\n"
         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n"
     )
@@ -241,6 +243,14 @@ def test_every_response_forbids_framing(tmp_path, tiny_model_dir, params, comman
         assert handshake.startswith("HTTP/1.1 101"), handshake
         for name, value in SECURITY_HEADERS.items():
             assert f"{name}: {value}".lower() in handshake.lower(), handshake
+        # A site whose name resolves to this machine (DNS rebinding) cannot open the app.
+        assert _websocket_handshake(url, "localhost").startswith("HTTP/1.1 101")
+        refused = _websocket_handshake(url, "rebound.example")
+        assert not refused.startswith("HTTP/1.1 101"), refused
+        # A site whose name resolves to this machine (DNS rebinding) cannot open the app.
+        assert _websocket_handshake(url, "localhost").startswith("HTTP/1.1 101")
+        refused = _websocket_handshake(url, "rebound.example")
+        assert refused.startswith("HTTP/1.1 403"), refused
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -46,6 +46,9 @@ ROOT_VARIABLE = "BANKSEG_ROOT"
 # same values (a test checks they agree), so they also apply to a plain `streamlit run`.
 SAFE_OPTIONS: dict[str, Any] = {
     "server.address": "127.0.0.1",  # reachable from this machine only
+    # Only a page loaded from this machine by these names may open the app's connection: a
+    # site that points its own name at 127.0.0.1 (DNS rebinding) is refused.
+    "server.allowedHosts": ["127.0.0.1", "localhost"],
     "server.headless": True,  # do not try to open a browser
     "server.maxUploadSize": 50,  # MB, checked by the browser, the server and the app
     "server.enableXsrfProtection": True,
@@ -76,8 +79,13 @@ MAX_UPLOAD_ROW_GROUPS = 1_000
 
 
 def option_args(options: dict[str, Any] = SAFE_OPTIONS) -> list[str]:
-    """``--server.address=127.0.0.1 ...``: the options as ``streamlit run`` flags."""
-    return [f"--{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in options.items()]
+    """``--server.address=127.0.0.1 ...``: the options as ``streamlit run`` flags (a list as
+    one flag per item)."""
+    flags = []
+    for key, value in options.items():
+        for item in value if isinstance(value, list) else [value]:
+            flags.append(f"--{key}={str(item).lower() if isinstance(item, bool) else item}")
+    return flags
 
 
 def project_root() -> Path:
