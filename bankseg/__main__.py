@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument(
         "--rejected", help="also write rows that failed validation, with the reason, to this CSV"
     )
-    assign.add_argument("--model", default="models/model.joblib", help="trained model (default: %(default)s)")
+    assign.add_argument("--model", default="models/model.skops", help="trained model (default: %(default)s)")
     assign.add_argument(
         "--segments", default="models/segments.json", help="segment names (default: %(default)s)"
     )
@@ -143,7 +143,8 @@ def assign_command(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise InputError(f"{args.output}: output would overwrite the input file")
-    model = load_model(args.model)
+    # The project folder is that of the params file: its dvc.lock says which model to trust.
+    model = load_model(args.model, root=Path(args.params).absolute().parent)
     names = read_segment_names(read_json(args.segments))
     columns = needed_columns(params)
     # A block at a time, memory hardly grows with the file (only the kept ids are remembered
