@@ -32,6 +32,7 @@ from hostile_models import PAYLOADS, assert_runs_code
 from lock_file import record_outputs
 from sklearn.pipeline import Pipeline
 
+from bankseg.__main__ import main
 from bankseg.cleaning import clean_customers
 from bankseg.dashboard import core
 from bankseg.errors import InputError
@@ -300,7 +301,10 @@ def _run_here(args: list[str], cwd: Path, monkeypatch, capsys) -> subprocess.Com
     monkeypatch.setattr(sys, "argv", [module, *args[2:]])
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        if module == "bankseg":  # what bankseg/__main__.py runs (already imported by other tests)
+            main(args[2:])
+        else:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
     return subprocess.CompletedProcess(args, info.value.code, "", capsys.readouterr().err)
 
 
