@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     assign.add_argument(
         "--rejected", help="also write rows that failed validation, with the reason, to this CSV"
     )
-    assign.add_argument("--model", default="models/model.joblib", help="trained model (default: %(default)s)")
+    assign.add_argument("--model", default="models/model.skops", help="trained model (default: %(default)s)")
     assign.add_argument(
         "--segments", default="models/segments.json", help="segment names (default: %(default)s)"
     )
@@ -160,15 +160,19 @@ def _assign_blocks(
 
 def assign_command(args: argparse.Namespace) -> None:
     outputs = {"OUTPUT": args.output} | ({"--rejected": args.rejected} if args.rejected else {})
+    # The project folder is that of the params file: its dvc.lock says which model to trust.
+    root = Path(args.params).absolute().parent
     inputs = {
         "INPUT": args.input,
         "--model": args.model,
         "--segments": args.segments,
         "--params": args.params,
+        "dvc.lock": root / "dvc.lock",
     }
-    check_paths(inputs, outputs, optional=["--model", "--segments"])  # their loaders say what to do
+    # The loaders of the model, its names and dvc.lock say what to do when one is missing.
+    check_paths(inputs, outputs, optional=["--model", "--segments", "dvc.lock"])
     params = load_params(args.params)
-    model = load_model(args.model)
+    model = load_model(args.model, root=root)
     names = read_segment_names(read_json(args.segments))
     columns = needed_columns(params)
     # A block at a time, memory hardly grows with the file (only the kept ids are remembered

@@ -47,7 +47,8 @@ def labelled(df: Any, model: Pipeline, names: dict[int, str], params: Params) ->
 
 
 def run_assign(spark: Any, args: Any, params: Params) -> None:
-    model = load_model(args.model)
+    # Stages run in the project folder, where dvc.lock records the model.
+    model = load_model(args.model, root=Path.cwd(), stage="assign")
     names = read_segment_names(read_json(args.segments))
     training = read_parquet(spark, args.customers)
     batch = read_parquet(spark, args.new)

@@ -3,8 +3,8 @@
 Spark does the work that grows with the number of customers: the encoding and scaling
 statistics, the scaled features, the K sweep's inertia on every customer, the K-means fit
 and the scoring of every customer. What it learns is exported as the same scikit-learn
-objects the default engine saves, so ``models/preprocessing.joblib`` and
-``models/model.joblib`` are ordinary scikit-learn Pipelines: the ``assign`` command, the
+objects the default engine saves, so ``models/preprocessing.skops`` and
+``models/model.skops`` are ordinary scikit-learn Pipelines: the ``assign`` command, the
 reports and ``analyze`` need no Spark.
 
 - Statistics are exact aggregates (min, max, mean, population variance, exact percentiles

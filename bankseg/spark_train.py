@@ -109,7 +109,8 @@ def feature_spread(features: Any, preprocessing: Pipeline, names: list[str]) -> 
 def run_train(spark: Any, args: Any, params: Params) -> None:
     n_clusters = resolve_n_clusters(params.train.n_clusters, args.elbow)
     reference = read_reference(args.reference)
-    preprocessing = load_model(args.preprocessing)
+    # Stages run in the project folder, where dvc.lock records the preprocessing.
+    preprocessing = load_model(args.preprocessing, root=Path.cwd(), stage="train")
     trained = train(spark, args.features, args.customers, preprocessing, reference, params, n_clusters)
     warn_unstable(trained["stability"], trained["names"])
     save_model(build_model(preprocessing, trained["kmeans"]), args.model)

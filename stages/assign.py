@@ -40,7 +40,8 @@ def main() -> None:
         return run(args, load_params())
     params = load_params()
 
-    model = load_model(args.model)
+    # DVC runs the stage in the project folder, where dvc.lock records the model.
+    model = load_model(args.model, root=Path.cwd(), stage="assign")
     names = read_segment_names(read_json(args.segments))
     training = pd.read_parquet(args.customers)
     batch = pd.read_parquet(args.new)

@@ -1,6 +1,7 @@
 """Stage train: fit K-means, keep segment ids and names of the reference, measure stability."""
 
 import argparse
+from pathlib import Path
 
 import pandas as pd
 
@@ -37,7 +38,8 @@ def main() -> None:
 
     n_clusters = resolve_n_clusters(params.train.n_clusters, args.elbow)
     reference = read_reference(args.reference)
-    preprocessing = load_model(args.preprocessing)
+    # DVC runs the stage in the project folder, where dvc.lock records the preprocessing.
+    preprocessing = load_model(args.preprocessing, root=Path.cwd(), stage="train")
     X = pd.read_parquet(args.features)
     customers = pd.read_parquet(args.customers)
     trained = train_segments(X, customers, preprocessing, reference, params, n_clusters=n_clusters)

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
+from lock_file import record_outputs  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 
 from bankseg.cleaning import clean_customers  # noqa: E402
@@ -129,15 +130,17 @@ def make_raw():
 def tiny_model_dir(tmp_path_factory, params) -> Path:
     """A folder with a small trained model, its segment names, params.yaml and new customers.
 
-    model.joblib (3 segments, trained on 600 generated customers), segments.json,
-    params.yaml (a copy of the repository's), new.csv (200 generated customers, ids from 50000).
+    model.skops (3 segments, trained on 600 generated customers) and the dvc.lock that
+    records it, segments.json, params.yaml (a copy of the repository's), new.csv (200
+    generated customers, ids from 50000).
     """
     folder = tmp_path_factory.mktemp("tiny_model")
     raw, _ = generate_customers(600, seed=3)
     kept = clean_customers(raw, params, source="train.csv").kept
     preprocessing, X = fit_preprocessing(kept, params.features, params.prepare.missing, params.featurize)
     kmeans = fit_kmeans(X, n_clusters=3, params=replace(params.train, n_init=2))
-    save_model(build_model(preprocessing, kmeans), folder / "model.joblib")
+    save_model(build_model(preprocessing, kmeans), folder / "model.skops")
+    record_outputs(folder, folder / "model.skops")
     write_json(
         {"segments": {str(i): {"name": f"Segment name {i}"} for i in range(3)}}, folder / "segments.json"
     )

@@ -1,6 +1,6 @@
 """A small project folder for the dashboard tests, laid out like the repository after `dvc repro`.
 
-params.yaml and models/model.joblib (+ .sha256) from the `tiny_model_dir` fixture,
+params.yaml and models/model.skops (recorded in dvc.lock) from the `tiny_model_dir` fixture,
 models/segments.json with automatic names, data/raw/new_customers.csv (its 200 new customers), reports/segments.json profiled
 with bankseg.profiling on the tiny model's training customers, metrics/*.json and plots/*.png.
 """
@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+from lock_file import record_outputs
 from matplotlib.figure import Figure
 
 from bankseg.cleaning import clean_customers
@@ -25,8 +26,9 @@ ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 
 def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
     (folder / "models").mkdir(parents=True)
-    for name in ("model.joblib", "model.joblib.sha256", "segments.json"):
+    for name in ("model.skops", "segments.json"):
         shutil.copy(tiny_model_dir / name, folder / "models" / name)
+    record_outputs(folder, folder / "models" / "model.skops")
     shutil.copy(tiny_model_dir / "params.yaml", folder / "params.yaml")
     (folder / "data" / "raw").mkdir(parents=True)
     shutil.copy(tiny_model_dir / "new.csv", folder / "data" / "raw" / "new_customers.csv")
@@ -34,7 +36,7 @@ def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
     # The tiny model's training customers (see tiny_model_dir), profiled like the analyze stage.
     raw, _ = generate_customers(600, seed=3)
     kept = clean_customers(raw, params, source="train.csv").kept
-    model = load_model(folder / "models" / "model.joblib")
+    model = load_model(folder / "models" / "model.skops", root=folder)
     segments = assign_segments(model, kept, params.features)["segment"]
     columns = list(params.prepare.profile_columns)
     effects = segment_effects(kept, segments, params.features, columns)

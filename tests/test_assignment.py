@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lock_file import record_outputs
 
 from bankseg.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.cleaning import clean_customers
@@ -102,17 +103,18 @@ def test_read_segment_names_has_integer_keys():
 def test_assign_stage_removes_segment_files_of_an_earlier_run(tmp_path, tiny_model_dir, params):
     """Run by hand (DVC empties the folder itself), the stage leaves no file of a vanished segment."""
     root = Path(__file__).resolve().parent.parent
-    for name in ("model.joblib", "model.joblib.sha256", "segments.json", "params.yaml"):
+    for name in ("model.skops", "segments.json", "params.yaml"):
         shutil.copy(tiny_model_dir / name, tmp_path / name)
+    record_outputs(tmp_path, tmp_path / "model.skops")
     kept = clean_customers(read_customers(tiny_model_dir / "new.csv"), params, source="new.csv").kept
     write_parquet(kept, tmp_path / "new.parquet")
-    model = load_model(tmp_path / "model.joblib")
+    model = load_model(tmp_path / "model.skops", root=tmp_path)
     write_parquet(model[:-1].transform(feature_frame(kept, params.features)), tmp_path / "features.parquet")
     folder = tmp_path / "by_segment"
     folder.mkdir()
     (folder / "segment_7.csv").write_text("left over\n")
     (folder / "notes.txt").write_text("not ours\n")
-    args = ["--model", "model.joblib", "--segments", "segments.json", "--customers", "new.parquet"]
+    args = ["--model", "model.skops", "--segments", "segments.json", "--customers", "new.parquet"]
     args += ["--features", "features.parquet"]
     args += ["--new", "new.parquet", "--out-customers", "a.csv", "--out-new", "b.csv"]
     args += ["--by-segment", "by_segment", "--drift", "drift.json"]

@@ -38,7 +38,7 @@ def test_bad_input_is_handled_or_refused_in_one_line(name, tiny_model_dir, tmp_p
     argv = ["assign", str(path), str(output), "--rejected", str(rejected)]
     argv += [
         "--model",
-        str(tiny_model_dir / "model.joblib"),
+        str(tiny_model_dir / "model.skops"),
         "--segments",
         str(tiny_model_dir / "segments.json"),
     ]
@@ -73,7 +73,7 @@ def test_ids_that_look_like_formulas_come_out_neutralised(tiny_model_dir, tmp_pa
         ["assign", str(path), str(output), "--rejected", str(rejected)]
         + [
             "--model",
-            str(tiny_model_dir / "model.joblib"),
+            str(tiny_model_dir / "model.skops"),
             "--segments",
             str(tiny_model_dir / "segments.json"),
         ]

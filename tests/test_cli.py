@@ -47,7 +47,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def _model_args(folder) -> list[str]:
     return [
         "--model",
-        str(folder / "model.joblib"),
+        str(folder / "model.skops"),
         "--segments",
         str(folder / "segments.json"),
         "--params",
@@ -151,9 +151,9 @@ def test_no_flag_may_overwrite_the_input_or_another_output(tmp_path, tiny_model_
 
 def test_missing_model_is_one_error_line(tmp_path, tiny_model_dir, capsys):
     args = _model_args(tiny_model_dir)
-    args[1] = str(tmp_path / "model.joblib")
+    args[1] = str(tmp_path / "model.skops")
     assert _main_exit(["assign", str(tiny_model_dir / "new.csv"), str(tmp_path / "o.csv"), *args]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'model.joblib'}: model not found")
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'model.skops'}: model not found")
 
 
 def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
@@ -293,14 +293,15 @@ def test_other_errors_are_not_hidden():
 def test_assign_refuses_a_tampered_model(tmp_path, tiny_model_dir):
     folder = tmp_path / "models"
     shutil.copytree(tiny_model_dir, folder)
-    model = folder / "model.joblib"
+    model = folder / "model.skops"
     model.write_bytes(model.read_bytes() + b"\0")
     output = tmp_path / "out.csv"
     result = _run("assign", str(folder / "new.csv"), str(output), *_model_args(folder))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: {model}: SHA-256 ") and "refusing to load it" in line
+    assert line.startswith(f"error: {model}: MD5 ") and "recorded in dvc.lock" in line
+    assert "refusing to load it" in line
     assert not output.exists()
 
 

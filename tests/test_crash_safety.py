@@ -19,8 +19,8 @@ again with ``dvc repro -f -s <stage>`` and killed
 
 After each kill no output differs from the reference, no DVC cache object is half-written,
 and ``dvc repro`` restores the reference dvc.lock and outputs byte for byte, ``dvc status``
-clean. On copies of the run, the assign stage is given a tampered model, and DVC's own
-files are cut short as a kill can leave them.
+clean. On copies of the run, the assign stage is given a replaced model (also with dvc.lock
+edited to match it), and DVC's own files are cut short as a kill can leave them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import contextlib
 import fnmatch
 import hashlib
 import os
-import pickle
 import re
 import shlex
 import shutil
@@ -41,12 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dvc_repo
-import joblib
 import numpy as np
 import pytest
 import yaml
 from dvc_repo import clone_run, dvc, new_repo, output_hashes, run
+from hostile_models import PAYLOADS, assert_runs_code
 from sklearn.cluster import KMeans
+
+from bankseg.io import save_model
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,7 @@ PARAMS = {
     "elbow": {"k_max": 7, "n_init": 1},
     "train": {"n_init": 2},
 }
+MODEL = "models/model.skops"
 TEMPORARY = ".*.tmp"  # the pattern of atomic_path's temporary files, as in .dvcignore
 
 KILL_AT_RENAME = "CRASH_TEST_KILL_AT_RENAME"
@@ -479,16 +481,6 @@ def test_dvc_killed_while_running_a_stage(pipeline, stage, moment):
 ASSIGNED = ["data/assigned/customers.csv", "data/assigned/new_customers.csv", "data/assigned/new_by_segment"]
 
 
-class _RunsCodeWhenLoaded:
-    """Unpickling it calls open(path, "w"): a stand-in for a malicious model file."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 @pytest.fixture
 def run_copy(pipeline, tmp_path) -> Path:
     """A copy of the module's run, DVC cache included, to damage."""
@@ -510,32 +502,59 @@ def _assert_assigned_absent_or_reference(pipeline: Pipeline, repo: Path) -> None
     assert {f: _md5(p) for f, p in after.items()} == {f: pipeline.digests[f] for f in after}
 
 
-# (A model with bytes appended is refused by the command line in test_cli.py.)
-@pytest.mark.parametrize("tampering", ["another KMeans", "runs code when loaded"])
-def test_assign_stage_refuses_a_tampered_model(pipeline, run_copy, tmp_path, tampering):
-    repo = run_copy
-    model = repo / "models/model.joblib"
-    opened = tmp_path / "opened-by-the-model"
-    if tampering == "another KMeans":
+def _cache_object(repo: Path, md5: str) -> Path:
+    return repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+
+
+def _replace_model(repo: Path, kind: str, replaced: str, marker: Path) -> bytes:
+    """Put a model of ``kind`` in place of models/model.skops (and of ``replaced``), as whoever
+    controls DVC's storage could; dvc.lock, in git, stays as it is."""
+    model = repo / MODEL
+    if kind == "another model":  # of our types, fitted on other data
         X = np.random.default_rng(0).normal(size=(60, 8))
-        joblib.dump(KMeans(n_clusters=3, n_init=1, random_state=0).fit(X), model)
-        assert isinstance(joblib.load(model), KMeans)
+        save_model(KMeans(n_clusters=3, n_init=1, random_state=0).fit(X), model)
+        payload = model.read_bytes()
     else:
-        model.write_bytes(pickle.dumps(_RunsCodeWhenLoaded(opened)))
-        joblib.load(model).close()  # loading it does run code ...
-        assert opened.exists()
-        opened.unlink()
+        payload = PAYLOADS[kind](marker, model.read_bytes())
+        assert_runs_code(kind, payload, marker)  # loaded the unsafe way, it runs
+    model.write_bytes(payload)
+    if replaced in ("model and its .sha256", "model and its DVC cache object"):
+        # The file the pipeline used to check models against, made to match.
+        digest = hashlib.sha256(payload).hexdigest()
+        (repo / (MODEL + ".sha256")).write_text(f"{digest}  model.skops\n")
+    if replaced == "model and its DVC cache object":
+        cached = _cache_object(repo, output_hashes(repo)[MODEL])
+        cached.chmod(0o644)
+        cached.write_bytes(payload)
+    return payload
+
+
+REPLACED = ["model", "model and its .sha256", "model and its DVC cache object"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "replaced"),
+    [("another model", "model"), *((kind, replaced) for kind in PAYLOADS for replaced in REPLACED)],
+)
+def test_assign_stage_refuses_a_replaced_model(pipeline, run_copy, tmp_path, kind, replaced):
+    repo = run_copy
+    marker = tmp_path / "created-by-the-model"
+    _replace_model(repo, kind, replaced, marker)
+    recorded = pipeline.digests[MODEL]
     before = _assigned_state(repo)
 
     # The stage's command run by hand: refused, the outputs left as they were.
     result = run(_stage_command(repo, "assign"), repo, check=False)
     assert result.returncode == 2, result.stderr
     [line] = _error_lines(result)
-    assert line.startswith("error: models/model.joblib: SHA-256 "), line
-    assert "does not match" in line and "recorded in models/model.joblib.sha256" in line, line
+    assert line == (
+        f"error: {MODEL}: MD5 {_md5(repo / MODEL)[:12]}... does not match {recorded[:12]}... recorded in "
+        "dvc.lock (an output of stage train); refusing to load it (run dvc repro to rebuild it, or dvc "
+        "checkout to restore the recorded file)"
+    )
     assert _assigned_state(repo) == before
     assert [t for t in _temporaries(repo) if t.startswith("data/assigned/")] == []
-    assert not opened.exists(), "the tampered model was loaded"
+    assert not marker.exists(), "the replaced model was loaded"
 
     # DVC reruns assign alone for its changed dependency: refused, nothing from that model.
     result = dvc("repro", "-s", "assign", cwd=repo, check=False)
@@ -543,46 +562,59 @@ def test_assign_stage_refuses_a_tampered_model(pipeline, run_copy, tmp_path, tam
     assert _error_lines(result) == [line]
     assert "failed to reproduce 'assign'" in result.stderr
     _assert_assigned_absent_or_reference(pipeline, repo)
-    assert not opened.exists(), "the tampered model was loaded"
+    assert not marker.exists(), "the replaced model was loaded"
 
-    # The error's advice, `dvc repro`, restores train's output, then assign's.
+    # The error's advice, `dvc repro`, restores train's output from DVC's cache, then assign's;
+    # a cache object that does not match its name is not used: train runs again instead.
     out = dvc("repro", cwd=repo).stdout
-    assert "Stage 'train' is cached" in out and "Stage 'assign' is cached" in out, out
+    if replaced == "model and its DVC cache object":
+        assert "Running stage 'train'" in out, out
+    else:
+        assert "Stage 'train' is cached" in out, out
     assert output_hashes(repo) == output_hashes(pipeline.repo)
-    assert _md5(model) == pipeline.digests["models/model.joblib"]
+    assert _md5(repo / MODEL) == recorded
     assert _assigned_state(repo).keys() == {
         f for f in pipeline.files_of("assign") if f.startswith("data/assigned/")
     }
     _assert_assigned_absent_or_reference(pipeline, repo)
     assert _status(repo) == {}
+    assert not marker.exists()
 
 
-def test_assign_stage_refuses_a_model_without_its_recorded_hash(pipeline, run_copy):
+@pytest.mark.parametrize("kind", PAYLOADS)
+def test_assign_stage_refuses_a_hostile_model_even_when_dvc_lock_records_it(
+    pipeline, run_copy, tmp_path, kind
+):
+    """dvc.lock edited to record the replaced model's MD5 (as an MD5 collision would make it):
+    the skops archive names a type we never save, the pickle is no skops archive; refused
+    before anything is built, by hand and under `dvc repro`."""
     repo = run_copy
-    (repo / "models/model.joblib.sha256").unlink()
+    marker = tmp_path / "created-by-the-model"
+    payload = _replace_model(repo, kind, "model", marker)
+    lock_text = (repo / "dvc.lock").read_text()
+    (repo / "dvc.lock").write_text(
+        lock_text.replace(pipeline.digests[MODEL], hashlib.md5(payload).hexdigest())
+    )
+    expected = {
+        "skops": f"error: {MODEL}: holds types the pipeline never saves (builtins.open); refusing to load it",
+        "pickle": f"error: {MODEL}: not a model file the pipeline writes (a skops archive): File is not a "
+        "zip file; refusing to load it",
+    }[kind]
     before = _assigned_state(repo)
 
     result = run(_stage_command(repo, "assign"), repo, check=False)
     assert result.returncode == 2, result.stderr
-    assert _error_lines(result) == [
-        "error: models/model.joblib: no recorded SHA-256 in models/model.joblib.sha256; refusing to "
-        "load an unverified model (run dvc repro to rebuild it)"
-    ]
+    assert _error_lines(result) == [expected]
     assert _assigned_state(repo) == before
 
-    # DVC refuses to run assign without one of its dependencies.
-    result = dvc("repro", "-s", "assign", cwd=repo, check=False)
+    # dvc.lock records the file as both train's output and assign's dependency: DVC sees
+    # nothing to do, and runs the stage when told to.
+    assert "Stage 'assign' didn't change" in dvc("repro", "-s", "assign", cwd=repo).stdout
+    result = dvc("repro", "-f", "-s", "assign", cwd=repo, check=False)
     assert result.returncode != 0
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "models/model.joblib.sha256" in result.stderr
+    assert _error_lines(result) == [expected]
     _assert_assigned_absent_or_reference(pipeline, repo)
-
-    dvc("repro", cwd=repo)
-    assert output_hashes(repo) == output_hashes(pipeline.repo)
-    assert _assigned_state(repo).keys() == {
-        f for f in pipeline.files_of("assign") if f.startswith("data/assigned/")
-    }
-    assert _status(repo) == {}
+    assert not marker.exists(), "the hostile model was loaded"
 
 
 # --- DVC's own files cut short by a kill ---------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import os
 import re
@@ -205,19 +206,35 @@ def test_missing_model_says_run_dvc_repro(project_copy, monkeypatch):
     shutil.rmtree(project_copy / "models")
     at = start(project_copy, monkeypatch)
     assert errors(at) == [
-        f"models/model.joblib: no trained model in {project_copy}; run the pipeline first (dvc repro)"
+        f"models/model.skops: no trained model in {project_copy}; run the pipeline first (dvc repro)"
     ]
     assert "dvc repro" in unescaped(at.info[0].value)
     assert not at.button  # nothing to press without a model
 
 
 def test_tampered_model_is_refused(project_copy, monkeypatch):
-    with open(project_copy / "models" / "model.joblib", "ab") as handle:
+    with open(project_copy / "models" / "model.skops", "ab") as handle:
         handle.write(b"\0")
     at = start(project_copy, monkeypatch)
     assert len(at.error) == 1
-    assert "does not match" in errors(at)[0] and "refusing to load it" in errors(at)[0]
+    assert errors(at)[0].startswith(f"{project_copy / 'models/model.skops'}: MD5 ")
+    assert "recorded in dvc.lock" in errors(at)[0] and "refusing to load it" in errors(at)[0]
     assert not at.button
+
+
+def test_model_cache_is_keyed_by_the_model_and_dvc_lock(project_copy, monkeypatch):
+    """A model loaded once is checked again when the file or dvc.lock changes."""
+    at = start(project_copy, monkeypatch)
+    assert not at.error
+    key = core.model_cache_key(project_copy)
+    lock = project_copy / "dvc.lock"
+    lock.write_text(lock.read_text().replace("path: models/model.skops", "path: models/other.skops"))
+    assert core.model_cache_key(project_copy) != key
+    at.run()
+    assert errors(at) == [
+        f"{project_copy}/models/model.skops: not a model this project's dvc.lock records; only models "
+        "the pipeline trained are loaded"
+    ]
 
 
 def test_missing_reports_still_segments(project_copy, monkeypatch):
@@ -240,6 +257,9 @@ def test_status_page_shows_params_metrics_and_plots(project, monkeypatch):
     assert metrics["segments (K)"] == "3"
     assert {e.label for e in at.expander} >= {"metrics/train.json", "metrics/stability.json"}
     assert len(at.get("image")) == 2
+    recorded = core.pipeline_status(project).model_md5
+    assert recorded == hashlib.md5((project / "models/model.skops").read_bytes()).hexdigest()
+    assert any(f"model MD5 in dvc.lock {recorded[:12]}" in unescaped(c.value) for c in at.caption)
 
 
 def test_status_page_without_pipeline_outputs(tmp_path, monkeypatch):

@@ -165,7 +165,7 @@ def test_no_personal_data_in_any_output(repo, seed, train_raw):
         "data/prepared/new_customers.parquet",
         "data/prepared/rejected.csv",
         "data/assigned/new_customers.csv",
-        "models/model.joblib",
+        "models/model.skops",
         "reports/segments.md",
     ):
         assert must in checked

@@ -7,6 +7,7 @@ experiment test works on a second copy of that run so the first stays untouched.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 import subprocess
@@ -18,12 +19,14 @@ import pandas as pd
 import pytest
 import yaml
 from dvc_repo import clone_run, commit_all, dvc, git, new_repo, output_hashes, read_json, run
+from hostile_models import assert_runs_code, skops_payload
 from sklearn.metrics import adjusted_rand_score
 
 pytestmark = pytest.mark.slow
 
 STAGE_ORDER = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
+MODEL = "models/model.skops"
 # Identifiers long enough not to match other values by chance (the 6-digit KYC number is not).
 PERSONAL_COLUMNS = [
     "customer_name",
@@ -81,8 +84,8 @@ def test_every_declared_output_exists(repo, segment_names):
         "data/features/customers.parquet",
         "data/assigned/customers.csv",
         "data/assigned/new_customers.csv",
-        "models/preprocessing.joblib",
-        "models/model.joblib",
+        "models/preprocessing.skops",
+        "models/model.skops",
         "models/segments.json",
         "metrics/data_quality.json",
         "metrics/elbow.json",
@@ -265,7 +268,7 @@ def test_no_personal_data_in_any_output(repo):
 
     checked, leaks = search_outputs(repo, pattern)
     assert leaks == {}, f"personal data found: {leaks}"
-    for must in ("data/prepared/customers.parquet", "data/prepared/rejected.csv", "models/model.joblib"):
+    for must in ("data/prepared/customers.parquet", "data/prepared/rejected.csv", "models/model.skops"):
         assert must in checked
 
 
@@ -326,14 +329,60 @@ def test_a_customers_segment_does_not_depend_on_the_others_in_the_file(repo, tmp
         )
 
 
+# --- a model fetched from a DVC remote --------------------------------------------------
+
+
+def test_a_model_replaced_in_the_dvc_remote_is_not_loaded(repo, tmp_path):
+    """The run pushed to a DVC remote (a local folder), the model's object there replaced by a
+    hostile one (tests/hostile_models.py), then pulled into a fresh clone: the model the
+    command line would load is never that object, and the marker it creates never appears."""
+    origin = clone_run(repo, tmp_path / "origin")
+    remote = tmp_path / "remote"
+    dvc("remote", "add", "-d", "storage", str(remote), cwd=origin)
+    commit_all(origin, "pipeline run, with its DVC remote")
+    dvc("push", cwd=origin)
+    recorded = output_hashes(origin)[MODEL]
+    stored = remote / "files/md5" / recorded[:2] / recorded[2:]
+    marker = tmp_path / "created-by-the-model"
+    payload = skops_payload(marker, stored.read_bytes())
+    assert_runs_code("skops", payload, marker)
+    stored.chmod(0o644)
+    stored.write_bytes(payload)
+
+    fresh = tmp_path / "fresh"
+    git("clone", "-q", str(origin), str(fresh), cwd=tmp_path)
+    dvc_repo.use_private_site_cache(fresh, tmp_path / "dvc-site-cache")
+    pulled = dvc("pull", cwd=fresh, check=False)
+    result = run(
+        ["python", "-m", "bankseg", "assign", "data/raw/new_customers.csv", "out.csv"], fresh, check=False
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    if (fresh / MODEL).exists():  # DVC delivered the replaced object: dvc.lock refuses it
+        assert (fresh / MODEL).read_bytes() == payload
+        assert line.startswith(f"error: {MODEL}: MD5 {hashlib.md5(payload).hexdigest()[:12]}... does not ")
+    else:  # DVC checks what it downloads against the object's name and leaves the model out
+        assert pulled.returncode != 0 and MODEL in pulled.stderr, pulled.stderr
+        assert line == f"error: {MODEL}: model not found; run the pipeline first (dvc repro)"
+    assert not (fresh / "out.csv").exists()
+    assert not marker.exists(), "the model from the remote was loaded"
+
+    # `dvc repro` rebuilds the model dvc.lock records; then it loads.
+    dvc("repro", cwd=fresh)
+    assert hashlib.md5((fresh / MODEL).read_bytes()).hexdigest() == recorded
+    run(["python", "-m", "bankseg", "assign", "data/raw/new_customers.csv", "out.csv"], fresh)
+    assert git("status", "--porcelain", "dvc.lock", cwd=fresh).stdout == ""  # as committed
+    assert not marker.exists()
+
+
 # --- experiments (on a second copy) ------------------------------------------------------
 
 
 def test_experiment_with_fixed_k_changes_the_metrics(repo, tmp_path):
     copy = clone_run(repo, tmp_path / "repo")
     # Every output DVC tracks is git-ignored through the .gitignore files it wrote.
-    ignored = run(["git", "check-ignore", "data/raw/customers.csv", "models/model.joblib"], copy).stdout
-    assert ignored.split() == ["data/raw/customers.csv", "models/model.joblib"]
+    ignored = run(["git", "check-ignore", "data/raw/customers.csv", "models/model.skops"], copy).stdout
+    assert ignored.split() == ["data/raw/customers.csv", "models/model.skops"]
     commit_all(copy, "pipeline run with auto K")
     assert git("status", "--porcelain", cwd=copy).stdout == ""
     k_before = read_json(copy / "metrics/train.json")["n_clusters"]

@@ -78,7 +78,7 @@ def assign(folder: Path, *args: str, params: Path | None = None) -> list[str]:
         "assign",
         *args,
         "--model",
-        str(folder / "model.joblib"),
+        str(folder / "model.skops"),
         "--segments",
         str(folder / "segments.json"),
         "--params",

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,10 +31,11 @@ from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.cleaning import clean_customers
 from bankseg.features import feature_frame, fit_preprocessing
 from bankseg.generate import generate_customers
-from bankseg.io import load_model, write_csv, write_parquet
+from bankseg.io import load_model, save_model, write_csv, write_parquet
 from bankseg.model import build_model
 from bankseg.params import SparkParams
 from bankseg.training import train_segments
+from bankseg.trust import ALLOWED_TYPES, schema_types
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CUSTOMERS = 3000
@@ -49,7 +51,7 @@ def test_nothing_imports_pyspark_unless_the_engine_is_chosen(tmp_path, cleaned):
         "for s in ['featurize', 'elbow', 'train', 'assign', 'analyze']: importlib.import_module('stages.' + s)\n"
         "import stages.featurize\n"
         f"sys.argv = ['featurize', '--customers', {str(tmp_path / 'customers.parquet')!r},\n"
-        f"    '--preprocessing', {str(tmp_path / 'pre.joblib')!r}, '--features', {str(tmp_path / 'f.parquet')!r}]\n"
+        f"    '--preprocessing', {str(tmp_path / 'pre.skops')!r}, '--features', {str(tmp_path / 'f.parquet')!r}]\n"
         "stages.featurize.main()\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')], 'pyspark imported'\n"
     )
@@ -129,7 +131,7 @@ def test_spark_features_equal_the_default_engines(spark_run, sklearn_run, data, 
     np.testing.assert_allclose(features.to_numpy(), sklearn_run.X.to_numpy(), rtol=0, atol=1e-9)
     # The saved preprocessing is a scikit-learn Pipeline that scales new customers the same way.
     new = feature_frame(data.new, params.features)
-    again = load_model(spark_run / "preprocessing.joblib").transform(new)
+    again = load_model(spark_run / "preprocessing.skops", root=spark_run).transform(new)
     expected = sklearn_run.preprocessing.transform(new)
     np.testing.assert_allclose(np.asarray(again), np.asarray(expected), rtol=0, atol=1e-9)
 
@@ -161,7 +163,7 @@ def test_spark_segments_agree_with_the_default_engines(spark_run, sklearn_run, d
 def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, sklearn_run, data, params):
     from bankseg.assignment import label_customers
 
-    model = load_model(spark_run / "model.joblib")
+    model = load_model(spark_run / "model.skops", root=spark_run)
     assert type(model).__module__.startswith("sklearn")
     names = {
         int(k): v["name"]
@@ -175,6 +177,29 @@ def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, s
     assert adjusted_rand_score(assigned["segment"], by_default["segment"]) >= 0.95
     drift = json.loads((spark_run / "drift.json").read_text())
     assert drift["n_new"] == len(data.new)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_models_hold_only_the_types_the_loader_allows(spark, spark_run, data, spark_params, tmp_path):
+    """The Spark engine's preprocessing (with every scaler) and model load under the same
+    allowlist of types as the default engine's; its StandardScaler counts in a numpy int64."""
+    from bankseg.spark_engine import read_parquet
+    from bankseg.spark_featurize import fit_preprocessing as spark_preprocessing
+
+    def types(path):
+        with zipfile.ZipFile(path) as archive:
+            return schema_types(json.loads(archive.read("schema.json")))
+
+    found = types(spark_run / "preprocessing.skops") | types(spark_run / "model.skops")
+    customers = read_parquet(spark, data.folder / "customers.parquet")
+    for scaler in ("standard", "robust"):
+        params = replace(spark_params, featurize=replace(spark_params.featurize, scaler=scaler))
+        preprocessing, _, _ = spark_preprocessing(spark, customers, params)
+        save_model(preprocessing, tmp_path / f"{scaler}.skops")
+        found |= types(tmp_path / f"{scaler}.skops")
+    assert found <= ALLOWED_TYPES
+    assert "numpy.int64" in found
 
 
 @pytest.mark.spark
@@ -230,7 +255,7 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
         spark_train(spark, spark_run, features, tmp_path, spark_params)
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
-    for name in ("model.joblib", "segments.json", "train.json", "stability.json"):
+    for name in ("model.skops", "segments.json", "train.json", "stability.json"):
         assert (tmp_path / name).read_bytes() == (spark_run / name).read_bytes(), name
 
 
@@ -313,7 +338,7 @@ def test_a_standalone_cluster_writes_the_files_of_a_local_run(
     assert result.returncode == 0, result.stderr[-3000:]
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     different = [name for name in names if (out / name).read_bytes() != (spark_run / name).read_bytes()]
-    assert "assigned.csv" in names and "model.joblib" in names
+    assert "assigned.csv" in names and "model.skops" in names and "dvc.lock" in names
     assert not different, different
 
 

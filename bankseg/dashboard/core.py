@@ -3,13 +3,15 @@
 Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.reading.read_customers`,
 then :func:`bankseg.cleaning.clean_customers` with the rules of ``params.yaml``, then
 :func:`bankseg.assignment.label_customers` with the model the pipeline trained, loaded by
-:func:`bankseg.io.load_model`, which checks its recorded SHA-256 first. The model always comes
-from the project folder, never from an upload.
+:func:`bankseg.io.load_model`, which first checks it against the project's ``dvc.lock`` (its
+MD5, then the types it holds). The model always comes from the project folder, never from an
+upload.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -28,14 +30,15 @@ import pyarrow.parquet as pq
 from bankseg.assignment import label_customers, read_segment_names
 from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
-from bankseg.io import file_sha256, load_model, neutralise_formulas, read_json
+from bankseg.io import load_model, neutralise_formulas, read_json
 from bankseg.params import Params, load_params
 from bankseg.profiling import feature_labels, format_amount
 from bankseg.reading import DELIMITERS, read_customers
+from bankseg.trust import LOCK_FILE, recorded_md5
 
 # Where the pipeline writes what the dashboard reads, relative to the project folder.
 PARAMS = "params.yaml"
-MODEL = "models/model.joblib"
+MODEL = "models/model.skops"
 SEGMENTS = "models/segments.json"
 PROFILES = "reports/segments.json"
 METRICS = "metrics"
@@ -128,14 +131,18 @@ class Pipeline:
         return in_root(self.root, self.params.data.new)
 
 
-def load_pipeline(root: Path, model_loader: Callable[[Path], Any] = load_model) -> Pipeline:
+def load_pipeline(root: Path, model_loader: Callable[[Path], Any] | None = None) -> Pipeline:
     """Read params, the verified model and the segment names; raise InputError with one line
-    (saying to run ``dvc repro`` when something is missing or does not match its hash)."""
+    (saying to run ``dvc repro`` when something is missing or does not match dvc.lock).
+
+    ``model_loader(path)`` loads the model; by default :func:`bankseg.io.load_model`, checked
+    against ``root``'s dvc.lock.
+    """
     params = load_params(root / PARAMS)
     model_path = root / MODEL
     if not model_path.exists():
         raise InputError(f"{MODEL}: no trained model in {root}; run the pipeline first (dvc repro)")
-    model = model_loader(model_path)
+    model = model_loader(model_path) if model_loader else load_model(model_path, root=root)
     names = read_segment_names(read_json(root / SEGMENTS))
     profiles, note = None, None
     if not (root / PROFILES).exists():
@@ -147,10 +154,13 @@ def load_pipeline(root: Path, model_loader: Callable[[Path], Any] = load_model) 
     return Pipeline(root, params, model, names, profiles, note)
 
 
-def model_digest(root: Path) -> str:
-    """SHA-256 of the model file, '' when it is missing: the key of the dashboard's model cache."""
-    path = root / MODEL
-    return file_sha256(path) if path.exists() else ""
+def model_cache_key(root: Path) -> str:
+    """The MD5 of the model file and of dvc.lock ('' for a missing one): the key of the
+    dashboard's model cache, so that a change to either is checked again."""
+    digests = []
+    for path in (root / MODEL, root / LOCK_FILE):
+        digests.append(hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else "")
+    return ":".join(digests)
 
 
 @dataclass(frozen=True)
@@ -455,7 +465,7 @@ class Status:
     plots: list[tuple[str, Path]]  # title, path (existing ones only)
     missing_plots: list[str]
     lock_written: str | None  # when dvc.lock was last written (by dvc repro)
-    model_sha256: str | None
+    model_md5: str | None  # the model's MD5 as dvc.lock records it
 
 
 def pipeline_status(root: Path) -> Status:
@@ -470,13 +480,15 @@ def pipeline_status(root: Path) -> Status:
             continue
     plots = [(title, root / p) for title, p in PLOTS if (root / p).is_file()]
     missing = [p for _, p in PLOTS if not (root / p).is_file()]
-    lock = root / "dvc.lock"
-    lock_written = None
+    lock = root / LOCK_FILE
+    lock_written, model_md5 = None, None
     if lock.is_file():
         lock_written = dt.datetime.fromtimestamp(lock.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
-    digest_file = root / (MODEL + ".sha256")
-    digest = digest_file.read_text(encoding="utf-8").split()[0] if digest_file.is_file() else None
-    return Status(params_text, metrics, plots, missing, lock_written, digest)
+        try:
+            model_md5 = recorded_md5(root / MODEL, root)
+        except InputError:  # an unreadable dvc.lock: the page still shows the rest
+            model_md5 = None
+    return Status(params_text, metrics, plots, missing, lock_written, model_md5)
 
 
 def key_figures(metrics: dict[str, dict]) -> list[tuple[str, str]]:

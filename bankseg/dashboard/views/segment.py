@@ -17,14 +17,14 @@ log = logging.getLogger("bankseg.dashboard")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _model(path: str, digest: str):
-    # Keyed by the file's SHA-256: a changed file is loaded (and verified) again.
-    return load_model(path)
+def _model(path: str, root: str, key: str):
+    # Keyed by the MD5 of the model file and of dvc.lock: a change to either is verified again.
+    return load_model(path, root=root)
 
 
 def _load(root):
-    digest = core.model_digest(root)
-    return core.load_pipeline(root, model_loader=lambda path: _model(str(path), digest))
+    key = core.model_cache_key(root)
+    return core.load_pipeline(root, model_loader=lambda path: _model(str(path), str(root), key))
 
 
 def _segment(job: Callable[[], core.Scored]) -> None:

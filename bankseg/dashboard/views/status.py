@@ -15,7 +15,7 @@ if status.params_text is None or not status.metrics:
 st.caption(
     core.plain(
         f"Project folder {root}; dvc.lock written {status.lock_written or 'never'}; "
-        f"model SHA-256 {(status.model_sha256 or 'none')[:12]}"
+        f"model MD5 in dvc.lock {(status.model_md5 or 'none')[:12]}"
     )
 )
 
