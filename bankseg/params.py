@@ -739,25 +739,32 @@ class _ParamsLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def read_yaml(path: str | Path, *, max_bytes: int = MAX_PARAMS_BYTES) -> Any:
+    """A YAML file as plain data, read by the strict loader (no repeated keys, anchors, aliases
+    or deep nesting), at most ``max_bytes`` long; every problem is one line naming the file."""
     path = Path(path)
     try:
         with path.open("rb") as file:
-            content = file.read(MAX_PARAMS_BYTES + 1)
+            content = file.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read params file ({exc.strerror})") from exc
-    if len(content) > MAX_PARAMS_BYTES:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if len(content) > max_bytes:
         raise InputError(
-            f"{path}: larger than 1 MB, expected a params file of at most {MAX_PARAMS_BYTES} bytes"
+            f"{path}: larger than {max_bytes // (1 << 20)} MB, expected at most {max_bytes} bytes"
         )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
     try:
-        raw = yaml.load(text, Loader=_ParamsLoader)  # a SafeLoader
+        return yaml.load(text, Loader=_ParamsLoader)  # a SafeLoader
     except _Refused as exc:
         raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    return parse_params(raw)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    return parse_params(read_yaml(path))

@@ -25,11 +25,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bankseg.errors import InputError
+from bankseg.params import read_yaml
 
 LOCK_FILE = "dvc.lock"
+MAX_LOCK_BYTES = 64 << 20
 
 # Every type a saved preprocessing or model names in its skops schema, for every supported
 # combination of params (scalers, encodings, log, imputers) and both engines. A test builds
@@ -66,22 +66,14 @@ _ONLY_PIPELINE_MODELS = "only models the pipeline trained are loaded"
 
 
 def load_lock_file(path: str | Path) -> Any:
-    """``dvc.lock`` as plain data.
-
-    To move to the strict YAML loader of :mod:`bankseg.params`, the one module meant to
-    parse YAML, once that loader can be shared.
-    """
+    """``dvc.lock`` as plain data (by the strict YAML reader of :mod:`bankseg.params`)."""
     path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: not found; run the pipeline first (dvc repro)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: not found; run the pipeline first (dvc repro)") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}); run dvc repro") from exc
+        return read_yaml(path, max_bytes=MAX_LOCK_BYTES)
+    except InputError as exc:
+        raise InputError(f"{exc}; restore it (git checkout dvc.lock) or run dvc repro") from exc
 
 
 def project_path(path: str | Path, root: str | Path) -> str | None:

@@ -48,19 +48,28 @@ MODEL = "models/model.skops"
 
 # --- the allowlist of types ----------------------------------------------------------------
 
-# Per run: numeric log on or off, category encodings, the missing-value strategies; with
+# Per run: numeric log on or off, category encodings, the missing-value strategies, and
+# featurize.max_categories (2: the rarest values of a one-hot feature share a column); with
 # every scaler, these cover every supported combination of the settings that change types.
 VARIANTS = [
-    (True, {}, {"age": "median", "networth": "mean", "sip_amount": "zero", "income_slab": "most_frequent"}),
-    (False, {"income_slab": "onehot"}, {"age": "most_frequent", "account_type": "most_frequent"}),
-    (False, {"account_type": "ordinal"}, {}),
+    (
+        True,
+        {},
+        {"age": "median", "networth": "mean", "sip_amount": "zero", "income_slab": "most_frequent"},
+        20,
+    ),
+    (False, {"income_slab": "onehot"}, {"age": "most_frequent", "account_type": "most_frequent"}, 2),
+    (False, {"account_type": "ordinal"}, {}, 20),
 ]
 SPARK_ONLY = {"numpy.int64"}  # Spark's StandardScaler (test_spark_engine.py checks it)
 
 
-def _variant_params(tmp_path: Path, scaler: str, log: bool, encodings: dict, missing: dict):
+def _variant_params(
+    tmp_path: Path, scaler: str, log: bool, encodings: dict, missing: dict, max_categories: int
+):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["featurize"]["scaler"] = scaler
+    raw["featurize"]["max_categories"] = max_categories
     for feature in raw["features"]["numeric"].values():
         feature["log"] = log
     for column, encoding in encodings.items():
@@ -69,7 +78,7 @@ def _variant_params(tmp_path: Path, scaler: str, log: bool, encodings: dict, mis
             entry["order"] = ["Savings", "Current"]
         raw["features"]["categorical"][column] = entry
     raw["prepare"]["missing"] = missing
-    path = tmp_path / f"{scaler}-{len(encodings)}-{len(missing)}.yaml"
+    path = tmp_path / f"{scaler}-{len(encodings)}-{len(missing)}-{max_categories}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return load_params(path)
 
@@ -84,8 +93,8 @@ def test_allowed_types_are_exactly_those_of_every_supported_model(tmp_path):
     raw, _ = generate_customers(600, seed=3)
     raw.loc[:40, ["age", "networth", "income_slab", "account_type"]] = ""  # values to impute
     found: set[str] = set()
-    for scaler, (log, encodings, missing) in itertools.product(SCALERS, VARIANTS):
-        params = _variant_params(tmp_path, scaler, log, encodings, missing)
+    for scaler, (log, encodings, missing, max_categories) in itertools.product(SCALERS, VARIANTS):
+        params = _variant_params(tmp_path, scaler, log, encodings, missing, max_categories)
         kept = clean_customers(raw, params, source="customers.csv").kept
         preprocessing, X = fit_preprocessing(kept, params.features, params.prepare.missing, params.featurize)
         kmeans = fit_kmeans(X, n_clusters=3, params=params.train)
@@ -193,7 +202,7 @@ def test_a_dependency_entry_must_agree_except_for_the_stage_now_running(model_di
 
 def test_no_or_broken_dvc_lock_is_one_line(model_dir):
     (model_dir / "dvc.lock").write_text("stages: [unclosed\n")
-    with pytest.raises(InputError, match=r"dvc\.lock: not valid YAML \(.*\); run dvc repro$"):
+    with pytest.raises(InputError, match=r"dvc\.lock: not valid YAML \(.*\); restore it \(git checkout dvc\.lock\) or run dvc repro$"):
         load_model(model_dir / MODEL, root=model_dir)
     for text in ("just text\n", "stages: [1, 2]\n", "stages:\n  train:\n    outs: [x]\n"):
         (model_dir / "dvc.lock").write_text(text)
