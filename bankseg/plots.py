@@ -9,7 +9,7 @@ from sklearn.decomposition import PCA
 
 from bankseg.params import FeatureParams
 
-LABEL_CHARS = 48  # longer names and values are cut in figures (the report has them whole)
+LABEL_CHARS = 80  # longer names and values are cut in figures (the report has them whole)
 
 
 def label(text: object, limit: int = LABEL_CHARS) -> str:

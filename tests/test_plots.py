@@ -141,4 +141,4 @@ def test_names_and_values_with_dollar_signs_and_any_length_are_drawn(close_figur
     close_figures.append(projection_figure(X, pd.Series([0, 1] * 20), names))
     save_figure(close_figures[-1], tmp_path / "projection.png")
     assert (tmp_path / "heatmap.png").stat().st_size > 0 and (tmp_path / "projection.png").stat().st_size > 0
-    assert label("a $b$ " + "x" * 100) == "a \\$b\\$ " + "x" * 41 + "…"  # 48 characters before escaping
+    assert label("a $b$ " + "x" * 100) == "a \\$b\\$ " + "x" * 73 + "…"  # 80 characters before escaping
