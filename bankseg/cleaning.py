@@ -432,14 +432,15 @@ def clean_customers(
 def _refuse_repeated_header(
     text: pd.DataFrame, raw: pd.DataFrame, headers: dict, keep: list[str], source: str
 ) -> None:
-    """A row that repeats the header (two exports joined together) is an error, not a customer."""
+    """A row that repeats the header (two exports joined together) is an error, not a customer.
+
+    Its values are the header's names as written (compared exactly: one vectorised pass)."""
     if text.empty:
         return
     originals = {v: k for k, v in zip(headers, raw.columns, strict=False)}
     same = pd.Series(True, index=text.index)
     for column in keep:
-        header = header_key(originals.get(column, column))
-        same &= text[column].fillna("").map(header_key) == header
+        same &= (text[column] == normalise_header(originals.get(column, column))).fillna(False)
     if same.any():
         row = int(same.idxmax()) + 1
         raise InputError(
