@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.personal import header_key, listed, personal_name_kind
+from bankseg.personal import header_key, listed, personal_name_kind, shown_name
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
@@ -29,6 +29,9 @@ ENGINES = ("sklearn", "spark")
 DECIMAL_MARKS = ("auto", ".", ",")
 # A params file is a few kilobytes; anything this large is not one.
 MAX_PARAMS_BYTES = 1024 * 1024
+# Levels of nesting a params file may have (params.yaml needs six); a few hundred would exhaust
+# the YAML parser's recursion.
+MAX_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -209,14 +212,14 @@ class _Section:
     """
 
     def __init__(self, raw: Any, key: str):
+        self.key = shown_name(key)
         if not isinstance(raw, dict):
-            raise InputError(f"params.yaml: '{key}' must be a mapping, got {raw!r}")
+            raise InputError(f"params.yaml: '{self.key}' must be a mapping, got {raw!r}")
         self.raw = raw
-        self.key = key
         self.asked: list[str] = []
 
     def _dotted(self, name: object) -> str:
-        return f"{self.key}.{name}" if self.key else str(name)
+        return f"{self.key}.{shown_name(name)}" if self.key else shown_name(name)
 
     def _get(self, name: str, default: Any = ...) -> Any:
         if name not in self.asked:
@@ -358,8 +361,8 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
 
 def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
     """(dotted key, column) of every feature."""
-    return [(f"features.numeric.{f.column}", f.column) for f in features.numeric] + [
-        (f"features.categorical.{f.column}", f.column) for f in features.categorical
+    return [(f"features.numeric.{shown_name(f.column)}", f.column) for f in features.numeric] + [
+        (f"features.categorical.{shown_name(f.column)}", f.column) for f in features.categorical
     ]
 
 
@@ -411,7 +414,7 @@ def _ranges(sec: _Section, columns: list[str]) -> dict[str, tuple[float | None, 
     ranges = {}
     for column, bounds in sec.raw.items():
         if column not in columns:
-            expected = f"a numeric feature column ({', '.join(columns)})"
+            expected = f"a numeric feature column ({', '.join(shown_name(c) for c in columns)})"
             raise sec._fail(column, bounds, expected + _did_you_mean(sec, column, columns))
         ok = (
             isinstance(bounds, list)
@@ -680,35 +683,68 @@ class _Refused(Exception):
         super().__init__(f"line {mark.line + 1}: {problem}")
 
 
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _reason(exc: ValueError) -> str:
+    """Python's reason, without its advice to programmers (``use sys.set_int_max_str_digits()``)."""
+    return str(exc).split(";")[0].strip()
+
+
 class _ParamsLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing repeated keys, anchors, aliases and merge keys.
 
     A repeated key silently wins over the first; an alias can expand a kilobyte file to
     gigabytes (a "billion laughs"), and params.yaml never needs one. An anchor or alias is
-    refused while the file is composed, before anything is expanded.
+    refused while the file is composed, before anything is expanded; so is nesting deeper
+    than :data:`MAX_DEPTH`, and a value PyYAML cannot construct (a date such as 2024-13-45,
+    an integer too long to be shown in a message).
     """
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self._path: list[str] = []  # the keys leading to the node being composed
         self._mapping_keys: dict[yaml.Node, str] = {}  # the dotted key of each mapping
+        self._depth = 0  # nodes being composed, one inside the other
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(event.start_mark, "YAML anchors and aliases (&, *) are not allowed")
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(
+                event.start_mark, f"nested more than {MAX_DEPTH} levels deep, expected a few levels"
+            )
         key = index.value if isinstance(index, yaml.ScalarNode) else None  # a mapping's value
         if key is not None:
             self._path.append(key)
         dotted = ".".join(self._path)
+        self._depth += 1
         try:
             node = super().compose_node(parent, index)
         finally:
+            self._depth -= 1
             if key is not None:
                 self._path.pop()
         if isinstance(node, yaml.MappingNode):
             self._mapping_keys[node] = dotted
         return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep=deep)
+            if isinstance(value, int) and value.bit_length() > 64:
+                str(value)  # Python refuses to show an integer of more than 4300 digits
+        except ValueError as exc:  # PyYAML's int, float and date constructors, on a value like 2024-13-45
+            if not isinstance(node, yaml.ScalarNode):
+                raise
+            kind = _SCALAR_KINDS.get(node.tag, "a value of its type")
+            raise _Refused(node.start_mark, f"cannot read the value as {kind} ({_reason(exc)})") from None
+        return value
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
@@ -723,7 +759,9 @@ class _ParamsLoader(yaml.SafeLoader):
                     break
                 if repeated:
                     written = key_node.value if isinstance(key_node, yaml.ScalarNode) else key
-                    dotted = ".".join(filter(None, [self._mapping_keys.get(node, ""), str(written)]))
+                    dotted = shown_name(
+                        ".".join(filter(None, [self._mapping_keys.get(node, ""), str(written)]))
+                    )
                     raise _Refused(
                         key_node.start_mark, f"duplicate key '{dotted}' (first on line {first_line[key]})"
                     )
