@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bankseg.assignment import label_customers, read_segment_names
+from bankseg.assignment import check_model_settings, label_customers, read_segment_names
 from bankseg.cleaning import FileCleaner, needed_columns
 from bankseg.errors import InputError, run_entry_point
 from bankseg.gate import evaluate, metrics_diff, parse_diff, table
@@ -173,6 +173,7 @@ def assign_command(args: argparse.Namespace) -> None:
     check_paths(inputs, outputs, optional=["--model", "--segments", "dvc.lock"])
     params = load_params(args.params)
     model = load_model(args.model, root=root)
+    check_model_settings(model, params, model_path=args.model, params_path=args.params)
     names = read_segment_names(read_json(args.segments))
     columns = needed_columns(params)
     # A block at a time, memory hardly grows with the file (only the kept ids are remembered

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
+from bankseg.errors import InputError
+from bankseg.features import build_preprocessing
 from bankseg.model import assign_segments
 from bankseg.params import Params
+from bankseg.personal import shown_name
 
 
 def label_customers(
@@ -40,3 +44,39 @@ def split_by_segment(labelled: pd.DataFrame, names: dict[int, str]) -> dict[int,
 
 def read_segment_names(data: dict) -> dict[int, str]:
     return {int(k): v["name"] for k, v in data["segments"].items()}
+
+
+def _settings(value: object) -> object:
+    """An estimator's settings as comparable data: its class and parameters, recursively."""
+    if isinstance(value, BaseEstimator):
+        return type(value).__name__, {k: _settings(v) for k, v in value.get_params(deep=False).items()}
+    if isinstance(value, (list, tuple)):
+        return [_settings(v) for v in value]
+    return repr(value)  # NaN (SimpleImputer's missing_values) is not equal to itself
+
+
+def check_model_settings(model, params: Params, *, model_path: str, params_path: str) -> None:
+    """Refuse a model whose preprocessing was built from other settings than ``params`` give.
+
+    The cleaning follows the params file; a model trained with other features, encodings,
+    missing-value strategies or scaling would fail on, or silently misread, what it lets
+    through. Both engines build the preprocessing with :func:`build_preprocessing`.
+    """
+    expected = build_preprocessing(params.features, params.prepare.missing, params.featurize)
+    fitted = model.named_steps["preprocess"]
+    columns = {name: _settings(step) for name, step, _ in expected.named_steps["encode"].transformers}
+    trained = {name: _settings(step) for name, step, _ in fitted.named_steps["encode"].transformers}
+    if added := [c for c in columns if c not in trained]:
+        difference = f"trained without the feature '{shown_name(added[0])}' that {params_path} lists"
+    elif dropped := [c for c in trained if c not in columns]:
+        difference = f"trained with the feature '{shown_name(dropped[0])}', which {params_path} does not list"
+    elif different := [c for c in columns if columns[c] != trained[c]]:
+        difference = f"trained with feature '{shown_name(different[0])}' encoded or imputed otherwise"
+    elif _settings(expected.named_steps["scale"]) != _settings(fitted.named_steps["scale"]):
+        difference = "trained with other scaling (featurize)"
+    else:
+        return
+    raise InputError(
+        f"{model_path}: {difference}; expected a model trained with the settings of {params_path} "
+        "(run dvc repro, or pass the params file it was trained with)"
+    )

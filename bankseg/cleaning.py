@@ -25,6 +25,7 @@ from bankseg.personal import (
     listed,
     normalise_header,
     personal_values_kind,
+    shown_name,
     shown_value,
     value_kind,
 )
@@ -208,7 +209,7 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
         if original is None:
             loose = by_key.get(header_key(name), [])
             if len(loose) > 1:
-                both = " and ".join(f"'{normalise_header(c)}'" for c in loose[:2])
+                both = " and ".join(f"'{shown_name(normalise_header(c))}'" for c in loose[:2])
                 raise InputError(
                     f"{source}: columns {both} both match '{name}'; expected one column of that name"
                 )

@@ -40,4 +40,4 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, InputError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror}"
-    return str(exc).replace("\r", " ").replace("\n", " ") or type(exc).__name__
+    return " ".join(str(exc).splitlines()) or type(exc).__name__  # every kind of line break

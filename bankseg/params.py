@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.personal import header_key, listed, personal_name_kind
+from bankseg.personal import header_key, listed, personal_name_kind, shown_name
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
@@ -29,6 +29,11 @@ ENGINES = ("sklearn", "spark")
 DECIMAL_MARKS = ("auto", ".", ",")
 # A params file is a few kilobytes; anything this large is not one.
 MAX_PARAMS_BYTES = 1024 * 1024
+# Levels of nesting a params file may have (params.yaml needs six); a few hundred would exhaust
+# the YAML parser's recursion.
+MAX_DEPTH = 50
+# numpy and scikit-learn take seeds below 2**32.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -209,14 +214,14 @@ class _Section:
     """
 
     def __init__(self, raw: Any, key: str):
+        self.key = shown_name(key)
         if not isinstance(raw, dict):
-            raise InputError(f"params.yaml: '{key}' must be a mapping, got {raw!r}")
+            raise InputError(f"params.yaml: '{self.key}' must be a mapping, got {raw!r}")
         self.raw = raw
-        self.key = key
         self.asked: list[str] = []
 
     def _dotted(self, name: object) -> str:
-        return f"{self.key}.{name}" if self.key else str(name)
+        return f"{self.key}.{shown_name(name)}" if self.key else shown_name(name)
 
     def _get(self, name: str, default: Any = ...) -> Any:
         if name not in self.asked:
@@ -358,8 +363,8 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
 
 def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
     """(dotted key, column) of every feature."""
-    return [(f"features.numeric.{f.column}", f.column) for f in features.numeric] + [
-        (f"features.categorical.{f.column}", f.column) for f in features.categorical
+    return [(f"features.numeric.{shown_name(f.column)}", f.column) for f in features.numeric] + [
+        (f"features.categorical.{shown_name(f.column)}", f.column) for f in features.categorical
     ]
 
 
@@ -411,7 +416,7 @@ def _ranges(sec: _Section, columns: list[str]) -> dict[str, tuple[float | None, 
     ranges = {}
     for column, bounds in sec.raw.items():
         if column not in columns:
-            expected = f"a numeric feature column ({', '.join(columns)})"
+            expected = f"a numeric feature column ({', '.join(shown_name(c) for c in columns)})"
             raise sec._fail(column, bounds, expected + _did_you_mean(sec, column, columns))
         ok = (
             isinstance(bounds, list)
@@ -486,7 +491,7 @@ def _generate(root: _Section) -> GenerateParams:
     generate = GenerateParams(
         n_customers=gen.int("n_customers", minimum=1, maximum=100_000_000),
         n_new_customers=gen.int("n_new_customers", minimum=1, maximum=100_000_000),
-        seed=gen.int("seed", minimum=0),
+        seed=gen.int("seed", minimum=0, maximum=MAX_SEED),
     )
     gen.refuse_unknown()
     return generate
@@ -529,7 +534,7 @@ def _elbow(root: _Section) -> ElbowParams:
         n_init=el.int("n_init", minimum=1, maximum=1000, default=5),
         silhouette_sample=el.int("silhouette_sample", minimum=100, maximum=100_000, default=10000),
         method=el.str("method", choices=K_METHODS, default="consensus"),
-        random_state=el.int("random_state", minimum=0, default=0),
+        random_state=el.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
         sample_size=el.int("sample_size", minimum=100, default=20000),
         n_references=el.int("n_references", minimum=1, maximum=100, default=5),
         n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=5),
@@ -555,7 +560,7 @@ def _train(root: _Section) -> TrainParams:
         max_iter=tr.int("max_iter", minimum=1, maximum=100_000, default=300),
         tol=tr.number("tol", minimum=0, default=1e-4),
         algorithm=tr.str("algorithm", choices=KMEANS_ALGORITHMS, default="lloyd"),
-        random_state=tr.int("random_state", minimum=0, default=0),
+        random_state=tr.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
     )
     tr.refuse_unknown()
     return train
@@ -586,7 +591,9 @@ def _stability(root: _Section) -> StabilityParams:
     stability = StabilityParams(
         n_bootstrap=st.int("n_bootstrap", minimum=2, maximum=1000, default=StabilityParams.n_bootstrap),
         sample_size=st.int("sample_size", minimum=100, default=StabilityParams.sample_size),
-        random_state=st.int("random_state", minimum=0, default=StabilityParams.random_state),
+        random_state=st.int(
+            "random_state", minimum=0, maximum=MAX_SEED, default=StabilityParams.random_state
+        ),
         threshold=st.number("threshold", default=StabilityParams.threshold),
     )
     st.refuse_unknown()
@@ -680,7 +687,16 @@ class _Refused(Exception):
         super().__init__(f"line {mark.line + 1}: {problem}")
 
 
-MAX_PARAMS_DEPTH = 20  # params.yaml needs 4 levels
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _reason(exc: ValueError) -> str:
+    """Python's reason, without its advice to programmers (``use sys.set_int_max_str_digits()``)."""
+    return str(exc).split(";")[0].strip()
 
 
 class _ParamsLoader(yaml.SafeLoader):
@@ -688,26 +704,30 @@ class _ParamsLoader(yaml.SafeLoader):
 
     A repeated key silently wins over the first; an alias can expand a kilobyte file to
     gigabytes (a "billion laughs"), and params.yaml never needs one. An anchor or alias is
-    refused while the file is composed, before anything is expanded.
+    refused while the file is composed, before anything is expanded; so is nesting deeper
+    than :data:`MAX_DEPTH`, and a value PyYAML cannot construct (a date such as 2024-13-45,
+    an integer too long to be shown in a message).
     """
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self._path: list[str] = []  # the keys leading to the node being composed
         self._mapping_keys: dict[yaml.Node, str] = {}  # the dotted key of each mapping
-        self._depth = 0
+        self._depth = 0  # nodes being composed, one inside the other
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _Refused(event.start_mark, "YAML anchors and aliases (&, *) are not allowed")
-        if self._depth >= MAX_PARAMS_DEPTH:  # deeper would exhaust Python's stack, not only memory
-            raise _Refused(event.start_mark, f"nested more than {MAX_PARAMS_DEPTH} levels deep")
-        self._depth += 1
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(
+                event.start_mark, f"nested more than {MAX_DEPTH} levels deep, expected a few levels"
+            )
         key = index.value if isinstance(index, yaml.ScalarNode) else None  # a mapping's value
         if key is not None:
             self._path.append(key)
         dotted = ".".join(self._path)
+        self._depth += 1
         try:
             node = super().compose_node(parent, index)
         finally:
@@ -717,6 +737,18 @@ class _ParamsLoader(yaml.SafeLoader):
         if isinstance(node, yaml.MappingNode):
             self._mapping_keys[node] = dotted
         return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep=deep)
+            if isinstance(value, int) and value.bit_length() > 64:
+                str(value)  # Python refuses to show an integer of more than 4300 digits
+        except ValueError as exc:  # PyYAML's int, float and date constructors, on a value like 2024-13-45
+            if not isinstance(node, yaml.ScalarNode):
+                raise
+            kind = _SCALAR_KINDS.get(node.tag, "a value of its type")
+            raise _Refused(node.start_mark, f"cannot read the value as {kind} ({_reason(exc)})") from None
+        return value
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
         if isinstance(node, yaml.MappingNode):
@@ -731,7 +763,9 @@ class _ParamsLoader(yaml.SafeLoader):
                     break
                 if repeated:
                     written = key_node.value if isinstance(key_node, yaml.ScalarNode) else key
-                    dotted = ".".join(filter(None, [self._mapping_keys.get(node, ""), str(written)]))
+                    dotted = shown_name(
+                        ".".join(filter(None, [self._mapping_keys.get(node, ""), str(written)]))
+                    )
                     raise _Refused(
                         key_node.start_mark, f"duplicate key '{dotted}' (first on line {first_line[key]})"
                     )

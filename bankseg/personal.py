@@ -29,6 +29,14 @@ def header_key(name: object) -> str:
     return re.sub(r"[\s_.\-]+", "", normalise_header(name).lower())
 
 
+def shown_name(name: object) -> str:
+    """A column name or key as a one-line message shows it: as written, with line breaks and
+    other control characters escaped as Python and YAML write them (``a\\nb``)."""
+    return re.sub(
+        r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: m.group().encode("unicode_escape").decode(), str(name)
+    )
+
+
 def same_column(a: object, b: object) -> bool:
     return header_key(a) == header_key(b)
 

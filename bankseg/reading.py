@@ -33,7 +33,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
-from bankseg.personal import normalise_header, value_kind
+from bankseg.personal import normalise_header, shown_name, value_kind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,7 +133,15 @@ def sniff(path: str | Path) -> Format:
     if suffix not in TEXT_SUFFIXES:
         raise InputError(f"{path}: unsupported file type {suffix!r}, expected .csv or .parquet")
     encoding = _encoding(path, head, whole)
-    text = head.decode(encoding, errors="ignore" if not whole else "strict")
+    try:
+        text = head.decode(encoding, errors="ignore" if not whole else "strict")
+    except UnicodeDecodeError as exc:  # a byte order mark, then bytes that are not that encoding
+        byte = exc.start + (
+            len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+        )  # the codec skips its mark
+        raise InputError(
+            f"{path}: cannot be read as csv (not {encoding} text: byte {byte} cannot be decoded); save it as UTF-8"
+        ) from None
     if not text.strip():
         raise InputError(f"{path}: file is empty, expected a header row and customer rows")
     if _CONTROL.search(text.lstrip("\ufeff")):
@@ -209,7 +217,7 @@ def _refuse_repeated_names(path: Path, names: list[str]) -> None:
             if any(looks_like_data(n) for n in names):
                 raise InputError(f"{path}: {NO_HEADER}")
             raise InputError(
-                f"{path}: the header names column '{name}' twice (columns {seen[name] + 1} and {i + 1}); "
+                f"{path}: the header names column '{shown_name(name)}' twice (columns {seen[name] + 1} and {i + 1}); "
                 "expected each column once"
             )
         seen[name] = i
@@ -273,8 +281,9 @@ def python_csv_blocks(path: Path, fmt: CsvFormat, wanted: Callable[[str], bool])
     """Blocks of a CSV read by Python's ``csv`` module, for files pyarrow cannot read.
 
     A record with more or fewer fields than the header is never shifted: its values are all
-    missing and ``attrs[MALFORMED]`` gives its number of fields. Empty fields at the end of a
-    record (a trailing delimiter) are not counted.
+    missing and ``attrs[MALFORMED]`` gives its number of fields. Empty fields at the end count
+    too: in ``1,12 MG Road, Pune,30,`` the comma in the address, not a trailing delimiter, may
+    be what made the extra field.
     """
     names = fmt.names
     keep = [i for i, n in enumerate(names) if wanted(n)]
@@ -290,8 +299,6 @@ def python_csv_blocks(path: Path, fmt: CsvFormat, wanted: Callable[[str], bool])
                 if not record:
                     continue  # a blank line
                 records += 1
-                while len(record) > len(names) and record[-1] == "":
-                    record.pop()
                 if len(record) == len(names):
                     rows.append([record[i] or None for i in keep])
                 else:
@@ -379,8 +386,10 @@ def text_column(path: Path, name: str, column: pa.ChunkedArray) -> pa.ChunkedArr
         try:
             return column.cast(pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InputError(f"{path}: column '{name}' holds bytes that are not text") from exc
-    raise InputError(f"{path}: column '{name}' holds values of type {kind}, expected numbers or text")
+            raise InputError(f"{path}: column '{shown_name(name)}' holds bytes that are not text") from exc
+    raise InputError(
+        f"{path}: column '{shown_name(name)}' holds values of type {kind}, expected numbers or text"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

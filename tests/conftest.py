@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 from lock_file import record_outputs  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 
@@ -27,6 +29,19 @@ from bankseg.params import load_params  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "params.yaml"
 _RAW_PARAMS = yaml.safe_load(PARAMS_FILE.read_text(encoding="utf-8"))
+
+# Hypothesis (tests/test_properties.py): the same examples on every run, no example database.
+# The default profile keeps the property tests to about a minute; HYPOTHESIS_PROFILE=deep runs
+# five times as many examples. Timings on a shared machine are noisy: no deadline.
+_HYPOTHESIS = dict(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+settings.register_profile("default", max_examples=100, **_HYPOTHESIS)
+settings.register_profile("deep", max_examples=500, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Sizes of the four planted blobs: all different, so the canonical ids are unambiguous.
 BLOB_SIZES = [400, 300, 200, 100]

@@ -111,6 +111,15 @@ def test_match_columns_accepts_headers_written_as_words():
     assert list(matched.columns) == ["customer_id", "networth", "sip_amount", "has_demat_account"]
 
 
+def test_two_columns_matching_one_name_are_shown_on_one_line():
+    df = pd.DataFrame({"Net\u2028Worth": ["1"], "NET WORTH": ["2"]})
+    with pytest.raises(InputError) as info:
+        match_columns(df, ["networth"], source="x.csv")
+    assert str(info.value).splitlines() == [
+        "x.csv: columns 'Net\\u2028Worth' and 'NET WORTH' both match 'networth'; expected one column of that name"
+    ]
+
+
 def test_match_columns_prefers_the_exact_name_over_a_loose_one():
     df = pd.DataFrame({"Net Worth": ["1"], "networth": ["2"]})
     assert match_columns(df, ["networth"], source="x.csv")["networth"].tolist() == ["2"]

@@ -172,6 +172,80 @@ def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
     assert "'bogus'" in err[0]
 
 
+@pytest.mark.parametrize(
+    ("change", "difference"),
+    [
+        (
+            lambda p: (
+                p["features"]["numeric"].pop("age"),
+                p["prepare"]["missing"].pop("age"),
+                p["prepare"]["ranges"].pop("age"),
+            ),
+            "trained with the feature 'age', which {params} does not list",
+        ),
+        (
+            lambda p: p["features"]["categorical"].pop("sip_status"),
+            "trained with the feature 'sip_status', which {params} does not list",
+        ),
+        (
+            lambda p: p["features"]["numeric"].update(branch_code=None),
+            "trained without the feature 'branch_code' that {params} lists",
+        ),
+        (
+            lambda p: p["features"]["categorical"]["income_slab"].update(
+                order=["Low", "Medium", "High", "Huge"]
+            ),
+            "trained with feature 'income_slab' encoded or imputed otherwise",
+        ),
+        (
+            lambda p: p["prepare"]["missing"].update(risk_id="most_frequent"),
+            "trained with feature 'risk_id' encoded or imputed otherwise",
+        ),
+        (lambda p: p["featurize"].update(scaler="robust"), "trained with other scaling (featurize)"),
+    ],
+    ids=[
+        "numeric feature dropped",
+        "categorical feature dropped",
+        "feature added",
+        "new category",
+        "imputed",
+        "scaler",
+    ],
+)
+def test_a_model_trained_with_other_settings_is_refused_in_one_line(
+    tmp_path, tiny_model_dir, capsys, change, difference
+):
+    """Params that differ from the model's once reached scikit-learn: a dropped feature failed
+    with "columns are missing", a category or a missing value the model never saw with
+    "unknown categories", and an added feature was silently ignored."""
+    project = Path(shutil.copytree(tiny_model_dir, tmp_path / "project"))  # model, names, dvc.lock
+    raw = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    change(raw)
+    params_file = project / "params.yaml"
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    batch = pd.read_csv(project / "new.csv", dtype=str, keep_default_na=False).head(5)
+    batch.loc[0, "income_slab"], batch.loc[1, "risk_id"] = "Huge", ""
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    args = [*_model_args(project)[:4], "--params", str(params_file)]
+    assert _main_exit(["assign", str(tmp_path / "batch.csv"), str(tmp_path / "o.csv"), *args]) == 2
+    model = project / "model.skops"
+    assert capsys.readouterr().err == (
+        f"error: {model}: {difference.format(params=params_file)}; expected a model trained with the settings "
+        f"of {params_file} (run dvc repro, or pass the params file it was trained with)\n"
+    )
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_params_written_in_another_order_fit_the_model(tmp_path, tiny_model_dir):
+    project = Path(shutil.copytree(tiny_model_dir, tmp_path / "project"))
+    raw = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    params_file = project / "params.yaml"
+    params_file.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")  # features reordered
+    args = [*_model_args(project)[:4], "--params", str(params_file)]
+    main(["assign", str(project / "new.csv"), str(tmp_path / "o.csv"), *args])
+    assert len(pd.read_csv(tmp_path / "o.csv")) > 0
+
+
 def test_rejected_rows_are_written_on_request(tmp_path, tiny_model_dir):
     raw = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False).head(20)
     raw.loc[3, "age"] = "250"

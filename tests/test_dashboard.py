@@ -616,3 +616,15 @@ def test_security_headers_replace_the_applications_own():
     headers = [(k.decode(), v.decode()) for k, v in sent[0]["headers"]]
     assert headers == [(k.lower(), v) for k, v in SECURITY_HEADERS.items()]
     assert sent[1] == {"type": "http.response.body", "body": b"ok"}
+
+
+def test_params_changed_since_training_are_one_line_in_the_page(project_copy, monkeypatch):
+    """A params.yaml edited after `dvc repro` no longer describes the model: the page says so
+    instead of failing on the first upload."""
+    params = (project_copy / "params.yaml").read_text()
+    (project_copy / "params.yaml").write_text(params.replace("scaler: minmax", "scaler: robust"))
+    at = start(project_copy, monkeypatch)
+    assert errors(at) == [
+        "models/model.skops: trained with other scaling (featurize); expected a model trained with the "
+        "settings of params.yaml (run dvc repro, or pass the params file it was trained with)"
+    ]

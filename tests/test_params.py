@@ -475,6 +475,47 @@ def test_params_file_that_is_not_utf8_is_named(tmp_path):
     assert _load_error(path).startswith(f"{path}: not UTF-8 text")
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1" * 5000, "cannot read the value as an integer (Exceeds the limit (4300 digits)"),
+        ("0x" + "f" * 4000, "cannot read the value as an integer (Exceeds the limit (4300 digits)"),
+        ("2024-13-45", "cannot read the value as a date (month must be in 1..12)"),
+        ("!!int 1.5", "cannot read the value as an integer (invalid literal for int()"),
+    ],
+    ids=["5000 digits", "4800 digits in hex", "impossible date", "tagged integer"],
+)
+def test_value_yaml_cannot_construct_is_refused_with_its_line(tmp_path, root, value, reason):
+    """PyYAML raised ValueError (a traceback) for these; a 4,800-digit hexadecimal integer was
+    read, then could not be shown in the message that refused it."""
+    text = (root / "params.yaml").read_text(encoding="utf-8")
+    lines = text.replace("  seed: 42\n", f"  seed: {value}\n").splitlines()
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    message = _load_error(path)
+    assert message.startswith(f"{path}: line {lines.index(f'  seed: {value}') + 1}: {reason}")
+    assert len(message.splitlines()) == 1 and len(message) < 300
+
+
+def test_deep_nesting_is_refused_with_its_line(tmp_path):
+    """A thousand nested lists exhausted the YAML parser's recursion (RecursionError)."""
+    path = _write(tmp_path, "train:\n  n_init: 5\nother: " + "[" * 1000 + "]" * 1000 + "\n")
+    assert _load_error(path) == f"{path}: line 3: nested more than 50 levels deep, expected a few levels"
+
+
+@pytest.mark.parametrize("key", ['"a\\nb"', '"a\\u2028b"', '"a\\x85b"'])
+def test_key_with_a_line_break_is_shown_on_one_line(tmp_path, raw_params, key):
+    """A key or column name holding a line break made a message of two lines."""
+    written = key.strip('"')
+    path = _write(tmp_path, yaml.safe_dump(raw_params) + f"{key}: 1\n")
+    assert _load_error(path).startswith(f"params.yaml: unknown key '{written}'; expected one of generate,")
+    lines = _load_error(_write(tmp_path, f"{key}: 1\n{key}: 2\n")).splitlines()
+    assert lines == [f"{tmp_path / 'params.yaml'}: line 2: duplicate key '{written}' (first on line 1)"]
+    raw_params["features"]["numeric"][yaml.safe_load(key)] = None
+    raw_params["prepare"]["ranges"]["x"] = [0, 1]
+    message = _error(raw_params)
+    assert f"(age, networth, sip_amount, {written})" in message and len(message.splitlines()) == 1
+
+
 def _set_path(path: str, value):
     """Set the value at a dotted ``path`` (keys of nested mappings)."""
 
@@ -741,15 +782,3 @@ def test_new_settings_have_defaults(raw_params):
         (),
         "auto",
     )
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["a: " + "[" * 5000 + "]" * 5000 + "\n", "a: " + "{b: " * 3000 + "1" + "}" * 3000 + "\n"],
-    ids=["lists", "mappings"],
-)
-def test_deeply_nested_yaml_is_one_line_not_a_recursion_error(tmp_path, text):
-    path = tmp_path / "params.yaml"
-    path.write_text(text)
-    with pytest.raises(InputError, match=r"params\.yaml: line 1: nested more than 20 levels deep$"):
-        load_params(path)

@@ -120,6 +120,23 @@ def test_parquet_with_nested_values_is_refused_naming_the_column(tmp_path):
     )
 
 
+@pytest.mark.parametrize("separator", ["\n", "\u2028", "\x85", "\x0b"], ids=repr)
+def test_a_column_name_with_a_line_break_is_shown_on_one_line(tmp_path, separator):
+    """A header such as "sip<line separator>status" (the same column as sip_status) made the
+    error two lines."""
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"customer_id": ["1"], f"sip{separator}status": [[1]]}), path)
+    escaped = separator.encode("unicode_escape").decode()
+    assert _read_error(path, columns=lambda c: True).splitlines() == [
+        f"{path}: column 'sip{escaped}status' holds values of type list<element: int64>, expected numbers or text"
+    ]
+    csv_path = tmp_path / "twice.csv"
+    csv_path.write_text(f'customer_id,"a{separator}b","a{separator}b"\n1,2,3\n', encoding="utf-8")
+    assert _read_error(csv_path).splitlines() == [
+        f"{csv_path}: the header names column 'a{escaped}b' twice (columns 2 and 3); expected each column once"
+    ]
+
+
 def test_read_parquet_uppercase_suffix(tmp_path):
     path = tmp_path / "C.PARQUET"
     write_parquet(SMALL, path)
@@ -180,6 +197,35 @@ def test_unicode_text_files_are_read(tmp_path, encoding):
     df = read_customers(path)
     assert list(df.columns) == ["customer_id", "age", "city"]
     assert df["city"].tolist() == ["München", "Pune"]
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "byte"),
+    [
+        (b"\xff\xfe\x00\x00" + "id,age\n".encode("utf-32-le") + b"\x00\x00\x11\x00", "utf-32", 32),
+        (
+            b"\xff\xfe" + "id,age\n".encode("utf-16-le") + b"\x00\xd8" + "1,30\n".encode("utf-16-le"),
+            "utf-16",
+            16,
+        ),
+        (b"\xff\xfe" + "id,age\n1,30\n".encode("utf-16-le") + b"x", "utf-16", 26),
+        (b"\xef\xbb\xbfid,age\n1,\xff30\n", "utf-8-sig", 12),
+    ],
+    ids=[
+        "utf-32 code point out of range",
+        "utf-16 lone surrogate",
+        "utf-16 odd length",
+        "utf-8 invalid byte",
+    ],
+)
+def test_a_byte_order_mark_then_other_bytes_is_refused_in_one_line(tmp_path, content, encoding, byte):
+    """The file was decoded strictly by its byte order mark, and the decoding error escaped
+    as a traceback."""
+    path = tmp_path / "customers.csv"
+    path.write_bytes(content)
+    assert _read_error(path) == (
+        f"{path}: cannot be read as csv (not {encoding} text: byte {byte} cannot be decoded); save it as UTF-8"
+    )
 
 
 def test_gzip_is_refused_in_one_line(tmp_path):
@@ -276,14 +322,15 @@ def test_rows_with_more_or_fewer_fields_are_kept_apart_never_shifted(tmp_path):
         "1,Asha,30,Pune\n"
         "2,Ravi Kumar,Mumbai\n"  # a field is missing: Mumbai must not become the age
         "3,Meera,41,Delhi,extra\n"  # one too many
-        "4,Joe,52,Goa,,\n",  # trailing empty fields: not a problem
+        "4,12 MG Road, Pune,52,\n"  # an unquoted comma in the name and an empty last field
+        "5,Joe,52,Goa\n",
         encoding="utf-8",
     )
     df = read_customers(path, columns=["customer_id", "age", "city"])
-    assert df.attrs[MALFORMED] == {1: 3, 2: 5}
-    assert df["customer_id"].tolist()[0::3] == ["1", "4"]
-    assert df.iloc[1].isna().all() and df.iloc[2].isna().all()
-    assert df["age"].tolist()[3] == "52"
+    assert df.attrs[MALFORMED] == {1: 3, 2: 5, 3: 5}  # the empty field counts: never a shift
+    assert df["customer_id"].tolist()[0::4] == ["1", "5"]
+    assert df.iloc[1:4].isna().all().all()
+    assert df["age"].tolist()[4] == "52"
 
 
 def test_malformed_rows_keep_their_record_numbers_across_blocks(tmp_path, monkeypatch):

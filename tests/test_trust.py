@@ -202,7 +202,10 @@ def test_a_dependency_entry_must_agree_except_for_the_stage_now_running(model_di
 
 def test_no_or_broken_dvc_lock_is_one_line(model_dir):
     (model_dir / "dvc.lock").write_text("stages: [unclosed\n")
-    with pytest.raises(InputError, match=r"dvc\.lock: not valid YAML \(.*\); restore it \(git checkout dvc\.lock\) or run dvc repro$"):
+    with pytest.raises(
+        InputError,
+        match=r"dvc\.lock: not valid YAML \(.*\); restore it \(git checkout dvc\.lock\) or run dvc repro$",
+    ):
         load_model(model_dir / MODEL, root=model_dir)
     for text in ("just text\n", "stages: [1, 2]\n", "stages:\n  train:\n    outs: [x]\n"):
         (model_dir / "dvc.lock").write_text(text)

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bankseg.assignment import label_customers, read_segment_names
+from bankseg.assignment import check_model_settings, label_customers, read_segment_names
 from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
 from bankseg.io import load_model, neutralise_formulas, read_json
@@ -143,6 +143,7 @@ def load_pipeline(root: Path, model_loader: Callable[[Path], Any] | None = None)
     if not model_path.exists():
         raise InputError(f"{MODEL}: no trained model in {root}; run the pipeline first (dvc repro)")
     model = model_loader(model_path) if model_loader else load_model(model_path, root=root)
+    check_model_settings(model, params, model_path=MODEL, params_path=PARAMS)
     names = read_segment_names(read_json(root / SEGMENTS))
     profiles, note = None, None
     if not (root / PROFILES).exists():
