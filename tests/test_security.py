@@ -89,54 +89,56 @@ def assign(folder: Path, *args: str, params: Path | None = None) -> list[str]:
 # --- personal data under another spelling ------------------------------------------------
 
 
-def _params_with(folder: Path, tmp_path: Path, **changes) -> Path:
+def refused_with_params(folder: Path, tmp_path: Path, customers: pd.DataFrame, edit) -> str:
+    """The error line of ``assign`` on the customers, with the folder's params changed by ``edit``."""
     params = yaml.safe_load((folder / "params.yaml").read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split("__")
-        params[section][key] = value
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
+    edit(params)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    customers.to_csv(tmp_path / "in.csv", index=False)
+    args = assign(
+        folder, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), params=tmp_path / "params.yaml"
+    )
+    line = one_error(run(args, tmp_path))
+    assert not (tmp_path / "out.csv").exists()
+    return line
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "refusal"),
     [
-        {"prepare__profile_columns": ["Customer Name"]},
-        {"prepare__profile_columns": ["CUSTOMER-ADDRESS"], "prepare__personal_columns": ["customer_address"]},
-        {"data__id_column": "Customer PAN Card No"},
-        {"prepare__profile_columns": ["mobile number"], "prepare__personal_columns": []},
+        (
+            {"prepare": {"profile_columns": ["Customer Name"]}},
+            "profile column 'Customer Name' is personal data",
+        ),
+        (
+            {"prepare": {"profile_columns": ["CUSTOMER-ADDRESS"], "personal_columns": ["customer_address"]}},
+            "profile column 'CUSTOMER-ADDRESS' is personal data",
+        ),
+        ({"data": {"id_column": "Customer PAN Card No"}}, "'Customer PAN Card No' is personal data"),
+        (
+            {"prepare": {"profile_columns": ["mobile number"], "personal_columns": []}},
+            "profile column 'mobile number' looks like personal data (its name says a phone number)",
+        ),
+        (
+            {"features": {"categorical": {"Customer-Name": {"encoding": "onehot"}}}},
+            "feature column 'Customer-Name' is personal data",
+        ),
     ],
-    ids=["profile", "profile, listed personal", "id", "by its name alone"],
+    ids=["profile", "profile, listed personal", "id", "by its name alone", "one-hot feature"],
 )
-def test_a_personal_column_under_another_spelling_is_refused(tiny_model_dir, tmp_path, customers, changes):
-    customers.to_csv(tmp_path / "in.csv", index=False)
-    params = _params_with(tiny_model_dir, tmp_path, **changes)
-    result = run(
-        assign(tiny_model_dir, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), params=params), tmp_path
-    )
-    line = one_error(result)
-    assert "personal data" in line
-    assert not (tmp_path / "out.csv").exists()
+def test_a_personal_column_under_another_spelling_is_refused(
+    tiny_model_dir, tmp_path, customers, changes, refusal
+):
+    def edit(params: dict) -> None:
+        for section, values in changes.items():
+            for key, value in values.items():
+                if isinstance(value, dict):
+                    params[section][key].update(value)
+                else:
+                    params[section][key] = value
 
-
-def test_a_personal_column_as_a_one_hot_feature_is_refused(tiny_model_dir, tmp_path, customers):
-    params = yaml.safe_load((tiny_model_dir / "params.yaml").read_text())
-    params["features"]["categorical"]["Customer-Name"] = {"encoding": "onehot"}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    customers.to_csv(tmp_path / "in.csv", index=False)
-    line = one_error(
-        run(
-            assign(
-                tiny_model_dir,
-                str(tmp_path / "in.csv"),
-                str(tmp_path / "o.csv"),
-                params=tmp_path / "params.yaml",
-            ),
-            tmp_path,
-        )
-    )
-    assert "feature column 'Customer-Name' is personal data" in line
+    line = refused_with_params(tiny_model_dir, tmp_path, customers, edit)
+    assert refusal in line, line
 
 
 def test_a_column_of_personal_values_under_an_innocent_name_is_refused(tiny_model_dir, tmp_path, customers):
@@ -273,21 +275,10 @@ def test_a_read_only_folder_is_one_line(tiny_model_dir, tmp_path, customers):
 
 
 def test_a_misspelled_key_no_longer_switches_the_guard_off(tiny_model_dir, tmp_path, customers):
-    params = yaml.safe_load((tiny_model_dir / "params.yaml").read_text())
-    params["prepare"]["personal_colums"] = params["prepare"].pop("personal_columns")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    customers.to_csv(tmp_path / "in.csv", index=False)
-    line = one_error(
-        run(
-            assign(
-                tiny_model_dir,
-                str(tmp_path / "in.csv"),
-                str(tmp_path / "o.csv"),
-                params=tmp_path / "params.yaml",
-            ),
-            tmp_path,
-        )
-    )
+    def misspell(params: dict) -> None:
+        params["prepare"]["personal_colums"] = params["prepare"].pop("personal_columns")
+
+    line = refused_with_params(tiny_model_dir, tmp_path, customers, misspell)
     assert "unknown key 'prepare.personal_colums'; did you mean 'prepare.personal_columns'?" in line
 
 
