@@ -91,7 +91,6 @@ def check_args(
     inputs: Iterable[str],
     outputs: Iterable[str],
     folders: Iterable[str] = (),
-    optional: Iterable[str] = (),
     params: str | Path = "params.yaml",
 ) -> None:
     """:func:`check_paths` for a stage's arguments (their ``dest`` names), with the params file
@@ -100,5 +99,4 @@ def check_args(
         {"the params file": params, **{_flag(d): getattr(args, d) for d in inputs}},
         {_flag(d): getattr(args, d) for d in outputs},
         folders={_flag(d) for d in folders},
-        optional={_flag(d) for d in optional},
     )

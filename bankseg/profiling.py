@@ -16,6 +16,7 @@ import pandas as pd
 
 from bankseg.cleaning import YES_NO
 from bankseg.params import FeatureParams
+from bankseg.personal import value_kind
 
 # Differences smaller than this (in standard deviations) are not worth a mention.
 MIN_EFFECT = 0.1
@@ -54,11 +55,13 @@ def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str
 def top_values(values: pd.Series, n: int = TOP_VALUES) -> pd.Series:
     """``values`` with all but the ``n - 1`` most frequent (ties: the first in sorted order)
     replaced by :data:`OTHER_VALUES`, when there are more than ``n``: a column with thousands
-    of values gives a profile of bounded size."""
+    of values gives a profile of bounded size. A value that looks like a personal identifier
+    (:func:`bankseg.personal.value_kind`: a stray e-mail address in a category) is never named."""
     counts = values.value_counts()
-    if len(counts) <= n:
+    shown = [value for value in counts.index if not value_kind(str(value))]
+    if len(counts) <= n and len(shown) == len(counts):
         return values
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+    ranked = sorted(((v, counts[v]) for v in shown), key=lambda item: (-item[1], str(item[0])))
     kept = {value for value, _ in ranked[: n - 1]}
     return values.where(values.isin(kept) | values.isna(), OTHER_VALUES)
 

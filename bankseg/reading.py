@@ -136,9 +136,8 @@ def sniff(path: str | Path) -> Format:
     try:
         text = head.decode(encoding, errors="ignore" if not whole else "strict")
     except UnicodeDecodeError as exc:  # a byte order mark, then bytes that are not that encoding
-        byte = exc.start + (
-            len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
-        )  # the codec skips its mark
+        skipped = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0  # the codec skips its mark
+        byte = exc.start + skipped
         raise InputError(
             f"{path}: cannot be read as csv (not {encoding} text: byte {byte} cannot be decoded); save it as UTF-8"
         ) from None

@@ -407,3 +407,8 @@ def test_a_column_with_thousands_of_values_gives_a_bounded_profile(three_segment
     )
     for p in profile["segments"].values():
         assert len(p["categories"]["kyc_status"]) <= 20
+
+
+def test_a_stray_personal_value_in_a_category_is_never_named():
+    values = pd.Series(["Verified"] * 5 + ["Pending"] * 3 + ["asha.rao@example.com", "ABCPK1234F"])
+    assert top_values(values).tolist() == ["Verified"] * 5 + ["Pending"] * 3 + ["other values"] * 2
