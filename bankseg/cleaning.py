@@ -272,8 +272,8 @@ class _Reasons:
         return self.kinds.notna()
 
 
-def _shown(values: pd.Series, rows: pd.Index, *, words: bool = False) -> pd.Series:
-    return values[rows].map(lambda v: shown_value(v, words=words))
+def _shown(values: pd.Series, rows: pd.Index) -> pd.Series:
+    return values[rows].map(shown_value)
 
 
 def clean_customers(
@@ -384,7 +384,7 @@ def clean_customers(
                 values.notna() & ~values.isin(allowed),
                 "unexpected_category",
                 lambda rows, c=column, v=values, e=expected: (
-                    f"{c}: unexpected value " + _shown(v, rows, words=True) + f" (expected {e})"
+                    f"{c}: unexpected value (" + _shown(v, rows) + f"); expected {e}"
                 ),
             )
         out[column] = values.astype(object).where(values.notna(), None)

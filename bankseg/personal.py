@@ -162,18 +162,19 @@ def personal_values_kind(values: pd.Series, *, text_column: bool) -> str | None:
     return None
 
 
-def shown_value(value: object, *, words: bool = False, limit: int = 40) -> str:
+def shown_value(value: object, *, limit: int = 40) -> str:
     """A value as an error message or a rejected row's reason may show it.
 
     A value that looks like a personal identifier is described, not shown; so is one with
-    words in it (it may be a name or an address) unless ``words`` (a category value). Others
-    are quoted, without control characters, cut to ``limit`` characters.
+    words in it: a name or an address in the wrong column would otherwise be shown, and the
+    record number finds the value in the file. Others (``'12k'``, ``'5'``) are quoted,
+    without control characters, cut to ``limit`` characters.
     """
     text = str(value).strip()
     kind = value_kind(text)
     if kind:
         return f"a value that looks like one of the {kind}"
-    if not words and re.search(r"[^\W\d_]{2,}", text):
+    if re.search(r"[^\W\d_]{2,}", text):
         return f"a text of {len(text)} characters"
     text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -151,22 +151,22 @@ INVALID_ROWS = {
     "negative sip": ({"sip_amount": "-0.01"}, "sip_amount=-0.01 outside [0, ]", "out_of_range"),
     "unknown income": (
         {"income_slab": "Huge"},
-        "income_slab: unexpected value 'Huge' (expected Low/Medium/High)",
+        "income_slab: unexpected value (a text of 4 characters); expected Low/Medium/High",
         "unexpected_category",
     ),
     "lower-case ordinal": (
         {"income_slab": "low"},
-        "income_slab: unexpected value 'low'",
+        "income_slab: unexpected value (a text of 3 characters)",
         "unexpected_category",
     ),
     "unknown risk": (
         {"risk_id": "5"},
-        "risk_id: unexpected value '5' (expected 1/2/3/4)",
+        "risk_id: unexpected value ('5'); expected 1/2/3/4",
         "unexpected_category",
     ),
     "not yes or no": (
         {"sip_status": "maybe"},
-        "sip_status: unexpected value 'Maybe' (expected No/Yes)",
+        "sip_status: unexpected value (a text of 5 characters); expected No/Yes",
         "unexpected_category",
     ),
     "missing with drop policy": ({"risk_id": ""}, "risk_id: missing value", "missing_value"),
@@ -248,12 +248,15 @@ def test_a_text_column_with_a_value_per_customer_is_refused(make_raw, params):
         _clean(raw, params)
 
 
-def test_a_reason_shows_a_short_number_and_an_unexpected_category(make_raw, params):
-    raw = make_raw({"networth": "12k"}, {"income_slab": "Huge"}, {"age": "1e300"})
+def test_a_reason_shows_numbers_and_codes_but_describes_words(make_raw, params):
+    """A name in a category column (columns swapped in an export) never reaches a reason; the
+    record number finds the value in the file."""
+    raw = make_raw({"networth": "12k"}, {"income_slab": "Asha Rao"}, {"age": "1e300"}, {"risk_id": "5"})
     assert _clean(raw, params).rejected["reason"].tolist() == [
         "networth: not a number ('12k')",
-        "income_slab: unexpected value 'Huge' (expected Low/Medium/High)",
+        "income_slab: unexpected value (a text of 8 characters); expected Low/Medium/High",
         "age=1e+300 outside [18, 100]",
+        "risk_id: unexpected value ('5'); expected 1/2/3/4",
     ]
 
 
