@@ -113,9 +113,9 @@ def _out_of_range(column: str, number: float, text: str, bounds: str) -> str:
     return f"{column}={shown} outside {bounds}"
 
 
-def _first_match(values: pd.Series, pattern: str) -> int | None:
+def _first_match(values: pa.Array, pattern: str) -> int | None:
     """Position of the first value that is all ``pattern`` (RE2, run by Arrow), or None."""
-    hits = pc.match_substring_regex(pa.array(values, type=pa.string()), f"^(?:{pattern})$")
+    hits = pc.match_substring_regex(values, f"^(?:{pattern})$")
     found = pc.index(pc.fill_null(hits, False), True).as_py()
     return None if found < 0 else found
 
@@ -135,16 +135,33 @@ def decimal_mark(
         return params.prepare.decimal_mark
     numeric = {header_key(f.column): f.column for f in params.features.numeric}
     first: dict[str, tuple[int, str, str]] = {}  # mark -> (row, column, value)
+    # Once earlier blocks show the mark, only values with the other mark need a look: a value
+    # that shows it contradicts them (1.234.567 in a file with decimal points does not parse
+    # and is rejected as not a number, never read as another number).
+    other = {".": (",", _COMMA), ",": (".", _POINT)}
+    patterns = [other[known]] if known else [(".", _POINT), (",", _COMMA), ("either", _EITHER)]
     for name in raw.columns:
         column = numeric.get(header_key(name))
         if column is None:
             continue
-        values = raw[name].astype("string").str.replace(_CURRENCY, "", regex=True, case=False)
-        values = values.str.replace(r"[\s_]", "", regex=True)
-        for mark, pattern in ((".", _POINT), (",", _COMMA), ("either", _EITHER)):
-            at = _first_match(values, pattern)
-            if at is not None and (mark not in first or row_offset + at + 1 < first[mark][0]):
-                first[mark] = (row_offset + at + 1, column, values.iloc[at])
+        # Only values with a point or a comma can show a mark; all work is Arrow's (RE2).
+        column_values = raw[name] if pd.api.types.is_string_dtype(raw[name]) else raw[name].astype("string")
+        values = pa.array(column_values, type=pa.string(), from_pandas=True)
+        has = (
+            pc.match_substring(values, other[known][0]) if known else pc.match_substring_regex(values, "[.,]")
+        )
+        marked = pc.indices_nonzero(pc.fill_null(has, False))
+        if not len(marked):
+            continue
+        plain = values.take(marked)
+        if pc.any(pc.match_substring_regex(plain, r"[^0-9.,+\-]")).as_py():  # currency, spaces
+            plain = pc.replace_substring_regex(plain, f"(?i){_CURRENCY}", "")
+            plain = pc.replace_substring_regex(plain, r"[\s_]", "")
+        for mark, pattern in patterns:
+            at = _first_match(plain, pattern)
+            row = None if at is None else row_offset + marked[at].as_py() + 1
+            if row is not None and (mark not in first or row < first[mark][0]):
+                first[mark] = (row, column, plain[at].as_py())
     marks = [m for m in DECIMAL_MARKS if m in first]
     if len(marks) == 2:
         (r1, c1, _), (r2, c2, _) = first["."], first[","]

@@ -133,11 +133,10 @@ def personal_values_kind(values: pd.Series, *, text_column: bool) -> str | None:
     kind of :data:`PERSONAL_VALUES`; a text column (``text_column``) also when nearly every
     row has its own value, as names, addresses and account numbers do.
     """
-    present = values.dropna().astype(str).str.strip()
-    present = present[present != ""]
-    if present.empty:
+    present = values.iloc[: SAMPLE_VALUES * 4].dropna().astype(str).str.strip()
+    sample = present[present != ""]
+    if sample.empty:
         return None
-    sample = present.iloc[: SAMPLE_VALUES * 4]
     distinct = pd.Series(sample.unique()[:SAMPLE_VALUES], dtype="string")
     shares = {}
     personal = np.zeros(len(distinct), dtype=bool)

@@ -450,3 +450,24 @@ def test_numbers_parse_as_pandas_parses_them():
     assert got.index.equals(values.index)
     np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())  # NaN where pandas gives NaN
     assert got[: len(plain)].tolist() == [float(v) for v in plain]
+
+
+def test_a_later_block_that_contradicts_the_decimal_mark_is_refused_or_rejected(make_raw, params):
+    """The first block shows decimal points; a later one may not read 12,5 as 125 (refused), and
+    a value with two points does not parse (rejected), never becoming another number."""
+    cleaner = FileCleaner(params, source="in.csv")
+    cleaner.clean(make_raw({"networth": "1500.50"}, {"networth": "200"}))
+    later = cleaner.clean(make_raw({"customer_id": "3", "networth": "1.234.567"}))
+    assert later.rejected["reason"].tolist() == ["networth: not a number ('1.234.567')"]
+    with pytest.raises(
+        InputError,
+        match=r"in\.csv: row 4, networth is written with a decimal comma, but earlier rows use a decimal point",
+    ):
+        cleaner.clean(make_raw({"customer_id": "4", "networth": "12,5"}))
+    comma = FileCleaner(params, source="in.csv")
+    comma.clean(make_raw({"networth": "1500,50"}))
+    with pytest.raises(
+        InputError,
+        match=r"row 2, networth is written with a decimal point, but earlier rows use a decimal comma",
+    ):
+        comma.clean(make_raw({"customer_id": "2", "networth": "12.5"}))
