@@ -322,7 +322,7 @@ def clean_customers(
         raise InputError(f"{source}: no columns found, expected a header row")
     malformed = raw.attrs.get(MALFORMED, {})
     decimal = decimal or decimal_mark(raw, params, source=source, row_offset=row_offset) or "."
-    headers = {name: name for name in raw.columns}
+    headers = list(raw.columns)  # as written in the file, before matching renames them
     raw = match_columns(raw, [id_column, *params.features.columns], source=source)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     keep = [id_column, *params.features.columns, *profile_only]
@@ -448,14 +448,14 @@ def clean_customers(
 
 
 def _refuse_repeated_header(
-    text: pd.DataFrame, raw: pd.DataFrame, headers: dict, keep: list[str], source: str
+    text: pd.DataFrame, raw: pd.DataFrame, headers: list, keep: list[str], source: str
 ) -> None:
     """A row that repeats the header (two exports joined together) is an error, not a customer.
 
     Its values are the header's names as written (compared exactly: one vectorised pass)."""
     if text.empty:
         return
-    originals = {v: k for k, v in zip(headers, raw.columns, strict=False)}
+    originals = dict(zip(raw.columns, headers, strict=False))  # matched name -> as written
     same = pd.Series(True, index=text.index)
     for column in keep:
         same &= (text[column] == normalise_header(originals.get(column, column))).fillna(False)

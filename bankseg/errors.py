@@ -37,7 +37,7 @@ def run_entry_point(main: Callable[[], object]) -> None:
 def one_line(exc: BaseException) -> str:
     """The message of an error in one line; a system error (disk full, no permission on a
     file) names its file and the reason, not a traceback."""
-    if isinstance(exc, OSError) and not isinstance(exc, InputError) and exc.strerror:
+    if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror}"
     return " ".join(str(exc).splitlines()) or type(exc).__name__  # every kind of line break

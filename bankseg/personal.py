@@ -37,10 +37,6 @@ def shown_name(name: object) -> str:
     )
 
 
-def same_column(a: object, b: object) -> bool:
-    return header_key(a) == header_key(b)
-
-
 def listed(name: object, names: Iterable[object]) -> str | None:
     """The entry of ``names`` that is the same column as ``name``, if any."""
     key = header_key(name)
@@ -96,7 +92,6 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-_SEPARATORS = r"[\s().\-/]"
 # Each kind of personal identifier a value can look like: a full-match pattern, and for
 # card numbers a checksum. Values are compared after strip(), patterns ignore case.
 PERSONAL_VALUES: dict[str, tuple[str, object]] = {

@@ -426,27 +426,15 @@ def _columns_test(columns: list[str] | Callable[[str], bool] | None) -> Callable
     return set(columns).__contains__
 
 
-def _limited(path: Path, blocks: Iterable[pd.DataFrame], max_rows: int | None) -> Iterator[pd.DataFrame]:
-    seen = 0
-    for block in blocks:
-        seen += len(block)
-        if max_rows is not None and seen > max_rows:
-            raise InputError(f"{path}: more than {max_rows:,} customer rows, expected at most {max_rows:,}")
-        yield block
-
-
-def _reader(fast: bool, max_rows: int | None) -> Reader:
-    def read(path: str | Path, columns: Callable[[str], bool]) -> Iterator[pd.DataFrame]:
+def _reader(fast: bool) -> Reader:
+    def read(path: str | Path, columns: Callable[[str], bool]) -> Iterable[pd.DataFrame]:
         path = Path(path)
         fmt = sniff(path)
-        wanted = _columns_test(columns)
         if fmt is None:
-            blocks = parquet_blocks(path, wanted)
-        elif fast:
-            blocks = arrow_csv_blocks(path, fmt, wanted)
-        else:
-            blocks = python_csv_blocks(path, fmt, wanted)
-        return _limited(path, blocks, max_rows)
+            return parquet_blocks(path, columns)
+        if fast:
+            return arrow_csv_blocks(path, fmt, columns)
+        return python_csv_blocks(path, fmt, columns)
 
     return read
 
@@ -463,13 +451,13 @@ class _OnlyOnce(logging.Filter):
         return self.first.setdefault(record.getMessage(), record) is record
 
 
-def in_blocks(run: Callable[[Reader], T], *, max_rows: int | None = None) -> T:
+def in_blocks(run: Callable[[Reader], T]) -> T:
     """``run(read)``, where ``read(path, columns)`` gives a customer file's blocks of text frames.
 
     ``columns`` (a test of a header) selects the columns read. When pyarrow cannot read a
     CSV as it stands, ``run`` starts again with every CSV read by Python's ``csv`` module
     (:func:`python_csv_blocks`), so it must write its outputs only when it succeeds (as the
-    block writers do). Warnings are not repeated. More than ``max_rows`` rows in a file is an error.
+    block writers do). Warnings are not repeated.
     """
     once = _OnlyOnce()
     handlers = logging.getLogger().handlers
@@ -477,9 +465,9 @@ def in_blocks(run: Callable[[Reader], T], *, max_rows: int | None = None) -> T:
         handler.addFilter(once)
     try:
         try:
-            return run(_reader(True, max_rows))
+            return run(_reader(True))
         except NotReadableInBlocks:
-            return run(_reader(False, max_rows))
+            return run(_reader(False))
     finally:
         for handler in handlers:
             handler.removeFilter(once)
@@ -488,8 +476,6 @@ def in_blocks(run: Callable[[Reader], T], *, max_rows: int | None = None) -> T:
 def read_customers(
     path: str | Path,
     columns: list[str] | Callable[[str], bool] | None = None,
-    *,
-    max_rows: int | None = None,
 ) -> pd.DataFrame:
     """A whole customer file as one text frame (the blocks of :func:`in_blocks` end to end).
 
@@ -508,4 +494,4 @@ def read_customers(
         frame.attrs.update(blocks[0].attrs | {MALFORMED: malformed})
         return frame
 
-    return in_blocks(whole, max_rows=max_rows)
+    return in_blocks(whole)

@@ -353,13 +353,6 @@ def test_an_unterminated_quote_names_the_record(tmp_path):
     )
 
 
-def test_max_rows_is_enforced(tmp_path):
-    path = tmp_path / "c.csv"
-    path.write_text("customer_id\n" + "\n".join(str(i) for i in range(11)) + "\n")
-    assert len(read_customers(path, max_rows=11)) == 11
-    assert _read_error(path, max_rows=10) == f"{path}: more than 10 customer rows, expected at most 10"
-
-
 def test_blocks_end_to_end_are_the_whole_file(tmp_path, customers, monkeypatch):
     path = tmp_path / "customers.csv"
     customers.head(50).to_csv(path, index=False)

@@ -326,7 +326,9 @@ def score_batch(pipeline: Pipeline) -> Scored:
         raise InputError(
             f"{pipeline.params.data.new}: new-customer batch not found; run the pipeline first (dvc repro)"
         )
-    return score(read_customers(path), pipeline, str(pipeline.params.data.new))
+    return score(
+        read_customers(path, needed_columns(pipeline.params)), pipeline, str(pipeline.params.data.new)
+    )
 
 
 def no_valid_rows(source: str, rejected: pd.DataFrame, quality: dict) -> str:
