@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.features import build_preprocessing
+from bankseg.features import build_preprocessing, fitted_logs
 from bankseg.model import assign_segments
 from bankseg.params import Params
 from bankseg.personal import shown_name
@@ -55,6 +55,22 @@ def _settings(value: object) -> object:
     return repr(value)  # NaN (SimpleImputer's missing_values) is not equal to itself
 
 
+def _expected_logs(fitted, params: Params) -> dict[str, str | None]:
+    found = fitted_logs(fitted)
+    return {
+        f.column: found.get(f.column) if f.log == "auto" else ("log1p" if f.log else None)
+        for f in params.features.numeric
+    }
+
+
+def _scale_settings(preprocessing) -> object:
+    """The scaling's settings, without the column layout the fitted encoders decide."""
+    scale = preprocessing.named_steps["scale"]
+    return type(scale).__name__, {
+        k: repr(list(v) if isinstance(v, tuple) else v) for k, v in scale.get_params().items() if k != "layout"
+    }
+
+
 def check_model_settings(model, params: Params, *, model_path: str, params_path: str) -> None:
     """Refuse a model whose preprocessing was built from other settings than ``params`` give.
 
@@ -62,8 +78,9 @@ def check_model_settings(model, params: Params, *, model_path: str, params_path:
     missing-value strategies or scaling would fail on, or silently misread, what it lets
     through. Both engines build the preprocessing with :func:`build_preprocessing`.
     """
-    expected = build_preprocessing(params.features, params.prepare.missing, params.featurize)
     fitted = model.named_steps["preprocess"]
+    # log: auto is decided on the training customers; the other settings come from params.
+    expected = build_preprocessing(params.features, params.featurize, _expected_logs(fitted, params))
     columns = {name: _settings(step) for name, step, _ in expected.named_steps["encode"].transformers}
     trained = {name: _settings(step) for name, step, _ in fitted.named_steps["encode"].transformers}
     if added := [c for c in columns if c not in trained]:
@@ -72,7 +89,7 @@ def check_model_settings(model, params: Params, *, model_path: str, params_path:
         difference = f"trained with the feature '{shown_name(dropped[0])}', which {params_path} does not list"
     elif different := [c for c in columns if columns[c] != trained[c]]:
         difference = f"trained with feature '{shown_name(different[0])}' encoded or imputed otherwise"
-    elif _settings(expected.named_steps["scale"]) != _settings(fitted.named_steps["scale"]):
+    elif _scale_settings(expected) != _scale_settings(fitted):
         difference = "trained with other scaling (featurize)"
     else:
         return

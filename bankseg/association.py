@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats.contingency import association
 
-from bankseg.personal import value_kind
-from bankseg.profiling import OTHER_VALUES
+from bankseg.personal import OTHER_VALUES, value_kind
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +135,7 @@ def protected_summary(segments: pd.Series, values: pd.Series, *, threshold: floa
     the segments is above ``threshold``.
 
     Per segment the shares of the :data:`PROTECTED_VALUES` most frequent values, the rest as
-    :data:`bankseg.profiling.OTHER_VALUES`. A value that looks like a personal identifier
+    :data:`bankseg.personal.OTHER_VALUES`. A value that looks like a personal identifier
     (:func:`bankseg.personal.value_kind`) is never named: it counts among the other values.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,13 +19,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bankseg.association import positive_value
 from bankseg.errors import InputError
-from bankseg.params import Params
+from bankseg.params import Params, feature_key
 from bankseg.personal import (
     header_key,
     listed,
     normalise_header,
     personal_values_kind,
+    protected_name,
     shown_name,
     shown_value,
     value_kind,
@@ -34,6 +37,8 @@ from bankseg.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
 log = logging.getLogger(__name__)
 
 YES_NO = ("No", "Yes")
+# The value a categorical gap becomes with ``missing: level``: a category of its own.
+MISSING_LEVEL = "missing"
 # Other spellings of a yes/no answer (after capitalisation), e.g. booleans from a Parquet file.
 YES_NO_SYNONYMS = {"True": "Yes", "False": "No", "Y": "Yes", "N": "No"}
 # Values that mean "no value" in exports, compared in lower case.
@@ -193,12 +198,31 @@ def needed_columns(params: Params) -> Callable[[str], bool]:
     Reading only these columns skips the personal data and the other columns of a wide
     export; headers are matched as :func:`match_columns` matches them.
     """
-    keys = {header_key(c) for c in [params.data.id_column, *params.features.columns, *_profile_only(params)]}
-    return lambda name: header_key(name) in keys
+    keys = {header_key(c) for c in [*_id_columns(params), *params.features.columns, *_profile_only(params)]}
+    return lambda name: header_key(name) in keys or _is_protected(name, params)
+
+
+def _id_columns(params: Params) -> list[str]:
+    """The id column read from the file: none when ids are record numbers (data.id_column: null)."""
+    return [] if params.data.id_generated else [params.data.id_column]
 
 
 def _profile_only(params: Params) -> list[str]:
-    return [c for c in params.prepare.profile_columns if not listed(c, params.features.columns)]
+    """Columns carried beside the features, never used for clustering: profile and outcome columns."""
+    carried = [*params.prepare.profile_columns, *(o.column for o in params.outcomes)]
+    return [c for c in dict.fromkeys(carried) if not listed(c, params.features.columns)]
+
+
+def _is_protected(name: object, params: Params) -> bool:
+    return protected_name(name, params.fairness.protected) is not None and not listed(
+        name, params.features.columns
+    )
+
+
+def protected_columns(columns: list[str], params: Params) -> list[str]:
+    """The protected columns (gender, ethnicity, ...) among ``columns`` that are not features:
+    carried to be profiled, never clustered on."""
+    return [c for c in columns if _is_protected(c, params) and not listed(c, _profile_only(params))]
 
 
 @dataclass(frozen=True)
@@ -206,6 +230,9 @@ class CleanResult:
     kept: pd.DataFrame
     rejected: pd.DataFrame
     quality: dict
+    # The carried columns (profile, outcome, protected) of rejected rows that were read whole:
+    # for comparing rejected with kept customers. Never written to a file.
+    rejected_values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
@@ -323,9 +350,13 @@ def clean_customers(
     malformed = raw.attrs.get(MALFORMED, {})
     decimal = decimal or decimal_mark(raw, params, source=source, row_offset=row_offset) or "."
     headers = list(raw.columns)  # as written in the file, before matching renames them
-    raw = match_columns(raw, [id_column, *params.features.columns], source=source)
+    raw = match_columns(raw, [*_id_columns(params), *params.features.columns], source=source)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
-    keep = [id_column, *params.features.columns, *profile_only]
+    protected = protected_columns([normalise_header(c) for c in raw.columns], params)
+    raw = raw.rename(columns={c: normalise_header(c) for c in raw.columns if normalise_header(c) in protected})
+    if params.data.id_generated:  # the record number in the file
+        raw = raw.assign(**{id_column: np.arange(row_offset + 1, row_offset + len(raw) + 1).astype(str)})
+    keep = [id_column, *params.features.columns, *profile_only, *protected]
     # Drop personal data before anything else looks at the rows.
     df = raw[keep].copy()
     df.index = pd.RangeIndex(row_offset, row_offset + len(df))
@@ -369,7 +400,7 @@ def clean_customers(
         )
         infinite = np.isinf(number)
         reasons.add(infinite, "not_a_number", f"{column}: not a finite number")
-        low, high = params.prepare.ranges.get(column, (None, None))
+        low, high = params.features.ranges.get(column, (None, None))
         outside = pd.Series(False, index=df.index)
         if low is not None:
             outside |= number < low
@@ -404,12 +435,14 @@ def clean_customers(
                     f"{c}: unexpected value (" + _shown(v, rows) + f"); expected {e}"
                 ),
             )
+        if feature.missing == "level":
+            values = values.fillna(MISSING_LEVEL)
         out[column] = values.astype(object).where(values.notna(), None)
 
-    for column in profile_only:
+    for column in [*profile_only, *protected]:
         out[column] = text[column].astype(object).where(text[column].notna(), None)
 
-    for column, strategy in params.prepare.missing.items():
+    for column, strategy in params.features.missing.items():
         if strategy == "drop":
             reasons.add(out[column].isna(), "missing_value", f"{column}: missing value")
 
@@ -441,10 +474,12 @@ def clean_customers(
         "rejected_by_reason": {k: int(kinds[k]) for k in REASON_KINDS if k in kinds},
         "missing_values": missing_counts,
         "imputed_values": {
-            c: int(kept[c].isna().sum()) for c, s in params.prepare.missing.items() if s != "drop"
+            c: int(kept[c].isna().sum()) for c, s in params.features.missing.items() if s != "drop"
         },
     }
-    return CleanResult(kept, rejected, quality)
+    carried = [*profile_only, *protected]
+    rejected_values = out.loc[rejected_mask & ~broken, carried].reset_index(drop=True)
+    return CleanResult(kept, rejected, quality, rejected_values)
 
 
 def _refuse_repeated_header(
@@ -470,7 +505,7 @@ def _refuse_personal_values(text: pd.DataFrame, params: Params, source: str) -> 
     """Columns whose values look like personal identifiers may not be id, feature or profile
     columns, unless ``prepare.not_personal`` says they are not personal."""
     numeric = {f.column for f in params.features.numeric}
-    roles = {params.data.id_column: "the id column"}
+    roles = {c: "the id column" for c in _id_columns(params)}
     roles |= {c: "a feature" for c in params.features.columns}
     roles |= {c: "a profile column" for c in _profile_only(params)}
     for column, role in roles.items():
@@ -523,6 +558,8 @@ class FileCleaner:
         self.distinct: pd.DataFrame | None = None
         self._distinct_up_to = distinct_up_to
         self.decimal: str | None = None  # the file's decimal mark, once a block shows it
+        # Values of the carried columns among kept and rejected rows: {column: {value: count}}.
+        self.counts: dict[str, dict[str, Counter]] = {"kept": {}, "rejected": {}}
 
     def clean(self, block: pd.DataFrame) -> CleanResult:
         self.decimal = decimal_mark(
@@ -541,6 +578,11 @@ class FileCleaner:
         self.qualities.append(result.quality)
         if self.first_rejected is None and len(result.rejected):
             self.first_rejected = result.rejected.iloc[0]
+        carried = list(result.rejected_values.columns)
+        for group, frame in (("kept", result.kept[carried]), ("rejected", result.rejected_values)):
+            for column in carried:
+                found = frame[column].fillna(MISSING_LEVEL).astype(str).value_counts()
+                self.counts[group].setdefault(column, Counter()).update(found.to_dict())
         if self._distinct_up_to and (self.distinct is None or len(self.distinct) < self._distinct_up_to):
             features = result.kept[self.params.features.columns]
             self.distinct = pd.concat([self.distinct, features]).drop_duplicates()
@@ -548,7 +590,72 @@ class FileCleaner:
 
     @property
     def quality(self) -> dict:
-        return merge_quality(self.qualities)
+        quality = merge_quality(self.qualities)
+        if quality["rows_rejected"] and self.counts["rejected"]:
+            quality["rejected_vs_kept"] = rejection_comparison(
+                self.counts["kept"], self.counts["rejected"], self.params
+            )
+        return quality
+
+
+def _rate(counts: Counter, positive: str) -> float | None:
+    known = sum(n for value, n in counts.items() if value != MISSING_LEVEL)
+    return counts.get(positive, 0) / known if known else None
+
+
+def _mean(counts: Counter) -> float | None:
+    numbers = pd.to_numeric(pd.Series(list(counts)), errors="coerce").to_numpy()
+    weights = np.array(list(counts.values()), dtype="float64")
+    ok = np.isfinite(numbers)
+    return float(np.average(numbers[ok], weights=weights[ok])) if ok.any() else None
+
+
+def _distance(kept: Counter, rejected: Counter) -> float:
+    """Total variation distance between two distributions of values (0 same, 1 disjoint)."""
+    n_kept, n_rejected = sum(kept.values()), sum(rejected.values())
+    if not n_kept or not n_rejected:
+        return 0.0
+    return 0.5 * sum(abs(kept.get(v, 0) / n_kept - rejected.get(v, 0) / n_rejected) for v in set(kept) | set(rejected))
+
+
+def rejection_comparison(kept: dict[str, Counter], rejected: dict[str, Counter], params: Params) -> dict:
+    """Rejected rows compared with kept rows on the outcome, profile and protected columns.
+
+    An outcome's rate (or mean) among rejected rows that differs from the kept rows' by more
+    than ``prepare.max_rejected_gap`` (for a mean: that share of the kept mean) makes the
+    rejection selective: the segments then describe a biased part of the customers. The other
+    columns are compared by total variation distance (the share of customers whose value
+    would have to change to make the two groups alike), flagged above the same threshold.
+    """
+    gap_limit = params.prepare.max_rejected_gap
+    outcomes = {}
+    for outcome in params.outcomes:
+        column = listed(outcome.column, kept) or outcome.column
+        if column not in kept or column not in rejected:
+            continue
+        k, r = kept[column], rejected[column]
+        values = pd.Series([v for v in (set(k) | set(r)) if v != MISSING_LEVEL])
+        positive = positive_value(values, outcome.positive)
+        if positive is not None:
+            entry = {"kept_rate": _rate(k, positive), "rejected_rate": _rate(r, positive)}
+            a, b = entry["kept_rate"], entry["rejected_rate"]
+            gap = None if a is None or b is None else abs(b - a)
+        else:
+            entry = {"kept_mean": _mean(k), "rejected_mean": _mean(r)}
+            a, b = entry["kept_mean"], entry["rejected_mean"]
+            gap = None if a is None or b is None or a == 0 else abs(b - a) / abs(a)
+        entry["rejected_rows"] = int(sum(r.values()))
+        entry["selective"] = bool(gap is not None and gap > gap_limit)
+        outcomes[column] = entry
+    columns = {
+        column: {"distance": round(_distance(kept[column], rejected.get(column, Counter())), 6)}
+        for column in kept
+        if column not in outcomes
+    }
+    for entry in columns.values():
+        entry["selective"] = entry["distance"] > gap_limit
+    selective = [c for c, e in {**outcomes, **columns}.items() if e["selective"]]
+    return {"outcomes": outcomes, "columns": columns, "selective": selective}
 
 
 def require_rows(cleaned: FileCleaner, params: Params, *, minimum: int, source: str) -> None:
@@ -570,11 +677,11 @@ def require_rows(cleaned: FileCleaner, params: Params, *, minimum: int, source: 
             f"{source}: {kept} valid customer rows after cleaning "
             f"({quality['rows_rejected']} rejected of {quality['rows_read']}), expected at least {minimum}{why}"
         )
-    for column, strategy in params.prepare.missing.items():
-        if strategy not in ("drop", "zero") and quality["imputed_values"][column] == kept:
+    for column, strategy in params.features.missing.items():
+        if strategy not in ("drop", "zero", "level") and quality["imputed_values"][column] == kept:
             raise InputError(
                 f"{source}: column '{column}' has no value in any of the {kept} valid rows, expected "
-                f"at least one to impute the missing ones from (prepare.missing.{column}: {strategy})"
+                f"at least one to impute the missing ones from ({feature_key(params.features, column)}.missing: {strategy})"
             )
     distinct = 0 if cleaned.distinct is None else len(cleaned.distinct)
     if distinct < minimum:

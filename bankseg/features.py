@@ -2,6 +2,12 @@
 
 The preprocessing is fitted once, on the training customers, and then reused unchanged for
 every customer scored later, so a customer's features never depend on who else is in a file.
+
+Mixed data is balanced by default (``featurize.balance``), FAMD's idea: every numeric column
+(and every ordered category's code) is standardised, and every unordered category's one-hot
+columns are scaled together so that the block's total variance is that of one standardised
+column. A categorical feature with five values then weighs as much as one number, not five.
+Each feature's ``weight`` is the number of features it counts as.
 """
 
 from __future__ import annotations
@@ -10,17 +16,13 @@ import logging
 
 import numpy as np
 import pandas as pd
+from scipy.stats import skew
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (
-    FunctionTransformer,
-    MinMaxScaler,
-    OneHotEncoder,
-    OrdinalEncoder,
-    RobustScaler,
-    StandardScaler,
-)
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
+from sklearn.utils.validation import check_is_fitted
 
 from bankseg.cleaning import YES_NO
 from bankseg.params import FeatureParams, FeaturizeParams
@@ -33,14 +35,139 @@ IMPUTERS = {
     "most_frequent": {"strategy": "most_frequent"},
     "zero": {"strategy": "constant", "fill_value": 0.0},
 }
+# The value a categorical gap becomes with ``missing: level`` (set by the cleaning).
+MISSING_LEVEL = "missing"
+# Suffix of the transformer that adds a feature's was-missing indicator (flag_missing).
+FLAG_SUFFIX = " (missing)"
+# The transforms ``log`` can choose: log(1 + x) for amounts, and the inverse hyperbolic sine,
+# which behaves like a log on both sides of zero (balances that can be negative).
+LOGS = {"log1p": np.log1p, "arcsinh": np.arcsinh}
+# Kinds of encoded column, as the scaler treats them.
+NUMBER, LEVEL, FLAG = "number", "level", "flag"
 
 
-def _scaler(params: FeaturizeParams):
-    if params.scaler == "minmax":
-        return MinMaxScaler(feature_range=params.feature_range)
-    if params.scaler == "standard":
-        return StandardScaler()
-    return RobustScaler()
+def log_choice(values: pd.Series, setting: bool | str, threshold: float) -> str | None:
+    """The log transform a numeric feature gets: ``log1p`` for ``log: true`` (amounts, never
+    below zero: the cleaning rejects those); for ``auto``, ``arcsinh`` when the skewness is
+    above ``threshold``, otherwise None. The inverse hyperbolic sine grows like a log and is
+    defined everywhere, so a later customer with a value below zero is still scored."""
+    if setting is True:
+        return "log1p"
+    if setting is False:
+        return None
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    numbers = numbers[np.isfinite(numbers)]
+    if len(numbers) < 3 or numbers.min() == numbers.max():
+        return None
+    return choose_log(float(skew(numbers)), threshold)
+
+
+def choose_log(skewness: float, threshold: float) -> str | None:
+    """``log: auto`` from a column's skewness (the Spark engine's too)."""
+    return "arcsinh" if np.isfinite(skewness) and skewness > threshold else None
+
+
+def log_choices(customers: pd.DataFrame, features: FeatureParams, threshold: float) -> dict[str, str | None]:
+    return {f.column: log_choice(customers[f.column], f.log, threshold) for f in features.numeric}
+
+
+class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale encoded columns by kind: ``y = x * factor_ + shift_``, one pair per column.
+
+    ``layout`` names each encoded column's feature and kind (number, one-hot level, was-missing
+    flag); :func:`fit_preprocessing` sets it once the encoders are fitted. Numbers are
+    standardised (or min-max / robust scaled); with ``balance`` each feature's one-hot levels
+    are scaled together to the total variance of one scaled number, else like numbers; a
+    flag moves a customer one typical spread. Then each feature's columns are multiplied by
+    the square root of its ``weight``, so that its share of the variance is ``weight``.
+    """
+
+    def __init__(
+        self,
+        scaler: str = "standard",
+        feature_range: tuple[float, float] = (0.0, 1.0),
+        balance: bool = True,
+        weights: dict | None = None,
+        layout: tuple | None = None,
+    ):
+        self.scaler = scaler
+        self.feature_range = feature_range
+        self.balance = balance
+        self.weights = weights
+        self.layout = layout
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = X.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        stats = column_stats(np.asarray(X, dtype="float64"), robust=self.scaler == "robust")
+        self.factor_, self.shift_ = scaling(stats, self._layout(X.shape[1]), self)
+        return self
+
+    def _layout(self, n_columns: int) -> list[tuple[str, str]]:
+        layout = [tuple(entry) for entry in (self.layout or [])]
+        if len(layout) != n_columns:
+            raise ValueError(f"FeatureScaler: layout names {len(layout)} columns, the data has {n_columns}")
+        return layout
+
+    def transform(self, X):
+        check_is_fitted(self, "factor_")
+        return np.asarray(X, dtype="float64") * self.factor_ + self.shift_
+
+    def inverse_transform(self, X):
+        check_is_fitted(self, "factor_")
+        factor = np.where(self.factor_ == 0, 1.0, self.factor_)  # weight 0: the column is constant
+        return (np.asarray(X, dtype="float64") - self.shift_) / factor
+
+
+def column_stats(X: np.ndarray, *, robust: bool = False) -> dict[str, np.ndarray]:
+    """What the scaling needs of each encoded column: mean, population variance, min, max
+    and, for the robust scaler, the median and the quartiles."""
+    stats = {
+        "mean": X.mean(axis=0),
+        "var": X.var(axis=0),
+        "min": X.min(axis=0),
+        "max": X.max(axis=0),
+    }
+    if robust:
+        stats["q25"], stats["median"], stats["q75"] = np.percentile(X, [25, 50, 75], axis=0)
+    return stats
+
+
+def _nonzero(values: np.ndarray) -> np.ndarray:
+    return np.where(values > 0, values, 1.0)
+
+
+def scaling(stats: dict[str, np.ndarray], layout: list[tuple[str, str]], settings: FeatureScaler):
+    """``factor`` and ``shift`` of every encoded column from its statistics (both engines)."""
+    kinds = np.array([kind for _, kind in layout], dtype=object)
+    features = [feature for feature, _ in layout]
+    as_number = (kinds == NUMBER) | ((kinds == LEVEL) & (not settings.balance))
+    factor = np.ones(len(layout))
+    centre = np.zeros(len(layout))
+    if settings.scaler == "minmax":
+        low, high = settings.feature_range
+        factor = (high - low) / _nonzero(stats["max"] - stats["min"])
+        centre = stats["min"] - low / factor
+    elif settings.scaler == "robust":
+        factor = 1.0 / _nonzero(stats["q75"] - stats["q25"])
+        centre = stats["median"]
+    else:
+        factor = 1.0 / _nonzero(np.sqrt(stats["var"]))
+        centre = stats["mean"]
+    factor, centre = np.where(as_number, factor, 1.0), np.where(as_number, centre, 0.0)
+    # The variance of one scaled number: 1 when standardised; else the mean over the numbers.
+    scaled_var = stats["var"] * factor**2
+    target = 1.0 if settings.scaler == "standard" or not as_number.any() else float(scaled_var[as_number].mean())
+    for feature in dict.fromkeys(features):
+        columns = np.array([f == feature for f in features]) & (kinds == LEVEL)
+        if settings.balance and columns.any():
+            block = float(stats["var"][columns].sum())
+            factor[columns] = np.sqrt(target / block) if block > 0 else 1.0
+    factor = np.where(kinds == FLAG, np.sqrt(target), factor)
+    weights = settings.weights or {}
+    factor = factor * np.sqrt([float(weights.get(f, 1.0)) for f in features])
+    return factor, -centre * factor
 
 
 def feature_frame(customers: pd.DataFrame, features: FeatureParams) -> pd.DataFrame:
@@ -64,46 +191,114 @@ def _shared_objects(values: pd.Series) -> np.ndarray:
     return distinct[codes]  # code -1 (missing) takes the appended NaN
 
 
+def _imputer(strategy: str, categorical: bool) -> SimpleImputer | None:
+    if strategy in ("drop", "level"):
+        return None
+    return SimpleImputer(strategy="most_frequent") if categorical else SimpleImputer(**IMPUTERS[strategy])
+
+
 def build_preprocessing(
-    features: FeatureParams, missing: dict[str, str], featurize: FeaturizeParams
+    features: FeatureParams, featurize: FeaturizeParams, logs: dict[str, str | None] | None = None
 ) -> Pipeline:
-    """An unfitted pipeline: impute, encode, optionally log, then scale every column."""
+    """An unfitted pipeline: impute, encode, optionally log, then scale every column.
+
+    ``logs`` is each numeric feature's log transform (:func:`log_choices`, found on the
+    training customers); by default, ``log: true`` features take log1p and the others none.
+    """
+    logs = logs if logs is not None else {f.column: "log1p" if f.log is True else None for f in features.numeric}
     transformers = []
     for f in features.numeric:
         steps = []
-        if missing.get(f.column, "drop") != "drop":
-            steps.append(("impute", SimpleImputer(**IMPUTERS[missing[f.column]])))
-        if f.log:
-            steps.append(("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")))
-        step = Pipeline(steps) if steps else "passthrough"
-        transformers.append((f.column, step, [f.column]))
+        if (imputer := _imputer(f.missing, categorical=False)) is not None:
+            steps.append(("impute", imputer))
+        if logs.get(f.column):
+            steps.append(("log", FunctionTransformer(LOGS[logs[f.column]], feature_names_out="one-to-one")))
+        transformers.append((f.column, Pipeline(steps) if steps else "passthrough", [f.column]))
     for f in features.categorical:
         steps = []
-        if missing.get(f.column, "drop") != "drop":
-            steps.append(("impute", SimpleImputer(strategy="most_frequent")))
+        if (imputer := _imputer(f.missing, categorical=True)) is not None:
+            steps.append(("impute", imputer))
         if f.encoding == "onehot":
-            # At most max_categories columns: the rarest values share one (memory stays bounded).
+            # Values rarer than min_frequency share one column, and at most max_categories
+            # columns are made (memory stays bounded); an unseen value joins the rare ones.
             encoder = OneHotEncoder(
-                handle_unknown="ignore", sparse_output=False, max_categories=featurize.max_categories
+                handle_unknown="infrequent_if_exist",
+                sparse_output=False,
+                min_frequency=featurize.min_frequency or None,
+                max_categories=featurize.max_categories,
             )
             steps.append(("encode", encoder))
         else:
             order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
             steps.append(("encode", OrdinalEncoder(categories=[order], dtype=np.float64)))
         transformers.append((f.column, Pipeline(steps), [f.column]))
+    for f in features.all:
+        if f.flag_missing:
+            transformers.append((f.column + FLAG_SUFFIX, MissingIndicator(features="all"), [f.column]))
     encode = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
-    pipeline = Pipeline([("encode", encode), ("scale", _scaler(featurize))])
+    scale = FeatureScaler(
+        scaler=featurize.scaler,
+        feature_range=tuple(featurize.feature_range),
+        balance=featurize.balance,
+        weights={f.column: f.weight for f in features.all if f.weight != 1.0},
+    )
+    pipeline = Pipeline([("encode", encode), ("scale", scale)])
     return pipeline.set_output(transform="pandas")
 
 
+def encoded_layout(encode: ColumnTransformer, features: FeatureParams) -> tuple[tuple[str, str], ...]:
+    """(feature, kind) of each column a fitted encoder makes, in order."""
+    onehot = {f.column for f in features.categorical if f.encoding == "onehot"}
+    layout: list[tuple[str, str]] = []
+    for name, part in encode.output_indices_.items():
+        width = part.stop - part.start
+        if name.endswith(FLAG_SUFFIX):
+            layout += [(name[: -len(FLAG_SUFFIX)], FLAG)] * width
+        elif name in onehot:
+            layout += [(name, LEVEL)] * width
+        elif name != "remainder":
+            layout += [(name, NUMBER)] * width
+    return tuple(layout)
+
+
+def fitted_logs(preprocessing: Pipeline) -> dict[str, str | None]:
+    """The log transform each numeric feature of a fitted preprocessing applies."""
+    logs: dict[str, str | None] = {}
+    for name, step, _ in preprocessing.named_steps["encode"].transformers:
+        steps = getattr(step, "named_steps", {})
+        if "log" in steps:
+            func = steps["log"].func
+            logs[name] = next(k for k, v in LOGS.items() if v is func)
+        else:
+            logs[name] = None
+    return logs
+
+
+def feature_of_column(preprocessing: Pipeline) -> dict[str, str]:
+    """The feature each encoded column belongs to (a one-hot level, a was-missing flag)."""
+    scale = preprocessing.named_steps["scale"]
+    return dict(zip(scale.feature_names_in_, (feature for feature, _ in scale.layout), strict=True))
+
+
 def fit_preprocessing(
-    customers: pd.DataFrame, features: FeatureParams, missing: dict[str, str], featurize: FeaturizeParams
+    customers: pd.DataFrame, features: FeatureParams, featurize: FeaturizeParams
 ) -> tuple[Pipeline, pd.DataFrame]:
     """Fit the preprocessing on ``customers`` and return it with their scaled features."""
-    preprocessing = build_preprocessing(features, missing, featurize)
-    scaled = preprocessing.fit_transform(feature_frame(customers, features))
+    logs = log_choices(customers, features, featurize.skew_threshold)
+    report_logs(features, logs)
+    preprocessing = build_preprocessing(features, featurize, logs)
+    encode, scale = preprocessing.named_steps["encode"], preprocessing.named_steps["scale"]
+    encoded = encode.fit_transform(feature_frame(customers, features)).astype("float64")
+    scale.set_params(layout=encoded_layout(encode, features))
+    scaled = scale.fit_transform(encoded)
     warn_grouped_values(preprocessing, featurize)
     return preprocessing, scaled.astype("float64")
+
+
+def report_logs(features: FeatureParams, logs: dict[str, str | None]) -> None:
+    for f in features.numeric:
+        if f.log == "auto" and logs.get(f.column):
+            log.info("%s: heavily skewed; log: auto takes the %s", f.column, logs[f.column])
 
 
 def grouped_values(preprocessing: Pipeline) -> dict[str, tuple[int, int]]:
@@ -120,12 +315,13 @@ def grouped_values(preprocessing: Pipeline) -> dict[str, tuple[int, int]]:
 
 def warn_grouped_values(preprocessing: Pipeline, featurize: FeaturizeParams) -> None:
     for column, (n_values, own) in grouped_values(preprocessing).items():
-        log.warning(
-            "%s: %s distinct values; the %d most frequent are encoded in columns of their own, the "
-            "other %s share one column (featurize.max_categories: %d)",
+        log.info(
+            "%s: %s distinct values; the %d most frequent have columns of their own, the other %s "
+            "(rarer than featurize.min_frequency %s, or beyond featurize.max_categories %d) share one",
             column,
             f"{n_values:,}",
             own,
             f"{n_values - own:,}",
+            featurize.min_frequency,
             featurize.max_categories,
         )

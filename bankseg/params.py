@@ -11,18 +11,25 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.personal import header_key, listed, personal_name_kind, shown_name
+from bankseg.personal import header_key, listed, personal_name_kind, protected_name, shown_name
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
-MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
+MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero", "level")
+# What a gap may become, by kind of feature; ``level`` makes it a category value of its own.
+NUMERIC_MISSING = ("drop", "median", "mean", "most_frequent", "zero")
+CATEGORICAL_MISSING = ("drop", "most_frequent", "level")
 SCALERS = ("minmax", "standard", "robust")
+# Column names that say a column holds a protected attribute (fairness.protected by default).
+PROTECTED = ("gender", "sex", "ethnicity", "race", "religion", "caste", "nationality", "disability")
+# The id of a file without an id column (data.id_column: null): the record's number in the file.
+RECORD_ID = "record"
 K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 ENGINES = ("sklearn", "spark")
@@ -46,16 +53,25 @@ class GenerateParams:
 @dataclass(frozen=True)
 class DataParams:
     raw: str
-    new: str
-    id_column: str
+    new: str | None  # None, or the same file as raw: no new customers to score
+    id_column: str  # RECORD_ID when the file has none (id_generated)
+    id_generated: bool = False
+
+    @property
+    def has_new(self) -> bool:
+        return self.new is not None and self.new != self.raw
 
 
 @dataclass(frozen=True)
 class NumericFeature:
     column: str
-    log: bool = False
+    log: bool | str = False  # True, False or "auto" (log when heavily skewed)
     label: str = ""
     words: tuple[str, ...] = ("low", "high")  # low, high; or low, middle, high
+    missing: str = "median"
+    flag_missing: bool = False  # add a was-missing indicator beside the imputed value
+    range: tuple[float | None, float | None] | None = None
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,9 @@ class CategoricalFeature:
     encoding: str
     order: tuple[str, ...] = ()
     label: str = ""
+    missing: str = "most_frequent"
+    flag_missing: bool = False
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,22 +94,65 @@ class FeatureParams:
     def columns(self) -> list[str]:
         return [f.column for f in self.numeric] + [f.column for f in self.categorical]
 
+    def with_feature(self, column: str, **changes: Any) -> FeatureParams:
+        """These features with ``changes`` to the settings of ``column``."""
+        def change(group):
+            return tuple(replace(f, **changes) if f.column == column else f for f in group)
+
+        return FeatureParams(change(self.numeric), change(self.categorical))
+
+    @property
+    def all(self) -> list[NumericFeature | CategoricalFeature]:
+        return [*self.numeric, *self.categorical]
+
+    @property
+    def missing(self) -> dict[str, str]:
+        """Each feature's rule for a gap: drop (reject the row), an imputation, or level."""
+        return {f.column: f.missing for f in self.all}
+
+    @property
+    def ranges(self) -> dict[str, tuple[float | None, float | None]]:
+        """[min, max] of the numeric features that have one; rows outside are rejected. A
+        feature with ``log: true`` is an amount: it has no value below zero."""
+        ranges = {f.column: f.range for f in self.numeric if f.range is not None}
+        for f in self.numeric:
+            if f.log is True:
+                low, high = ranges.get(f.column, (None, None))
+                ranges[f.column] = (0 if low is None else low, high)
+        return ranges
+
 
 @dataclass(frozen=True)
 class PrepareParams:
     personal_columns: tuple[str, ...]
     profile_columns: tuple[str, ...]
-    missing: dict[str, str]
-    ranges: dict[str, tuple[float | None, float | None]]
     not_personal: tuple[str, ...] = ()
     decimal_mark: str = "auto"
+    max_rejected_gap: float = 0.1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    column: str
+    label: str = ""
+    positive: str | None = None  # the value that is the event (auto: yes, true, 1)
+
+
+@dataclass(frozen=True)
+class FairnessParams:
+    protected: tuple[str, ...] = PROTECTED
+    use_as_feature: tuple[str, ...] = ()
+    max_association: float = 0.3
 
 
 @dataclass(frozen=True)
 class FeaturizeParams:
-    scaler: str
-    feature_range: tuple[float, float]
+    scaler: str = "standard"
+    feature_range: tuple[float, float] = (0.0, 1.0)
     max_categories: int = 20
+    min_frequency: float = 0.05
+    balance: bool = True
+    skew_threshold: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +210,9 @@ class SegmentParams:
     match_distance: float = 0.5
     min_effect: float = 0.2
     strong_effect: float = 0.5
+    min_share: float = 0.03
+    max_feature_share: float = 0.4
+    max_category_agreement: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -172,6 +237,8 @@ class Params:
     gate: GateParams = field(default_factory=GateParams)
     engine: str = "sklearn"
     spark: SparkParams = field(default_factory=SparkParams)
+    outcomes: tuple[Outcome, ...] = ()
+    fairness: FairnessParams = field(default_factory=FairnessParams)
 
 
 def _is_finite_number(value: Any) -> bool:
@@ -299,6 +366,30 @@ def _default_label(column: object) -> str:
     return str(column).replace("_", " ")
 
 
+def _weight(sec: _Section) -> float:
+    return sec.number("weight", minimum=0, maximum=100, default=1.0)
+
+
+def _flag_missing(sec: _Section) -> bool:
+    flag = sec._get("flag_missing", False)
+    if not isinstance(flag, bool):
+        raise sec._fail("flag_missing", flag, "true or false")
+    return flag
+
+
+def _range(sec: _Section) -> tuple[float | None, float | None] | None:
+    bounds = sec._get("range", None)
+    if bounds is None:
+        return None
+    ok = isinstance(bounds, list) and len(bounds) == 2 and all(b is None or _is_finite_number(b) for b in bounds)
+    if not ok:
+        raise sec._fail("range", bounds, "[min, max] with finite numbers or null")
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise sec._fail("range", bounds, "[min, max] with min <= max")
+    return (low, high)
+
+
 def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
     if not isinstance(raw, dict):
         raise InputError(
@@ -307,9 +398,9 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
     features = []
     for column, settings in raw.items():
         sec = _Section(settings if settings is not None else {}, f"features.numeric.{column}")
-        log = sec._get("log", False)
-        if not isinstance(log, bool):
-            raise sec._fail("log", log, "true or false")
+        log = sec._get("log", "auto")
+        if not (isinstance(log, bool) or log == "auto"):
+            raise sec._fail("log", log, "true, false or auto (log when heavily skewed)")
         words = sec._get("words", ["low", "high"])
         if not (
             isinstance(words, list)
@@ -320,8 +411,24 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
                 "words", words, "[word for low values, (word for middling values,) word for high values]"
             )
         label = sec.str("label", default=_default_label(column))
+        missing = sec.str("missing", choices=NUMERIC_MISSING, default=NumericFeature.missing)
+        bounds = _range(sec)
+        if log is True and bounds is not None and bounds[0] is not None and bounds[0] < 0:
+            raise sec._fail(
+                "range", list(bounds), "a minimum >= 0 with log: true (log: auto handles values below zero)"
+            )
+        feature = NumericFeature(
+            str(column),
+            log,
+            label,
+            tuple(words),
+            missing=missing,
+            flag_missing=_flag_missing(sec),
+            range=bounds,
+            weight=_weight(sec),
+        )
         sec.refuse_unknown()
-        features.append(NumericFeature(str(column), log, label, tuple(words)))
+        features.append(feature)
     return tuple(features)
 
 
@@ -356,8 +463,23 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
                     "order", values, f"distinct values, lowest first ({repeated!r} is listed twice)"
                 )
         label = sec.str("label", default=_default_label(column))
+        default_missing = "level" if encoding == "onehot" else CategoricalFeature.missing
+        missing = sec.str("missing", choices=CATEGORICAL_MISSING, default=default_missing)
+        if missing == "level" and encoding != "onehot":
+            raise sec._fail(
+                "missing", missing, f"drop or most_frequent for encoding {encoding} (level needs onehot)"
+            )
+        feature = CategoricalFeature(
+            str(column),
+            encoding,
+            order,
+            label,
+            missing=missing,
+            flag_missing=_flag_missing(sec),
+            weight=_weight(sec),
+        )
         sec.refuse_unknown()
-        features.append(CategoricalFeature(str(column), encoding, order, label))
+        features.append(feature)
     return tuple(features)
 
 
@@ -366,6 +488,11 @@ def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
     return [(f"features.numeric.{shown_name(f.column)}", f.column) for f in features.numeric] + [
         (f"features.categorical.{shown_name(f.column)}", f.column) for f in features.categorical
     ]
+
+
+def feature_key(features: FeatureParams, column: str) -> str:
+    """The params key of a feature's settings: ``features.numeric.age``."""
+    return next(key for key, c in _feature_keys(features) if c == column)
 
 
 def _features(root: _Section, id_column: str) -> FeatureParams:
@@ -397,39 +524,21 @@ def _did_you_mean(sec: _Section, name: object, candidates: list[str]) -> str:
     return f"; did you mean '{sec._dotted(near)}'?" if near is not None else ""
 
 
-def _missing(sec: _Section, features: FeatureParams) -> dict[str, str]:
-    columns = features.columns
-    missing = {column: sec.str(column, choices=MISSING_STRATEGIES, default="drop") for column in columns}
-    for column, strategy in sec.raw.items():
-        if column not in columns:
-            raise sec._fail(
-                column, strategy, "a key naming a feature column" + _did_you_mean(sec, column, columns)
+# Keys of an older params layout, and where each setting lives now.
+MOVED_KEYS = {
+    "missing": "features.<numeric|categorical>.<column>.missing",
+    "ranges": "features.numeric.<column>.range",
+}
+
+
+def _refuse_moved(sec: _Section) -> None:
+    """A key of the older layout is named, with where its settings go now (one edit per column)."""
+    for key, now in MOVED_KEYS.items():
+        if key in sec.raw:
+            raise InputError(
+                f"params.yaml: '{sec._dotted(key)}' has moved: every setting of a feature sits under "
+                f"the feature now; write it as {now}"
             )
-    numeric_columns = [f.column for f in features.numeric]
-    for column, strategy in missing.items():
-        if column not in numeric_columns and strategy in ("median", "mean", "zero"):
-            raise sec._fail(column, strategy, "drop or most_frequent for a categorical column")
-    return missing
-
-
-def _ranges(sec: _Section, columns: list[str]) -> dict[str, tuple[float | None, float | None]]:
-    ranges = {}
-    for column, bounds in sec.raw.items():
-        if column not in columns:
-            expected = f"a numeric feature column ({', '.join(shown_name(c) for c in columns)})"
-            raise sec._fail(column, bounds, expected + _did_you_mean(sec, column, columns))
-        ok = (
-            isinstance(bounds, list)
-            and len(bounds) == 2
-            and all(b is None or _is_finite_number(b) for b in bounds)
-        )
-        if not ok:
-            raise sec._fail(column, bounds, "[min, max] with finite numbers or null")
-        low, high = bounds
-        if low is not None and high is not None and low > high:
-            raise sec._fail(column, bounds, "[min, max] with min <= max")
-        ranges[str(column)] = (low, high)
-    return ranges
 
 
 def _prepare(root: _Section, data: DataParams, features: FeatureParams) -> PrepareParams:
@@ -441,19 +550,23 @@ def _prepare(root: _Section, data: DataParams, features: FeatureParams) -> Prepa
             f"params.yaml: 'prepare.profile_columns' lists {same_as_id!r}, the same column as "
             f"'data.id_column' {data.id_column!r}; expected columns other than the id"
         )
+    _refuse_moved(prep)
     prepare = PrepareParams(
         personal_columns=prep.str_list("personal_columns", default=[]),
         profile_columns=profile,
-        missing=_missing(prep.section("missing", {}), features),
-        ranges=_ranges(prep.section("ranges", {}), [f.column for f in features.numeric]),
         not_personal=prep.str_list("not_personal", default=[]),
         decimal_mark=prep.str("decimal_mark", choices=DECIMAL_MARKS, default=PrepareParams.decimal_mark),
+        max_rejected_gap=prep.number(
+            "max_rejected_gap", minimum=0, maximum=1, default=PrepareParams.max_rejected_gap
+        ),
     )
     prep.refuse_unknown()
     return prepare
 
 
-def _refuse_personal(data: DataParams, features: FeatureParams, prepare: PrepareParams) -> None:
+def _refuse_personal(
+    data: DataParams, features: FeatureParams, prepare: PrepareParams, outcomes: tuple[Outcome, ...]
+) -> None:
     """No personal column is used as id, feature or profile column, however it is spelled.
 
     The list ``prepare.personal_columns`` always wins; a name that merely looks personal
@@ -467,22 +580,78 @@ def _refuse_personal(data: DataParams, features: FeatureParams, prepare: Prepare
                 "prepare.personal_columns; expected a column in at most one of the two"
             )
     roles = (
-        [("id", data.id_column)]
+        ([] if data.id_generated else [("id", data.id_column)])
         + [("feature", column) for column in features.columns]
         + [("profile", column) for column in prepare.profile_columns]
+        + [("outcome", outcome.column) for outcome in outcomes]
     )
     for role, column in roles:
         entry = listed(column, prepare.personal_columns)
         if entry is not None:
             raise InputError(
                 f"params.yaml: {role} column {column!r} is personal data (it is {entry!r} in "
-                "prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+                "prepare.personal_columns); personal columns may not be used as id, feature, profile or outcome column"
             )
         kind = personal_name_kind(column)
         if kind is not None and listed(column, prepare.not_personal) is None:
             raise InputError(
                 f"params.yaml: {role} column {column!r} looks like personal data (its name says {kind}); "
                 "remove it, or list it in prepare.not_personal if it is not personal"
+            )
+
+
+def _outcomes(root: _Section) -> tuple[Outcome, ...]:
+    raw = root._get("outcomes", {}) or {}
+    if not isinstance(raw, dict):
+        raise root._fail("outcomes", raw, "a mapping of outcome column to settings (label, positive)")
+    outcomes = []
+    for column, settings in raw.items():
+        sec = _Section(settings if settings is not None else {}, f"outcomes.{column}")
+        positive = sec._get("positive", None)
+        if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, int, float))):
+            raise sec._fail("positive", positive, "the value that counts as the event, e.g. 'yes' or 1")
+        outcomes.append(
+            Outcome(
+                str(column),
+                label=sec.str("label", default=_default_label(column)),
+                positive=None if positive is None else str(positive),
+            )
+        )
+        sec.refuse_unknown()
+    return tuple(outcomes)
+
+
+def _fairness(root: _Section) -> FairnessParams:
+    fa = root.section("fairness", {})
+    fairness = FairnessParams(
+        protected=fa.str_list("protected", default=list(PROTECTED)),
+        use_as_feature=fa.str_list("use_as_feature", default=[]),
+        max_association=fa.number(
+            "max_association", minimum=0, maximum=1, default=FairnessParams.max_association
+        ),
+    )
+    fa.refuse_unknown()
+    return fairness
+
+
+def _check_roles(features: FeatureParams, outcomes: tuple[Outcome, ...], fairness: FairnessParams, data: DataParams) -> None:
+    """An outcome is never a feature; a protected column is a feature only when opted in."""
+    for outcome in outcomes:
+        feature = listed(outcome.column, features.columns)
+        if feature is not None:
+            raise InputError(
+                f"params.yaml: outcome column {outcome.column!r} is also a feature ({feature!r}); an "
+                "outcome is what the segments are judged by, expected it under outcomes only"
+            )
+        if header_key(outcome.column) == header_key(data.id_column):
+            raise InputError(f"params.yaml: outcome column {outcome.column!r} is the id column")
+    for column in features.columns:
+        entry = protected_name(column, fairness.protected)
+        if entry is not None and listed(column, fairness.use_as_feature) is None:
+            raise InputError(
+                f"params.yaml: feature {column!r} is a protected attribute ({entry!r} in fairness.protected); "
+                "remove it from features, or list it in fairness.use_as_feature to use it knowingly "
+                "(the report then says so)"
             )
 
 
@@ -499,13 +668,17 @@ def _generate(root: _Section) -> GenerateParams:
 
 def _data(root: _Section) -> DataParams:
     dat = root.section("data")
-    data = DataParams(raw=dat.str("raw"), new=dat.str("new"), id_column=dat.str("id_column"))
+    raw = dat.str("raw")
+    new = None if dat._get("new", None) is None else dat.str("new")
+    generated = dat._get("id_column", None) is None
+    id_column = RECORD_ID if generated else dat.str("id_column")
+    data = DataParams(raw=raw, new=new, id_column=id_column, id_generated=generated)
     dat.refuse_unknown()
     return data
 
 
 def _featurize(root: _Section) -> FeaturizeParams:
-    fz = root.section("featurize")
+    fz = root.section("featurize", {})
     feature_range = fz._get("feature_range", [0, 1])
     ok = (
         isinstance(feature_range, list)
@@ -515,12 +688,20 @@ def _featurize(root: _Section) -> FeaturizeParams:
     )
     if not ok:
         raise fz._fail("feature_range", feature_range, "[low, high] with finite numbers, low < high")
+    balance = fz._get("balance", FeaturizeParams.balance)
+    if not isinstance(balance, bool):
+        raise fz._fail("balance", balance, "true or false")
     featurize = FeaturizeParams(
-        scaler=fz.str("scaler", choices=SCALERS),
+        scaler=fz.str("scaler", choices=SCALERS, default=FeaturizeParams.scaler),
         feature_range=(float(feature_range[0]), float(feature_range[1])),
         max_categories=fz.int(
             "max_categories", minimum=2, maximum=1000, default=FeaturizeParams.max_categories
         ),
+        min_frequency=fz.number(
+            "min_frequency", minimum=0, maximum=0.5, default=FeaturizeParams.min_frequency
+        ),
+        balance=balance,
+        skew_threshold=fz.number("skew_threshold", minimum=0, default=FeaturizeParams.skew_threshold),
     )
     fz.refuse_unknown()
     return featurize
@@ -581,6 +762,13 @@ def _segments(root: _Section) -> SegmentParams:
         match_distance=seg.number("match_distance", minimum=0, default=SegmentParams.match_distance),
         min_effect=seg.number("min_effect", minimum=0, default=SegmentParams.min_effect),
         strong_effect=seg.number("strong_effect", minimum=0, default=SegmentParams.strong_effect),
+        min_share=seg.number("min_share", minimum=0, maximum=0.5, default=SegmentParams.min_share),
+        max_feature_share=seg.number(
+            "max_feature_share", minimum=0, maximum=1, default=SegmentParams.max_feature_share
+        ),
+        max_category_agreement=seg.number(
+            "max_category_agreement", minimum=0, maximum=1, default=SegmentParams.max_category_agreement
+        ),
     )
     seg.refuse_unknown()
     return segments
@@ -660,7 +848,10 @@ def parse_params(raw: Any) -> Params:
     data = _data(root)
     features = _features(root, data.id_column)
     prepare = _prepare(root, data, features)
-    _refuse_personal(data, features, prepare)
+    outcomes = _outcomes(root)
+    fairness = _fairness(root)
+    _refuse_personal(data, features, prepare, outcomes)
+    _check_roles(features, outcomes, fairness, data)
     params = Params(
         generate,
         data,
@@ -675,6 +866,8 @@ def parse_params(raw: Any) -> Params:
         _gate(root),
         root.str("engine", choices=ENGINES, default="sklearn"),
         _spark(root),
+        outcomes,
+        fairness,
     )
     root.refuse_unknown()
     return params

@@ -19,6 +19,10 @@ import numpy as np
 import pandas as pd
 
 
+# What rare values and values never named (they look personal) are shown as, together.
+OTHER_VALUES = "other values"
+
+
 def normalise_header(name: object) -> str:
     """A header as written, without surrounding spaces or a byte order mark."""
     return str(name).strip().lstrip("\ufeff").strip()
@@ -48,6 +52,19 @@ def _words(name: object) -> list[str]:
     text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", normalise_header(name))
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
     return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def protected_name(name: object, protected: Iterable[object]) -> str | None:
+    """The entry of ``protected`` (gender, ethnicity, ...) that column ``name`` holds, if any.
+
+    The whole name matches as :func:`listed` matches it, or one of its words does:
+    ``CODE_GENDER`` and ``customerEthnicity`` hold gender and ethnicity; ``trace_id`` holds no race.
+    """
+    entry = listed(name, protected)
+    if entry is not None:
+        return entry
+    words = set(_words(name))
+    return next((str(p) for p in protected if header_key(p) in words), None)
 
 
 _NUMBER_WORDS = {"no", "num", "nr", "number", "id"}

@@ -78,20 +78,27 @@ def profile_heatmap(matrix: pd.DataFrame):
 
 
 def distributions_figure(
-    customers: pd.DataFrame, segments: pd.Series, features: FeatureParams, names: dict[int, str]
+    customers: pd.DataFrame,
+    segments: pd.Series,
+    features: FeatureParams,
+    names: dict[int, str],
+    logs: dict[str, str | None] | None = None,
 ):
+    """Box plots of each numeric feature by segment, in the feature's own units; a feature the
+    preprocessing takes the log of (``logs``) on a symmetric log axis."""
     numeric = list(features.numeric)
+    logs = logs or {}
     fig = Figure(figsize=(5 * len(numeric), 4.5))
     axes = fig.subplots(1, len(numeric), squeeze=False)
     order = sorted(names)
     for ax, f in zip(axes[0], numeric, strict=True):
         data = [customers.loc[(segments == s).to_numpy(), f.column].dropna().to_numpy() for s in order]
-        if f.log:
-            data = [np.log10(1 + d) for d in data]
         ax.boxplot(data, showfliers=False)
+        if logs.get(f.column):
+            ax.set_yscale("symlog", linthresh=1)
         ax.set_xticks(range(1, len(order) + 1), [str(s) for s in order])
         ax.set_xlabel("segment")
-        ax.set_ylabel(label(f"log10(1 + {f.label})" if f.log else f.label))
+        ax.set_ylabel(label(f"{f.label} (log scale)" if logs.get(f.column) else f.label))
         ax.set_title(label(f.label))
     fig.suptitle("Feature distributions by segment")
     fig.tight_layout()

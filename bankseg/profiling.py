@@ -16,13 +16,12 @@ import pandas as pd
 
 from bankseg.cleaning import YES_NO
 from bankseg.params import FeatureParams
-from bankseg.personal import value_kind
+from bankseg.personal import OTHER_VALUES, value_kind
 
 # Differences smaller than this (in standard deviations) are not worth a mention.
 MIN_EFFECT = 0.1
 # Values of an unordered category profiled one by one; rarer ones together as OTHER_VALUES.
 TOP_VALUES = 20
-OTHER_VALUES = "other values"
 
 
 @dataclass(frozen=True)

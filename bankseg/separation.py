@@ -23,18 +23,20 @@ AGREEMENT_SAMPLE = 100_000
 def feature_groups(preprocessing: Pipeline) -> dict[str, list[str]]:
     """The encoded column names that come from each original feature, in output order.
 
-    One-hot features give several columns and an imputer's missing-value indicator is a
-    column of the feature it watches: adding up a share per encoded column would split
-    those features into parts. Features that give no column are left out.
+    One-hot features give several columns and a was-missing indicator is a column of the
+    feature it watches: adding up a share per encoded column would split those features into
+    parts. The fitted scaling knows each column's feature (its ``layout``).
     """
-    encode = preprocessing.named_steps.get("encode") if hasattr(preprocessing, "named_steps") else None
-    if encode is None or not hasattr(encode, "output_indices_"):
+    scale = preprocessing.named_steps.get("scale") if hasattr(preprocessing, "named_steps") else None
+    if scale is None or not hasattr(scale, "feature_names_in_") or not scale.layout:
         raise ValueError(
-            f"preprocessing={type(preprocessing).__name__} should be a fitted Pipeline with a fitted "
-            "ColumnTransformer as its step 'encode'"
+            f"preprocessing={type(preprocessing).__name__} should be a fitted preprocessing "
+            "(bankseg.features.fit_preprocessing) with a fitted step 'scale'"
         )
-    names = list(encode.get_feature_names_out())
-    return {feature: names[where] for feature, where in encode.output_indices_.items() if names[where]}
+    groups: dict[str, list[str]] = {}
+    for name, (feature, _) in zip(scale.feature_names_in_, scale.layout, strict=True):
+        groups.setdefault(str(feature), []).append(str(name))
+    return groups
 
 
 def separation_shares(X: pd.DataFrame, labels, groups: dict[str, list[str]]) -> dict[str, float]:

@@ -10,7 +10,16 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.features import build_preprocessing, feature_frame, warn_grouped_values
+from bankseg.features import (
+    FeatureScaler,
+    build_preprocessing,
+    choose_log,
+    encoded_layout,
+    feature_frame,
+    report_logs,
+    scaling,
+    warn_grouped_values,
+)
 from bankseg.io import (
     save_model,
 )
@@ -53,7 +62,7 @@ def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
     values: dict[str, Any] = {}
     numeric = {f.column for f in params.features.numeric}
     aggregates = []
-    for column, strategy in params.prepare.missing.items():
+    for column, strategy in params.features.missing.items():
         if strategy == "median":
             aggregates.append(_exact_median(column).alias(column))
         elif strategy == "mean":
@@ -69,36 +78,74 @@ def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
     return values
 
 
-def _frequent_values(counts: dict[str, int], max_categories: int) -> set[str]:
-    """The values a one-hot encoder with ``max_categories`` gives columns of their own.
+def _log_choices(df: Any, params: Params) -> dict[str, str | None]:
+    """``log`` of every numeric feature, decided as :func:`bankseg.features.log_choice` decides it."""
+    from pyspark.sql import functions as F
 
-    As scikit-learn's OneHotEncoder decides it: with at least ``max_categories`` values, the
+    auto = [f.column for f in params.features.numeric if f.log == "auto"]
+    logs = {f.column: "log1p" if f.log is True else None for f in params.features.numeric}
+    if not auto:
+        return logs
+    aggregates = []
+    for column in auto:
+        value = F.col(column).cast("double")
+        kept = F.when(~F.isnan(value), value)
+        aggregates += [F.skewness(kept), F.min(kept), F.max(kept), F.count(kept)]
+    row = df.agg(*aggregates).first()
+    for i, column in enumerate(auto):
+        skewness, low, high, n = row[4 * i : 4 * i + 4]
+        if n >= 3 and low != high and skewness is not None:
+            logs[column] = choose_log(float(skewness), params.featurize.skew_threshold)
+    return logs
+
+
+def _frequent_values(counts: dict[str, int], *, min_frequency: float, max_categories: int) -> set[str]:
+    """The values a one-hot encoder gives columns of their own, as scikit-learn's
+    OneHotEncoder decides it: values rarer than ``min_frequency`` of the rows are infrequent;
+    then, when more than ``max_categories`` columns would remain (one for the infrequent), the
     ``max_categories - 1`` most frequent, equal counts going to the later value in sorted
-    order (a stable sort of the sorted values by count); otherwise every value.
-    ``counts`` is in sorted order of the values.
+    order (a stable sort of the sorted values by count). ``counts`` is in sorted order of the values.
     """
     values = list(counts)
-    if len(values) < max_categories:
-        return set(values)
-    order = np.argsort(np.array(list(counts.values())), kind="mergesort")
-    return {values[i] for i in order[len(values) - (max_categories - 1) :]}
+    n_rows = sum(counts.values())
+    infrequent = {v for v in values if min_frequency and counts[v] < min_frequency * n_rows}
+    if max_categories < len(values) - len(infrequent) + 1:
+        keep = max_categories - 1
+        order = np.argsort(np.array([counts[v] for v in values]), kind="mergesort")
+        infrequent |= {values[i] for i in (order[:-keep] if keep else order)}
+    return set(values) - infrequent
+
+
+def _copies(n_frequent: int, n_rare: int, min_frequency: float) -> int:
+    """How many times each frequent value appears in the example frame (rare ones: once), so
+    that the encoder finds the rare ones below ``min_frequency`` and no frequent one."""
+    if not min_frequency:
+        return 2
+    # m >= f (m F + R) and f (m F + R) > 1, with f F < 1 whenever R > 0.
+    need = min_frequency * n_rare / (1 - min_frequency * n_frequent) if n_rare else 0.0
+    return max(2, int(np.ceil(need)) + 1, int(np.ceil(1 / min_frequency)) + 1)
 
 
 def _example_frame(df: Any, params: Params, imputed: dict[str, Any]) -> pd.DataFrame:
     """A few rows holding every category value: fitting the encoders on them sets their
-    categories, and the rarest values of a one-hot feature share a column as on all customers."""
+    categories, and the rare values of a one-hot feature share a column as on all customers."""
     from pyspark.sql import functions as F
 
+    featurize = params.featurize
     columns: dict[str, list] = {}
     for f in params.features.numeric:
         columns[f.column] = [float(imputed.get(f.column, 0.0))]
     for f in params.features.categorical:
         if f.encoding == "onehot":
-            found = df.where(F.col(f.column).isNotNull()).groupBy(f.column).count().collect()
-            counts = dict(sorted((str(r[0]), int(r[1])) for r in found))
-            frequent = _frequent_values(counts, params.featurize.max_categories)
-            # Frequent values twice, the others once: the encoder groups the same values.
-            columns[f.column] = [v for v in counts for _ in range(2 if v in frequent else 1)]
+            found = {r[0]: int(r[1]) for r in df.groupBy(f.column).count().collect()}
+            counts = dict(sorted((str(v), n) for v, n in found.items() if v is not None))
+            if None in found and f.column in imputed:  # gaps the encoder sees as the imputed value
+                counts[str(imputed[f.column])] += found[None]
+            frequent = _frequent_values(
+                counts, min_frequency=featurize.min_frequency, max_categories=featurize.max_categories
+            )
+            m = _copies(len(frequent), len(counts) - len(frequent), featurize.min_frequency)
+            columns[f.column] = [v for v in counts for _ in range(m if v in frequent else 1)]
         else:
             columns[f.column] = [imputed.get(f.column, f.order[0] if f.order else "No")]
     n = max(len(v) for v in columns.values())
@@ -113,44 +160,22 @@ def _set_imputers(encode: Any, imputed: dict[str, Any]) -> None:
             imputer.statistics_ = np.array([value], dtype=imputer.statistics_.dtype)
 
 
-def _fit_scaler(scaler: Any, encoded: Any, names: list[str], n_rows: int) -> None:
-    """Set a scikit-learn scaler's fitted attributes from exact Spark aggregates."""
+def _fit_scaler(scale: FeatureScaler, encoded: Any, names: list[str]) -> None:
+    """Fit the scaling from exact Spark aggregates of the encoded columns."""
     from pyspark.sql import functions as F
-    from sklearn.preprocessing._data import _handle_zeros_in_scale
 
     cols = [f"f{i}" for i in range(len(names))]
-    scaler.n_features_in_ = len(names)
-    scaler.feature_names_in_ = np.asarray(names, dtype=object)
-    kind = type(scaler).__name__
-    if kind == "MinMaxScaler":
-        from pyspark.ml.feature import MinMaxScaler
-
-        fitted = MinMaxScaler(inputCol="features", outputCol="scaled").fit(assemble(encoded))
-        low, high = fitted.originalMin.toArray(), fitted.originalMax.toArray()
-        data_range = high - low
-        scale = (scaler.feature_range[1] - scaler.feature_range[0]) / _handle_zeros_in_scale(
-            data_range, copy=True
-        )
-        scaler.n_samples_seen_ = n_rows
-        scaler.data_min_, scaler.data_max_, scaler.data_range_ = low, high, data_range
-        scaler.scale_ = scale
-        scaler.min_ = scaler.feature_range[0] - low * scale
-    elif kind == "StandardScaler":
-        # pyspark.ml's StandardScaler divides by the sample standard deviation; scikit-learn
-        # by the population one: the exact aggregates keep the two engines equal.
-        row = encoded.agg(*[F.avg(c) for c in cols], *[F.var_pop(c) for c in cols]).first()
-        mean, var = np.array(row[: len(cols)], dtype="float64"), np.array(row[len(cols) :], dtype="float64")
-        scaler.n_samples_seen_ = np.int64(n_rows)
-        scaler.mean_, scaler.var_ = mean, var
-        scaler.scale_ = _handle_zeros_in_scale(np.sqrt(var), copy=True)
-    else:  # RobustScaler: exact percentiles (pyspark.ml's RobustScaler approximates them)
-        q_low, q_high = scaler.quantile_range
-        row = encoded.agg(
-            *[F.percentile(c, F.array(*map(F.lit, (q_low / 100, 0.5, q_high / 100)))) for c in cols]
-        )
-        quantiles = np.array([list(v) for v in row.first()], dtype="float64")
-        scaler.center_ = quantiles[:, 1]
-        scaler.scale_ = _handle_zeros_in_scale(quantiles[:, 2] - quantiles[:, 0], copy=False)
+    aggregates = [F.avg(c) for c in cols] + [F.var_pop(c) for c in cols]
+    aggregates += [F.min(c) for c in cols] + [F.max(c) for c in cols]
+    row = np.array(encoded.agg(*aggregates).first(), dtype="float64").reshape(4, len(cols))
+    stats = dict(zip(("mean", "var", "min", "max"), row, strict=True))
+    if scale.scaler == "robust":  # exact percentiles (pyspark.ml's RobustScaler approximates them)
+        found = encoded.agg(*[F.percentile(c, F.array(*map(F.lit, (0.25, 0.5, 0.75)))) for c in cols]).first()
+        quantiles = np.array([list(v) for v in found], dtype="float64")
+        stats["q25"], stats["median"], stats["q75"] = quantiles.T
+    scale.n_features_in_ = len(names)
+    scale.feature_names_in_ = np.asarray(names, dtype=object)
+    scale.factor_, scale.shift_ = scaling(stats, list(scale.layout), scale)
 
 
 def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipeline, Any, list[str]]:
@@ -161,15 +186,17 @@ def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipel
     """
     features = params.features
     customers = customers.select(*features.columns)
-    n_rows = customers.count()
-    if n_rows == 0:
+    if customers.limit(1).count() == 0:
         raise InputError("featurize: no customers to fit the preprocessing on")
     imputed = _imputation_values(customers, params)
-    preprocessing = build_preprocessing(features, params.prepare.missing, params.featurize)
+    logs = _log_choices(customers, params)
+    report_logs(features, logs)
+    preprocessing = build_preprocessing(features, params.featurize, logs)
     encode, scaler = preprocessing.named_steps["encode"], preprocessing.named_steps["scale"]
     encode.fit(feature_frame(_example_frame(customers, params, imputed), features))
     warn_grouped_values(preprocessing, params.featurize)
     _set_imputers(encode, imputed)
+    scaler.set_params(layout=encoded_layout(encode, features))
     names = [str(n) for n in encode.get_feature_names_out()]
     schema = double_schema(len(names))
 
@@ -179,7 +206,7 @@ def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipel
 
     encoded = map_frames(customers, encoded_batch, schema).persist()
     try:
-        _fit_scaler(scaler, encoded, names, n_rows)
+        _fit_scaler(scaler, encoded, names)
 
         def scaled_batch(pdf: pd.DataFrame) -> pd.DataFrame:
             frame = pd.DataFrame(pdf.to_numpy(), columns=names)

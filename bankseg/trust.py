@@ -45,17 +45,17 @@ ALLOWED_TYPES = frozenset(
         # arrays, their dtypes and scalars, and the log of money amounts (features.log)
         "numpy.dtype",
         "numpy.float64",
-        "numpy.int64",  # the Spark engine's StandardScaler.n_samples_seen_
+        "numpy.arcsinh",  # log: auto of a column with negative values
         "numpy.log1p",
         "numpy.ndarray",
+        # the scaling of mixed features
+        "bankseg.features.FeatureScaler",
         # bankseg.features.build_preprocessing and bankseg.model.build_model
         "sklearn.cluster._kmeans.KMeans",
         "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.impute._base.MissingIndicator",
         "sklearn.impute._base.SimpleImputer",
         "sklearn.pipeline.Pipeline",
-        "sklearn.preprocessing._data.MinMaxScaler",
-        "sklearn.preprocessing._data.RobustScaler",
-        "sklearn.preprocessing._data.StandardScaler",
         "sklearn.preprocessing._encoders.OneHotEncoder",
         "sklearn.preprocessing._encoders.OrdinalEncoder",
         "sklearn.preprocessing._function_transformer.FunctionTransformer",

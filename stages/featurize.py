@@ -25,9 +25,7 @@ def main() -> None:
     params = load_params()
 
     customers = pd.read_parquet(args.customers)
-    preprocessing, scaled = fit_preprocessing(
-        customers, params.features, params.prepare.missing, params.featurize
-    )
+    preprocessing, scaled = fit_preprocessing(customers, params.features, params.featurize)
     save_model(preprocessing, args.preprocessing)
     write_parquet(scaled, args.features)
 

@@ -1,7 +1,9 @@
 """Stage prepare: validate raw records, drop personal data, reject invalid rows."""
 
 import argparse
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from bankseg.cleaning import CleanResult, FileCleaner, needed_columns, require_rows
 from bankseg.errors import run_entry_point
@@ -9,6 +11,8 @@ from bankseg.io import csv_block_writer, parquet_block_writer, write_json
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.reading import Reader, in_blocks
+
+log = logging.getLogger("prepare")
 
 
 def main() -> None:
@@ -26,7 +30,11 @@ def main() -> None:
     columns = needed_columns(params)  # personal data is never even read
     minimum = params.elbow.k_max + 1
 
-    def run(read: Reader) -> tuple[FileCleaner, FileCleaner]:
+    # Without new customers (data.new unset, or the training file itself), the new-customer
+    # outputs are empty: assign then labels the training customers only.
+    has_new = Path(args.new).resolve() != Path(args.raw).resolve()
+
+    def run(read: Reader) -> tuple[FileCleaner, FileCleaner | None]:
         # A block of customers at a time, so that memory does not grow with the files; the
         # outputs appear only when both files are cleaned and the training file passes.
         with (
@@ -36,15 +44,33 @@ def main() -> None:
         ):
             customers = FileCleaner(params, source=args.raw, distinct_up_to=minimum)
             for block in read(args.raw, columns):
-                _write(customers.clean(block), write_customers, write_rejected)
+                cleaned = customers.clean(block)
+                _write(cleaned, write_customers, write_rejected)
             require_rows(customers, params, minimum=minimum, source=args.raw)
+            if not has_new:
+                write_new(cleaned.kept.iloc[:0])
+                return customers, None
             new = FileCleaner(params, source=args.new)
             for block in read(args.new, columns):
                 _write(new.clean(block), write_new, write_rejected)
         return customers, new
 
     customers, new = in_blocks(run)
-    write_json({"customers": customers.quality, "new_customers": new.quality}, args.metrics)
+    quality = customers.quality
+    warn_selective(quality.get("rejected_vs_kept"), args.raw)
+    write_json({"customers": quality, "new_customers": new.quality if new else None}, args.metrics)
+
+
+def warn_selective(comparison: dict | None, source: str) -> None:
+    for column in (comparison or {}).get("selective", []):
+        entry = comparison["outcomes"].get(column) or comparison["columns"][column]
+        log.warning(
+            "%s: the rejected rows differ from the kept ones in %s (%s); the segments describe a "
+            "biased part of the customers: impute gaps instead of dropping them (features.<kind>.<column>.missing)",
+            source,
+            column,
+            ", ".join(f"{k} {v:.3g}" for k, v in entry.items() if isinstance(v, float)),
+        )
 
 
 def _write(cleaned: CleanResult, write_kept: Callable, write_rejected: Callable) -> None:

@@ -90,7 +90,7 @@ def cleaned(_generated, params):
 @pytest.fixture(scope="session")
 def fitted(cleaned, params):
     """(preprocessing, scaled features) fitted on the cleaned generated customers."""
-    return fit_preprocessing(cleaned.kept, params.features, params.prepare.missing, params.featurize)
+    return fit_preprocessing(cleaned.kept, params.features, params.featurize)
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +152,7 @@ def tiny_model_dir(tmp_path_factory, params) -> Path:
     folder = tmp_path_factory.mktemp("tiny_model")
     raw, _ = generate_customers(600, seed=3)
     kept = clean_customers(raw, params, source="train.csv").kept
-    preprocessing, X = fit_preprocessing(kept, params.features, params.prepare.missing, params.featurize)
+    preprocessing, X = fit_preprocessing(kept, params.features, params.featurize)
     kmeans = fit_kmeans(X, n_clusters=3, params=replace(params.train, n_init=2))
     save_model(build_model(preprocessing, kmeans), folder / "model.skops")
     record_outputs(folder, folder / "model.skops")

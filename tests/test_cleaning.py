@@ -335,9 +335,7 @@ def test_missing_values_are_kept_for_imputation_and_counted(make_raw, params):
 
 
 def test_drop_policy_rejects_a_missing_numeric_value(make_raw, params):
-    strict = replace(
-        params, prepare=replace(params.prepare, missing={**params.prepare.missing, "age": "drop"})
-    )
+    strict = replace(params, features=params.features.with_feature("age", missing="drop"))
     result = _clean(make_raw({"age": ""}, {}), strict)
     assert result.kept["customer_id"].tolist() == ["2"]
     assert result.rejected["reason"].tolist() == ["age: missing value"]
@@ -425,8 +423,11 @@ def test_a_file_cleaned_in_blocks_is_the_file_cleaned_whole(make_raw, params):
     parts = [cleaner.clean(raw.iloc[block]) for block in np.array_split(np.arange(len(raw)), 4)]
     pd.testing.assert_frame_equal(pd.concat([p.kept for p in parts], ignore_index=True), whole.kept)
     pd.testing.assert_frame_equal(pd.concat([p.rejected for p in parts], ignore_index=True), whole.rejected)
-    assert cleaner.quality == whole.quality
+    quality = cleaner.quality
+    comparison = quality.pop("rejected_vs_kept")  # kept and rejected rows, over all blocks
+    assert quality == whole.quality
     assert whole.quality["rejected_by_reason"]["duplicate_id"] >= 2
+    assert set(comparison["columns"]) == {"kyc_status"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [("True", "Yes"), ("false", "No"), ("Y", "Yes"), ("n", "No")])

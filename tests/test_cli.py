@@ -161,7 +161,7 @@ def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
     params_file.write_text(
         (tiny_model_dir / "params.yaml")
         .read_text(encoding="utf-8")
-        .replace("scaler: minmax", "scaler: bogus"),
+        .replace("scaler: standard", "scaler: bogus"),
         encoding="utf-8",
     )
     args = [*_model_args(tiny_model_dir)[:4], "--params", str(params_file)]
@@ -176,11 +176,7 @@ def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
     ("change", "difference"),
     [
         (
-            lambda p: (
-                p["features"]["numeric"].pop("age"),
-                p["prepare"]["missing"].pop("age"),
-                p["prepare"]["ranges"].pop("age"),
-            ),
+            lambda p: p["features"]["numeric"].pop("age"),
             "trained with the feature 'age', which {params} does not list",
         ),
         (
@@ -198,7 +194,7 @@ def test_bad_params_file_is_one_error_line(tmp_path, tiny_model_dir, capsys):
             "trained with feature 'income_slab' encoded or imputed otherwise",
         ),
         (
-            lambda p: p["prepare"]["missing"].update(risk_id="most_frequent"),
+            lambda p: p["features"]["categorical"]["risk_id"].update(missing="most_frequent"),
             "trained with feature 'risk_id' encoded or imputed otherwise",
         ),
         (lambda p: p["featurize"].update(scaler="robust"), "trained with other scaling (featurize)"),

@@ -542,6 +542,7 @@ def test_only_the_columns_the_cleaning_uses_are_read(params, tmp_path, suffix):
         params.data.id_column,
         *params.features.columns,
         *params.prepare.profile_columns,
+        "nationality",  # protected: profiled by segment, never a feature
     }
     assert not set(frame.columns) & set(params.prepare.personal_columns)
     assert frame.attrs["all_columns"] == list(raw.columns)  # named in a missing-column error
@@ -623,7 +624,7 @@ def test_params_changed_since_training_are_one_line_in_the_page(project_copy, mo
     """A params.yaml edited after `dvc repro` no longer describes the model: the page says so
     instead of failing on the first upload."""
     params = (project_copy / "params.yaml").read_text()
-    (project_copy / "params.yaml").write_text(params.replace("scaler: minmax", "scaler: robust"))
+    (project_copy / "params.yaml").write_text(params.replace("scaler: standard", "scaler: robust"))
     at = start(project_copy, monkeypatch)
     assert errors(at) == [
         "models/model.skops: trained with other scaling (featurize); expected a model trained with the "

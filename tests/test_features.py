@@ -7,10 +7,17 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from scipy.stats import skew
 
 from bankseg.cleaning import clean_customers
-from bankseg.features import build_preprocessing, feature_frame, fit_preprocessing
+from bankseg.features import (
+    FeatureScaler,
+    build_preprocessing,
+    feature_frame,
+    fit_preprocessing,
+    fitted_logs,
+    log_choice,
+)
 from bankseg.generate import generate_customers
 from bankseg.params import FeaturizeParams
 
@@ -27,10 +34,12 @@ EXPECTED_COLUMNS = [
 ]
 
 
+# The proof of concept's scaling: every column, indicators included, min-max scaled to [1, 10].
+MINMAX = FeaturizeParams(scaler="minmax", feature_range=(1.0, 10.0), balance=False, min_frequency=0.0)
+
+
 def _fit(customers, params, featurize=None):
-    return fit_preprocessing(
-        customers, params.features, params.prepare.missing, featurize or params.featurize
-    )
+    return fit_preprocessing(customers, params.features, featurize or MINMAX)
 
 
 def _transform(preprocessing, customers, params) -> pd.DataFrame:
@@ -64,12 +73,114 @@ def test_columns_and_shape(cleaned, fitted):
     assert not X.isna().any().any()  # missing values were imputed
 
 
-def test_minmax_range_is_respected_on_training_data(fitted, params):
-    preprocessing, X = fitted
-    assert params.featurize.feature_range == (1.0, 10.0)
-    assert isinstance(preprocessing.named_steps["scale"], MinMaxScaler)
+def test_minmax_range_is_respected_on_training_data(cleaned, params):
+    preprocessing, X = _fit(cleaned.kept, params)
+    assert isinstance(preprocessing.named_steps["scale"], FeatureScaler)
     assert np.allclose(X.min().to_numpy(), 1.0)
     assert np.allclose(X.max().to_numpy(), 10.0)
+
+
+def test_numbers_are_standardised_and_each_category_counts_as_one_feature(fitted, params):
+    """The default: every number (and ordered category code) has variance 1, and the one-hot
+    columns of a categorical feature have variance 1 together, whatever its number of values."""
+    _, X = fitted
+    assert params.featurize.scaler == "standard" and params.featurize.balance
+    variance = X.var(ddof=0)
+    for column in ("age", "networth", "sip_amount", "income_slab", "risk_id", "sip_status"):
+        assert variance[column] == pytest.approx(1.0), column
+        assert X[column].mean() == pytest.approx(0.0, abs=1e-9), column
+    onehot = [c for c in X.columns if c.startswith("account_type_")]
+    assert len(onehot) == 2
+    assert variance[onehot].sum() == pytest.approx(1.0)
+
+
+def test_a_category_with_many_values_weighs_as_much_as_one_with_two(cleaned, params):
+    customers = cleaned.kept.copy()
+    customers["account_type"] = np.array(["A", "B", "C", "D", "E"])[np.arange(len(customers)) % 5]
+    _, X = _fit(customers, params, params.featurize)
+    onehot = [c for c in X.columns if c.startswith("account_type_")]
+    assert len(onehot) == 5
+    assert X[onehot].var(ddof=0).sum() == pytest.approx(1.0)
+    # Unbalanced, the five indicators would carry the variance of 5 * 0.16 / 0.16... of 5 numbers.
+    _, unbalanced = _fit(customers, params, replace(params.featurize, balance=False))
+    assert unbalanced[onehot].var(ddof=0).sum() == pytest.approx(5.0)
+
+
+def test_weight_is_the_number_of_features_a_feature_counts_as(cleaned, params):
+    features = params.features
+    age = replace(features.numeric[0], weight=4.0)
+    account = replace(features.categorical[-1], weight=0.5)
+    weighted = replace(features, numeric=(age, *features.numeric[1:]), categorical=(*features.categorical[:-1], account))
+    _, X = fit_preprocessing(cleaned.kept, weighted, params.featurize)
+    assert X["age"].var(ddof=0) == pytest.approx(4.0)
+    assert X[[c for c in X.columns if c.startswith("account_type_")]].var(ddof=0).sum() == pytest.approx(0.5)
+    assert X["networth"].var(ddof=0) == pytest.approx(1.0)
+
+
+def test_a_bounded_share_column_is_not_inflated(cleaned, params):
+    """A share in 0..1 that is nearly always 0 (a frequency) keeps variance 1 like any number:
+    no single customer is pushed dozens of spreads away, as an IQR scaling does."""
+    customers = cleaned.kept.copy()
+    rng = np.random.default_rng(0)
+    share = np.where(rng.random(len(customers)) < 0.3, rng.uniform(0.01, 0.03, len(customers)), 0.0)
+    share[::20] = 1.0  # a few customers always use it
+    customers["age"] = share
+    age = replace(params.features.numeric[0], log=False, range=None)
+    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
+    _, X = fit_preprocessing(customers, features, params.featurize)
+    assert X["age"].var(ddof=0) == pytest.approx(1.0)
+    assert X["age"].abs().max() < 10
+    _, robust = fit_preprocessing(customers, features, replace(params.featurize, scaler="robust"))
+    assert robust["age"].abs().max() > X["age"].abs().max()
+
+
+def test_log_auto_takes_the_log_of_heavily_skewed_columns_only(params):
+    rng = np.random.default_rng(0)
+    money = pd.Series(rng.lognormal(10, 1.5, 5000))
+    balance = money - money.median()  # the same tail, below zero too
+    age = pd.Series(rng.normal(45, 12, 5000))
+    assert skew(money) > 2
+    assert log_choice(money, "auto", 2.0) == "arcsinh"
+    assert log_choice(balance, "auto", 2.0) == "arcsinh"  # defined below zero too
+    assert log_choice(age, "auto", 2.0) is None
+    assert log_choice(age, True, 2.0) == "log1p"
+    assert log_choice(money, False, 2.0) is None
+    assert log_choice(pd.Series([5.0, 5.0, 5.0, np.nan]), "auto", 2.0) is None
+
+
+def test_the_log_chosen_on_the_training_customers_stays_in_the_model(cleaned, params):
+    customers = cleaned.kept.copy()
+    customers["age"] = np.random.default_rng(1).lognormal(3, 1.2, len(customers))
+    age = replace(params.features.numeric[0], log="auto", range=None)
+    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
+    preprocessing, X = fit_preprocessing(customers, features, params.featurize)
+    assert fitted_logs(preprocessing)["age"] == "arcsinh"
+    one = customers.iloc[[0]].assign(age=customers["age"].iloc[0])
+    scaled = preprocessing.transform(feature_frame(one, features))
+    assert scaled["age"].iloc[0] == pytest.approx(X["age"].iloc[0])
+
+
+def test_flag_missing_adds_an_indicator_beside_the_imputed_value(cleaned, params):
+    customers = cleaned.kept.copy()
+    customers.loc[customers.index[:100], "networth"] = np.nan
+    gaps = customers["networth"].isna()
+    networth = replace(params.features.numeric[1], flag_missing=True)
+    features = replace(params.features, numeric=(params.features.numeric[0], networth, params.features.numeric[2]))
+    preprocessing, X = fit_preprocessing(customers, features, params.featurize)
+    flag = X["missingindicator_networth"]
+    assert sorted(flag.unique()) == [0.0, pytest.approx(1.0)]  # one spread between with and without
+    assert (flag[gaps] > 0).all() and (flag[~gaps] == 0).all()
+    new = customers.iloc[[200]].assign(networth=np.nan)
+    assert preprocessing.transform(feature_frame(new, features))["missingindicator_networth"].iloc[0] > 0
+
+
+def test_rare_values_share_one_column(cleaned, params):
+    customers = cleaned.kept.copy()
+    values = np.array(["Savings"] * 60 + ["Current"] * 37 + ["Joint"] * 2 + ["Trust"] * 1)
+    customers["account_type"] = values[np.arange(len(customers)) % 100]
+    _, X = fit_preprocessing(customers, params.features, params.featurize)
+    onehot = sorted(c for c in X.columns if c.startswith("account_type_"))
+    assert onehot == ["account_type_Current", "account_type_Savings", "account_type_infrequent_sklearn"]
 
 
 def test_hand_checked_encoding_and_scaling(three, params):
@@ -141,17 +252,22 @@ def test_onehot_creates_one_column_per_category(three, params):
     assert X.loc[3, "account_type_Joint"] == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize(
-    ("scaler", "kind"), [("minmax", MinMaxScaler), ("standard", StandardScaler), ("robust", RobustScaler)]
-)
-def test_scaler_is_selectable(params, scaler, kind):
+@pytest.mark.parametrize("scaler", ["minmax", "standard", "robust"])
+def test_scaler_is_selectable(params, scaler):
     featurize = FeaturizeParams(scaler=scaler, feature_range=(1.0, 10.0))
-    pipeline = build_preprocessing(params.features, params.prepare.missing, featurize)
-    assert isinstance(pipeline.named_steps["scale"], kind)
+    pipeline = build_preprocessing(params.features, featurize)
+    assert pipeline.named_steps["scale"].scaler == scaler
+
+
+def test_the_scaling_inverts(fitted):
+    preprocessing, X = fitted
+    scale = preprocessing.named_steps["scale"]
+    encoded = scale.inverse_transform(X)
+    assert np.allclose(scale.transform(encoded), X.to_numpy())
 
 
 def test_standard_scaler_centres_and_scales(cleaned, params):
-    _, X = _fit(cleaned.kept, params, replace(params.featurize, scaler="standard"))
+    _, X = _fit(cleaned.kept, params, replace(params.featurize, scaler="standard", balance=False))
     assert np.allclose(X.mean().to_numpy(), 0.0, atol=1e-9)
     assert np.allclose(X.std(ddof=0).to_numpy(), 1.0)
 
@@ -165,7 +281,7 @@ def test_robust_scaler_centres_numeric_columns_on_the_median(cleaned, params):
 
 
 def test_other_feature_range(three, params):
-    _, X = _fit(three, params, replace(params.featurize, feature_range=(0.0, 1.0)))
+    _, X = _fit(three, params, replace(MINMAX, feature_range=(0.0, 1.0)))
     assert X["age"].tolist() == pytest.approx([0.0, 0.5, 1.0])
 
 
@@ -209,37 +325,43 @@ def test_a_one_hot_feature_with_thousands_of_values_stays_bounded(cleaned, param
     """Thousands of distinct values once asked for a column each (gigabytes at scale)."""
     counts = {f"type{i:04d}": 1 for i in range(1000)} | {"Savings": 200, "Current": 100}
     customers = _many_account_types(cleaned, counts)
-    featurize = replace(params.featurize, max_categories=4)
-    _, scaled = fit_preprocessing(customers, params.features, params.prepare.missing, featurize)
+    featurize = replace(params.featurize, max_categories=4, min_frequency=0.0)
+    with caplog.at_level("INFO"):
+        _, scaled = fit_preprocessing(customers, params.features, featurize)
     onehot = [c for c in scaled.columns if c.startswith("account_type")]
     assert len(onehot) == 4
     assert {"account_type_Savings", "account_type_Current"} <= set(onehot)
-    assert (
-        "account_type: 1,002 distinct values; the 3 most frequent are encoded in columns of their own, "
-        "the other 999 share one column (featurize.max_categories: 4)" in caplog.text
-    )
+    assert "account_type: 1,002 distinct values; the 3 most frequent have columns of their own" in caplog.text
 
 
 def test_a_one_hot_feature_under_the_limit_is_not_grouped(three, params, caplog):
-    _, scaled = fit_preprocessing(three, params.features, params.prepare.missing, params.featurize)
+    _, scaled = fit_preprocessing(three, params.features, params.featurize)
     assert not [c for c in scaled.columns if "infrequent" in c]
-    assert "share one column" not in caplog.text
+    assert "share one" not in caplog.text
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(6))
 def test_the_spark_engines_rule_for_grouped_values_is_scikit_learns(seed):
     """Spark fits the encoders on example rows; they must group the values scikit-learn groups
-    on all customers, ties at the cut included."""
+    on all customers, ties at the cut included, and the example rows must make the encoder
+    group exactly those."""
     from sklearn.preprocessing import OneHotEncoder
 
-    from bankseg.spark_featurize import _frequent_values
+    from bankseg.spark_featurize import _copies, _frequent_values
+
+    def infrequent(rows, **settings) -> set:
+        encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", **settings).fit(rows)
+        found = encoder.infrequent_categories_[0]
+        return set(found) if found is not None else set()
 
     rng = np.random.default_rng(seed)
-    counts = {f"v{i:02d}": int(n) for i, n in enumerate(rng.integers(1, 4, size=int(rng.integers(2, 30))))}
-    for max_categories in (2, 3, 5, 10, 40):
-        rows = np.array([v for v, n in counts.items() for _ in range(n)], dtype=object).reshape(-1, 1)
-        encoder = OneHotEncoder(max_categories=max_categories, handle_unknown="ignore").fit(rows)
-        infrequent = set(
-            encoder.infrequent_categories_[0] if encoder.infrequent_categories_[0] is not None else []
-        )
-        assert _frequent_values(counts, max_categories) == set(counts) - infrequent, (counts, max_categories)
+    counts = {f"v{i:02d}": int(n) for i, n in enumerate(rng.integers(1, 60, size=int(rng.integers(2, 30))))}
+    rows = np.array([v for v, n in counts.items() for _ in range(n)], dtype=object).reshape(-1, 1)
+    for min_frequency in (0.0, 0.01, 0.05, 0.2):
+        for max_categories in (2, 3, 5, 10, 40):
+            settings = {"min_frequency": min_frequency or None, "max_categories": max_categories}
+            frequent = _frequent_values(counts, min_frequency=min_frequency, max_categories=max_categories)
+            assert frequent == set(counts) - infrequent(rows, **settings), (counts, settings)
+            m = _copies(len(frequent), len(counts) - len(frequent), min_frequency)
+            example = np.array([v for v in counts for _ in range(m if v in frequent else 1)], dtype=object)
+            assert infrequent(example.reshape(-1, 1), **settings) == set(counts) - frequent, (counts, settings)

@@ -182,7 +182,7 @@ from bankseg.params import load_params
 params = load_params(sys.argv[1])
 raw, _ = generate_customers(600, seed=3)
 kept = clean_customers(raw, params, source="train.csv").kept
-preprocessing, X = fit_preprocessing(kept, params.features, params.prepare.missing, params.featurize)
+preprocessing, X = fit_preprocessing(kept, params.features, params.featurize)
 kmeans = fit_kmeans(X, n_clusters=3, params=replace(params.train, n_init=2))
 save_model(build_model(preprocessing, kmeans), sys.argv[2])
 """

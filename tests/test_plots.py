@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from bankseg.features import log_choices
 from bankseg.plots import distributions_figure, elbow_figure, profile_heatmap, projection_figure
 
 NAMES = {0: "Young", 1: "Senior", 2: "Affluent"}
@@ -96,13 +97,16 @@ def test_profile_heatmap(close_figures):
 
 def test_distributions_figure(segmented, params, close_figures):
     customers, _, segments = segmented
-    fig = distributions_figure(customers, segments, params.features, NAMES)
+    logs = log_choices(customers, params.features, params.featurize.skew_threshold)
+    fig = distributions_figure(customers, segments, params.features, NAMES, logs)
     close_figures.append(fig)
     assert isinstance(fig, Figure)
     axes = fig.get_axes()
     assert [ax.get_title() for ax in axes] == [f.label for f in params.features.numeric]
-    assert axes[1].get_ylabel() == "log10(1 + net worth)"  # log features are plotted on a log scale
+    assert axes[1].get_ylabel() == "net worth (log scale)"  # log features are plotted on a log scale
+    assert axes[1].get_yscale() == "symlog"
     assert axes[0].get_ylabel() == "age"
+    assert axes[0].get_yscale() == "linear"
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["0", "1", "2"]
 
 

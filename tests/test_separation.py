@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.features import build_preprocessing, feature_frame
+from bankseg.features import build_preprocessing, fit_preprocessing
 from bankseg.separation import category_agreement, feature_groups, separation_shares
 
 
@@ -23,9 +25,9 @@ def test_feature_groups_map_every_encoded_column_to_its_feature(fitted, params):
 def test_feature_groups_put_a_missing_value_indicator_with_its_feature(cleaned, params):
     customers = cleaned.kept.copy()
     customers.loc[customers.index[:10], "age"] = np.nan
-    preprocessing = build_preprocessing(params.features, params.prepare.missing, params.featurize)
-    preprocessing.set_params(encode__age__impute__add_indicator=True)
-    X = preprocessing.fit_transform(feature_frame(customers, params.features))
+    age = replace(params.features.numeric[0], flag_missing=True)
+    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
+    preprocessing, X = fit_preprocessing(customers, features, params.featurize)
     groups = feature_groups(preprocessing)
     assert groups["age"] == ["age", "missingindicator_age"]
     assert sorted(c for cols in groups.values() for c in cols) == sorted(X.columns)
@@ -33,8 +35,8 @@ def test_feature_groups_put_a_missing_value_indicator_with_its_feature(cleaned, 
 
 def test_feature_groups_need_a_fitted_encode_step(params):
     with pytest.raises(ValueError, match="preprocessing=Pipeline"):
-        feature_groups(build_preprocessing(params.features, params.prepare.missing, params.featurize))
-    with pytest.raises(ValueError, match="step 'encode'"):
+        feature_groups(build_preprocessing(params.features, params.featurize))
+    with pytest.raises(ValueError, match="step 'scale'"):
         feature_groups(object())
 
 

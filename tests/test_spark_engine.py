@@ -113,9 +113,7 @@ def spark_run(spark, data, spark_params):
 def sklearn_run(data, small_params):
     """The default engine on the same customers: preprocessing, features, suggested K, segments."""
     params = small_params
-    preprocessing, X = fit_preprocessing(
-        data.customers, params.features, params.prepare.missing, params.featurize
-    )
+    preprocessing, X = fit_preprocessing(data.customers, params.features, params.featurize)
     el = params.elbow
     _, suggestion = choose_k(X.to_numpy()[seeded_sample(len(X), el.sample_size, el.random_state)], el)
     k = suggestion["suggested_k"]
@@ -355,7 +353,7 @@ def test_spark_groups_the_rarest_one_hot_values_as_the_default_engine(spark, dat
     customers["account_type"] = [v for v, n in counts.items() for _ in range(n)]
     write_parquet(customers, tmp_path / "many.parquet")
     params = replace(small_params, featurize=replace(small_params.featurize, max_categories=5))
-    preprocessing, X = fit_preprocessing(customers, params.features, params.prepare.missing, params.featurize)
+    preprocessing, X = fit_preprocessing(customers, params.features, params.featurize)
     spark_preprocessing, _, names = spark_fit_preprocessing(
         spark, read_parquet(spark, str(tmp_path / "many.parquet")), params
     )

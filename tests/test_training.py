@@ -25,7 +25,7 @@ def _settings(params, random_state: int):
 
 
 def _train(customers: pd.DataFrame, params, reference: dict, random_state: int = 42):
-    preprocessing, X = fit_preprocessing(customers, params.features, params.prepare.missing, params.featurize)
+    preprocessing, X = fit_preprocessing(customers, params.features, params.featurize)
     return train_segments(
         X, customers, preprocessing, reference, _settings(params, random_state), n_clusters=5
     )
