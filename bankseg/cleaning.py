@@ -26,6 +26,7 @@ from bankseg.personal import (
     header_key,
     listed,
     normalise_header,
+    personal_name_kind,
     personal_values_kind,
     protected_name,
     shown_name,
@@ -235,7 +236,9 @@ class CleanResult:
     rejected_values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.DataFrame:
+def match_columns(
+    df: pd.DataFrame, required: list[str], *, source: str, params: Params | None = None
+) -> pd.DataFrame:
     """Rename columns that match a required name up to case, spaces, underscores and hyphens.
 
     "Customer ID", " AGE " and "Net-Worth" match customer_id, age and networth. An exact
@@ -260,21 +263,41 @@ def match_columns(df: pd.DataFrame, required: list[str], *, source: str) -> pd.D
             original = loose[0] if loose else None
         if original is None:
             raise InputError(
-                _missing_column(df.attrs.get("all_columns", list(df.columns)), name, required, source)
+                _missing_column(df.attrs.get("all_columns", list(df.columns)), name, required, source, params)
             )
         renames[original] = name
     return df.rename(columns=renames)
 
 
-def _missing_column(found: list[object], name: str, required: list[str], source: str) -> str:
+# Columns a missing-column error lists, the file's non-personal columns first.
+SHOWN_COLUMNS = 8
+
+
+def _missing_column(
+    found: list[object], name: str, required: list[str], source: str, params: Params | None = None
+) -> str:
+    """Which column is missing, the file's closest names, its columns (never the personal
+    ones first: a renamed feature must show), and the params key that names the column."""
     headers = [normalise_header(c) for c in found]
     if any(looks_like_data(h) for h in headers):
         expected = ", ".join(required[:6]) + (", ..." if len(required) > 6 else "")
         return f"{source}: required column '{name}' is missing: {NO_HEADER} ({expected})"
-    keys = {header_key(h): h for h in headers}
-    close = difflib.get_close_matches(header_key(name), list(keys), n=3, cutoff=0.6)
-    hint = f"closest: {', '.join(repr(keys[k]) for k in close)}" if close else "none is close"
-    return f"{source}: required column '{name}' is missing ({len(headers)} columns in the file; {hint})"
+    personal = params.prepare.personal_columns if params else ()
+    plain = [h for h in headers if listed(h, personal) is None and personal_name_kind(h) is None]
+    keys = {header_key(h): h for h in plain}
+    wanted = header_key(name)
+    close = [k for k in keys if wanted in k or (k and k in wanted)]  # age_years, net_worth_inr
+    close += [k for k in difflib.get_close_matches(wanted, list(keys), n=3, cutoff=0.6) if k not in close]
+    hint = f"closest: {', '.join(repr(keys[k]) for k in close[:3])}" if close else "none is close"
+    shown = ", ".join(shown_name(h) for h in plain[:SHOWN_COLUMNS]) + (", ..." if len(plain) > SHOWN_COLUMNS else "")
+    where = ""
+    if params is not None:
+        key = "data.id_column" if name == params.data.id_column else feature_key(params.features, name)
+        where = f"; if the file names it otherwise, rename {key} in params.yaml"
+    return (
+        f"{source}: required column '{name}' is missing ({len(headers)} columns in the file; {hint}; "
+        f"columns found: {shown or 'only personal ones'}{where})"
+    )
 
 
 def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: bool) -> pd.DataFrame:
@@ -350,7 +373,7 @@ def clean_customers(
     malformed = raw.attrs.get(MALFORMED, {})
     decimal = decimal or decimal_mark(raw, params, source=source, row_offset=row_offset) or "."
     headers = list(raw.columns)  # as written in the file, before matching renames them
-    raw = match_columns(raw, [*_id_columns(params), *params.features.columns], source=source)
+    raw = match_columns(raw, [*_id_columns(params), *params.features.columns], source=source, params=params)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     protected = protected_columns([normalise_header(c) for c in raw.columns], params)
     raw = raw.rename(columns={c: normalise_header(c) for c in raw.columns if normalise_header(c) in protected})
@@ -379,8 +402,9 @@ def clean_customers(
             index=rows,
         ),
     )
+    tokens = [*MISSING_TOKENS, *(t.strip().lower() for t in params.prepare.missing_values)]
     missing_counts = {
-        c: int(((text[c].isna() | text[c].str.lower().isin(MISSING_TOKENS)) & ~broken).sum())
+        c: int(((text[c].isna() | text[c].str.lower().isin(tokens)) & ~broken).sum())
         for c in params.features.columns
     }
 
@@ -390,7 +414,7 @@ def clean_customers(
 
     for column in numeric:
         values = text[column]
-        blank = values.isna() | values.str.lower().isin(MISSING_TOKENS)
+        blank = values.isna() | values.str.lower().isin(tokens)
         number = _to_number(_plain_number(values.where(~blank), decimal))
         bad = ~blank & number.isna()
         reasons.add(
@@ -418,7 +442,7 @@ def clean_customers(
 
     for feature in categorical:
         column = feature.column
-        values = text[column].where(~text[column].str.lower().isin(MISSING_TOKENS))
+        values = text[column].where(~text[column].str.lower().isin(tokens))
         if feature.encoding == "yes_no":
             values = values.str.capitalize().replace(YES_NO_SYNONYMS)
             allowed: tuple[str, ...] | None = YES_NO
@@ -689,3 +713,22 @@ def require_rows(cleaned: FileCleaner, params: Params, *, minimum: int, source: 
             f"{source}: only {distinct} distinct customers (by feature values) among {kept} valid rows, "
             f"expected at least {minimum} to form segments"
         )
+
+
+def selective_warnings(comparison: dict | None) -> list[str]:
+    """Rejected rows that differ from the kept ones: the segments describe a biased part of the customers."""
+    warnings = []
+    for column in (comparison or {}).get("selective", []):
+        entry = comparison["outcomes"].get(column)
+        if entry and "kept_rate" in entry:
+            detail = f"{entry['rejected_rate']:.0%} among rejected rows against {entry['kept_rate']:.0%} among kept ones"
+        elif entry:
+            detail = f"mean {entry['rejected_mean']:.3g} among rejected rows against {entry['kept_mean']:.3g} among kept ones"
+        else:
+            detail = f"their mix of values differs by {comparison['columns'][column]['distance']:.0%}"
+        warnings.append(
+            f"the rows rejected by the cleaning differ from the kept ones in {column} ({detail}): the "
+            "segments describe a biased part of the customers; impute the gaps instead of dropping "
+            "rows (missing under the feature in params.yaml)"
+        )
+    return warnings

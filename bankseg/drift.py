@@ -71,7 +71,17 @@ def drift_report(
     features: FeatureParams,
     params: DriftParams,
 ) -> dict:
-    """PSI per feature, segment shares before and after, and what crossed the thresholds."""
+    """PSI per feature, segment shares before and after, and what crossed the thresholds.
+
+    Without new customers there is nothing to compare: no figure, no warning."""
+    if new.empty:
+        return {
+            "n_training": len(training),
+            "n_new": 0,
+            "psi_threshold": params.psi_threshold,
+            "share_threshold": params.share_threshold,
+            "warnings": [],
+        }
     per_feature = {}
     for f in features.numeric:
         per_feature[f.column] = numeric_psi(training[f.column], new[f.column], params.bins)

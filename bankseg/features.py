@@ -42,8 +42,9 @@ FLAG_SUFFIX = " (missing)"
 # The transforms ``log`` can choose: log(1 + x) for amounts, and the inverse hyperbolic sine,
 # which behaves like a log on both sides of zero (balances that can be negative).
 LOGS = {"log1p": np.log1p, "arcsinh": np.arcsinh}
-# Kinds of encoded column, as the scaler treats them.
-NUMBER, LEVEL, FLAG = "number", "level", "flag"
+# Kinds of encoded column, as the scaler treats them: a number (or an ordered category's
+# code), a yes/no answer, one value of an unordered category, a was-missing indicator.
+NUMBER, BINARY, LEVEL, FLAG = "number", "binary", "level", "flag"
 
 
 def log_choice(values: pd.Series, setting: bool | str, threshold: float) -> str | None:
@@ -142,7 +143,7 @@ def scaling(stats: dict[str, np.ndarray], layout: list[tuple[str, str]], setting
     """``factor`` and ``shift`` of every encoded column from its statistics (both engines)."""
     kinds = np.array([kind for _, kind in layout], dtype=object)
     features = [feature for feature, _ in layout]
-    as_number = (kinds == NUMBER) | ((kinds == LEVEL) & (not settings.balance))
+    as_number = (kinds == NUMBER) | (kinds == BINARY) | ((kinds == LEVEL) & (not settings.balance))
     factor = np.ones(len(layout))
     centre = np.zeros(len(layout))
     if settings.scaler == "minmax":
@@ -160,10 +161,15 @@ def scaling(stats: dict[str, np.ndarray], layout: list[tuple[str, str]], setting
     scaled_var = stats["var"] * factor**2
     target = 1.0 if settings.scaler == "standard" or not as_number.any() else float(scaled_var[as_number].mean())
     for feature in dict.fromkeys(features):
-        columns = np.array([f == feature for f in features]) & (kinds == LEVEL)
+        columns = np.array([f == feature for f in features]) & ((kinds == LEVEL) | (kinds == BINARY))
         if settings.balance and columns.any():
-            block = float(stats["var"][columns].sum())
-            factor[columns] = np.sqrt(target / block) if block > 0 else 1.0
+            # A category with one dominant value counts as less than one feature: its variance
+            # is taken as at least half of what evenly spread values would give, so that a
+            # rare value (1 % in default) is not stretched into a segment of its own.
+            levels = 2 if kinds[columns][0] == BINARY else int(columns.sum())
+            even = 0.25 if levels == 2 and kinds[columns][0] == BINARY else 1 - 1 / max(levels, 2)
+            block = max(float(stats["var"][columns].sum()), even / 2)
+            factor[columns] = np.sqrt(target / block)
     factor = np.where(kinds == FLAG, np.sqrt(target), factor)
     weights = settings.weights or {}
     factor = factor * np.sqrt([float(weights.get(f, 1.0)) for f in features])
@@ -249,6 +255,7 @@ def build_preprocessing(
 def encoded_layout(encode: ColumnTransformer, features: FeatureParams) -> tuple[tuple[str, str], ...]:
     """(feature, kind) of each column a fitted encoder makes, in order."""
     onehot = {f.column for f in features.categorical if f.encoding == "onehot"}
+    binary = {f.column for f in features.categorical if f.encoding == "yes_no"}
     layout: list[tuple[str, str]] = []
     for name, part in encode.output_indices_.items():
         width = part.stop - part.start
@@ -256,6 +263,8 @@ def encoded_layout(encode: ColumnTransformer, features: FeatureParams) -> tuple[
             layout += [(name[: -len(FLAG_SUFFIX)], FLAG)] * width
         elif name in onehot:
             layout += [(name, LEVEL)] * width
+        elif name in binary:
+            layout += [(name, BINARY)] * width
         elif name != "remainder":
             layout += [(name, NUMBER)] * width
     return tuple(layout)

@@ -129,6 +129,7 @@ class PrepareParams:
     not_personal: tuple[str, ...] = ()
     decimal_mark: str = "auto"
     max_rejected_gap: float = 0.1
+    missing_values: tuple[str, ...] = ()  # further texts that mean "no value", e.g. unknown
 
 
 @dataclass(frozen=True)
@@ -413,9 +414,9 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
         label = sec.str("label", default=_default_label(column))
         missing = sec.str("missing", choices=NUMERIC_MISSING, default=NumericFeature.missing)
         bounds = _range(sec)
-        if log is True and bounds is not None and bounds[0] is not None and bounds[0] < 0:
+        if log is True and bounds is not None and any(b is not None and b < 0 for b in bounds):
             raise sec._fail(
-                "range", list(bounds), "a minimum >= 0 with log: true (log: auto handles values below zero)"
+                "range", list(bounds), "bounds >= 0 with log: true (log: auto handles values below zero)"
             )
         feature = NumericFeature(
             str(column),
@@ -559,6 +560,7 @@ def _prepare(root: _Section, data: DataParams, features: FeatureParams) -> Prepa
         max_rejected_gap=prep.number(
             "max_rejected_gap", minimum=0, maximum=1, default=PrepareParams.max_rejected_gap
         ),
+        missing_values=prep.str_list("missing_values", default=[]),
     )
     prep.refuse_unknown()
     return prepare

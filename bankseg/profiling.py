@@ -313,17 +313,134 @@ SEGMENT_METRICS = ("size", "share", "stability")
 
 
 def profile_metrics(profile: dict) -> dict:
-    """Sizes, shares and stability of each segment: the figures a metrics diff should show.
+    """Sizes, shares and stability of each segment, and what drives them: the figures a
+    metrics diff should show.
 
     The full profile (category mixes, means, differentiators) stays in ``reports/segments.json``.
     """
-    return {
+    drivers = profile.get("drivers", {})
+    small = set(drivers.get("small_segments", []))
+    metrics = {
         "n_customers": profile["n_customers"],
         "n_segments": len(profile["segments"]),
         "segments": {
-            seg: {k: p[k] for k in SEGMENT_METRICS if k in p} for seg, p in profile["segments"].items()
+            seg: {k: p[k] for k in SEGMENT_METRICS if k in p} | {"small": seg in small}
+            for seg, p in profile["segments"].items()
         },
     }
+    if drivers:
+        metrics |= {
+            "n_small_segments": len(small),
+            "max_feature_share": drivers["max_feature_share"],
+            "feature_shares": drivers["feature_shares"],
+            "category_agreement": (drivers.get("category_agreement") or {}).get("ari"),
+        }
+    return metrics
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _figure(kind: str, value: float | None) -> str:
+    return _percent(value) if kind == "rate" else format_amount(value)
+
+
+def outcome_lines(outcomes: dict, names: dict[str, str]) -> list[str]:
+    """The outcome figures per segment: does the segmentation separate what the bank cares about?"""
+    found = {c: o for c, o in outcomes.get("outcomes", {}).items() if o["kind"] != "categories"}
+    if not found:
+        return []
+    md = escape_markdown
+    lines = ["", "## Outcomes by segment", ""]
+    lines.append(
+        "How each segment does on the outcomes the bank cares about; lift is the segment's figure "
+        "divided by that of all customers. The association (Cramér's V for a rate, the "
+        "correlation ratio for an amount) runs from 0 (the segments do not separate it) to 1."
+    )
+    for column, o in found.items():
+        what = f"share with {md(o['label'])} = {md(o.get('positive', ''))}" if o["kind"] == "rate" else f"mean {md(o['label'])}"
+        lines += ["", f"**{md(o['label'])}**: {what}, all customers {_figure(o['kind'], o['overall'])}; association {o['association']:.2f}.", ""]
+        lines += ["| segment | name | figure | lift |", "|---|---|---|---|"]
+        figure = "rate" if o["kind"] == "rate" else "mean"
+        for seg, entry in o["segments"].items():
+            lift = "n/a" if entry["lift"] is None else f"{entry['lift']:.2f}"
+            lines.append(f"| {seg} | {md(names.get(seg, ''))} | {_figure(o['kind'], entry[figure])} | {lift} |")
+    return lines
+
+
+def driver_lines(drivers: dict, labels: dict[str, str]) -> list[str]:
+    """Each feature's share of the differences between segments."""
+    shares = drivers.get("feature_shares", {})
+    if not shares:
+        return []
+    lines = [
+        "",
+        "## What drives the segments",
+        "",
+        "Each feature's share of the differences between the segments (of the between-segment sum "
+        "of squares of the scaled features). One feature far above the others makes segments "
+        "that mostly sort customers by it.",
+        "",
+        "| feature | share of the differences |",
+        "|---|---|",
+    ]
+    lines += [f"| {escape_markdown(labels.get(c, c))} | {share:.1%} |" for c, share in shares.items()]
+    agreement = drivers.get("category_agreement")
+    if agreement:
+        columns = " and ".join(escape_markdown(labels.get(c, c)) for c in agreement["columns"])
+        lines += [
+            "",
+            f"The categorical columns closest to the segments are {columns}: their combinations agree "
+            f"with the segments at {agreement['ari']:.2f} (adjusted Rand index; 1 would mean the "
+            "segments are exactly those combinations).",
+        ]
+    return lines
+
+
+def fairness_lines(fairness: dict) -> list[str]:
+    columns = fairness.get("columns", {})
+    if not columns:
+        return []
+    lines = [
+        "",
+        "## Protected attributes",
+        "",
+        "Protected columns are never used to form the segments unless params say so; here is how "
+        f"strongly the segments follow each (Cramér's V, 0 none to 1 fully; above {fairness['threshold']} is flagged).",
+        "",
+        "| column | association | flagged |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {escape_markdown(c)} | {e['association']:.2f} | {'**yes**' if e['flagged'] else 'no'} |"
+        for c, e in columns.items()
+    ]
+    return lines
+
+
+def rejection_lines(comparison: dict | None, rejected: int, read: int) -> list[str]:
+    if not comparison or not rejected:
+        return []
+    lines = ["", "## Rejected rows", "", f"{rejected:,} of {read:,} rows were rejected by the cleaning."]
+    for column, entry in comparison.get("outcomes", {}).items():
+        if "kept_rate" in entry:
+            lines.append(
+                f"- {escape_markdown(column)}: {_percent(entry['rejected_rate'])} among rejected rows, "
+                f"{_percent(entry['kept_rate'])} among kept rows{' (**selective**)' if entry['selective'] else ''}."
+            )
+        else:
+            lines.append(
+                f"- {escape_markdown(column)}: mean {format_amount(entry['rejected_mean'])} among rejected rows, "
+                f"{format_amount(entry['kept_mean'])} among kept rows{' (**selective**)' if entry['selective'] else ''}."
+            )
+    for column, entry in comparison.get("columns", {}).items():
+        if entry["selective"]:
+            lines.append(
+                f"- {escape_markdown(column)}: the rejected rows' values differ from the kept rows' "
+                f"(distance {entry['distance']:.2f}; 0 same mix, 1 nothing in common) (**selective**)."
+            )
+    return lines
 
 
 def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:
@@ -368,17 +485,37 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
     Every name, label and value from the data or the params is escaped (:func:`escape_markdown`)."""
     md = escape_markdown
     labels = {column: md(label) for column, label in feature_labels(features).items()}
-    lines = [
-        "# Customer segments",
-        "",
-        f"{profile['n_customers']:,} customers in {profile['n_segments']} segments.",
-        "",
-        "| segment | name | customers | share |",
-        "|---|---|---|---|",
+    evaluation = profile.get("evaluation", {})
+    outcomes = {
+        c: o for c, o in evaluation.get("outcomes", {}).get("outcomes", {}).items() if o["kind"] != "categories"
+    }
+    small = set(profile.get("drivers", {}).get("small_segments", []))
+    lines = ["# Customer segments", ""]
+    warnings = evaluation.get("warnings", [])
+    if warnings:
+        lines += ["**Read this first:**", ""] + [f"- {md(w[0].upper() + w[1:])}." for w in warnings] + [""]
+    lines += [f"{profile['n_customers']:,} customers in {profile['n_segments']} segments.", ""]
+    header = ["segment", "name", "customers", "share"] + [
+        ("share " if o["kind"] == "rate" else "mean ") + o["label"] for o in outcomes.values()
     ]
+    lines += ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
     for seg, p in profile["segments"].items():
-        lines.append(f"| {seg} | {md(p['name'])} | {p['size']:,} | {p['share']:.1%} |")
+        cells = [seg, md(p["name"]), f"{p['size']:,}", f"{p['share']:.1%}" + (" (small)" if seg in small else "")]
+        for o in outcomes.values():
+            figure = "rate" if o["kind"] == "rate" else "mean"
+            cells.append(_figure(o["kind"], o["segments"].get(seg, {}).get(figure)))
+        lines.append("| " + " | ".join(cells) + " |")
+    if outcomes:
+        overall = ["", "all customers", f"{profile['n_customers']:,}", "100%"]
+        overall += [_figure(o["kind"], o["overall"]) for o in outcomes.values()]
+        lines.append("| " + " | ".join(overall) + " |")
     lines += confidence_lines(profile.get("confidence"))
+    names = {seg: p["name"] for seg, p in profile["segments"].items()}
+    lines += outcome_lines(evaluation.get("outcomes", {}), names)
+    lines += driver_lines(profile.get("drivers", {}), feature_labels(features))
+    lines += fairness_lines(evaluation.get("fairness", {}))
+    quality = evaluation.get("quality") or {}
+    lines += rejection_lines(quality.get("rejected_vs_kept"), quality.get("rows_rejected", 0), quality.get("rows_read", 0))
     for seg, p in profile["segments"].items():
         lines += ["", f"## Segment {seg}: {md(p['name'])}", "", md(p["description"]), ""]
         lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]

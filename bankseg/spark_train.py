@@ -34,8 +34,10 @@ from bankseg.training import (
     follow_reference,
     read_reference,
     resolve_n_clusters,
+    segment_findings,
     segment_names,
     segments_record,
+    warn,
     warn_unstable,
 )
 
@@ -113,6 +115,7 @@ def run_train(spark: Any, args: Any, params: Params) -> None:
     preprocessing = load_model(args.preprocessing, root=Path.cwd(), stage="train")
     trained = train(spark, args.features, args.customers, preprocessing, reference, params, n_clusters)
     warn_unstable(trained["stability"], trained["names"])
+    warn(trained["warnings"])
     save_model(build_model(preprocessing, trained["kmeans"]), args.model)
     write_json(trained["record"], args.segments)
     write_json(trained["stability"], args.stability)
@@ -183,6 +186,9 @@ def train(
         feature_spread(features, preprocessing, names),
         params,
     )
+    # What drives the segments, on the seeded sample.
+    findings = segment_findings(X_all.loc[named_rows], labels[named_rows], preprocessing, customers_s, params)
+    record["drivers"] = findings.metrics
     counts = np.bincount(labels, minlength=n_clusters)
     metrics = {
         "n_clusters": int(n_clusters),
@@ -203,7 +209,8 @@ def train(
     )
     metrics["stability_mean_ari"] = stability["mean_ari"]
     return {"kmeans": kmeans, "names": seg_names, "kept": kept, "stability": stability, "record": record} | {
-        "metrics": metrics
+        "metrics": metrics,
+        "warnings": findings.warnings,
     }
 
 

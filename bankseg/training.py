@@ -12,6 +12,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
+from bankseg.evaluation import Findings, driver_warnings, segment_drivers
 from bankseg.io import read_json
 from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
 from bankseg.params import FeatureParams, Params
@@ -28,6 +29,7 @@ class TrainedSegments:
     kept: dict[int, int]  # new id -> reference id, for segments matched to the reference
     stability: dict
     record: dict  # the content of models/segments.json
+    warnings: list[str]
 
 
 def check_reference(reference: object, source: str) -> dict:
@@ -122,6 +124,27 @@ def segment_names(
     )
 
 
+def segment_findings(
+    X: pd.DataFrame, labels: np.ndarray, preprocessing: Pipeline, customers: pd.DataFrame, params: Params
+) -> Findings:
+    """What drives the segments and which are too small (:mod:`bankseg.evaluation`)."""
+    drivers = segment_drivers(
+        X,
+        labels,
+        preprocessing,
+        customers,
+        params.features,
+        min_share=params.segments.min_share,
+        random_state=params.train.random_state,
+    )
+    return Findings(drivers, driver_warnings(drivers, params))
+
+
+def warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        log.warning("%s", warning)
+
+
 def segments_record(
     names: dict[int, str], centres: pd.DataFrame, stability: dict, spread: pd.Series, params: Params
 ) -> dict:
@@ -166,4 +189,6 @@ def train_segments(
     record = segments_record(
         names, encoded_centres(preprocessing, kmeans), stability, encoded_spread(preprocessing, X), params
     )
-    return TrainedSegments(kmeans, names, kept, stability, record)
+    findings = segment_findings(X, kmeans.labels_, preprocessing, customers, params)
+    record["drivers"] = findings.metrics
+    return TrainedSegments(kmeans, names, kept, stability, record, findings.warnings)

@@ -1,12 +1,15 @@
 """Stage analyze: profile each segment in business terms, write the report and plots."""
 
 import argparse
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from bankseg.assignment import read_segment_names
 from bankseg.errors import run_entry_point
+from bankseg.cleaning import selective_warnings
+from bankseg.evaluation import driver_warnings, fairness, outcomes
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.paths import check_args
@@ -21,6 +24,8 @@ from bankseg.profiling import (
     segment_effects,
 )
 
+log = logging.getLogger("analyze")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -33,26 +38,61 @@ def main() -> None:
     parser.add_argument("--report", required=True)
     parser.add_argument("--profiles", required=True, help="JSON with names, descriptions and figures")
     parser.add_argument("--metrics", required=True)
+    parser.add_argument("--quality", required=True, help="metrics of the prepare stage")
+    parser.add_argument("--fairness", required=True, help="segments against protected columns")
+    parser.add_argument("--outcomes", required=True, help="outcome rates by segment")
     parser.add_argument("--profile-plot", required=True)
     parser.add_argument("--distributions-plot", required=True)
     parser.add_argument("--projection-plot", required=True)
     args = parser.parse_args()
     check_args(
         args,
-        inputs=["customers", "features", "assigned", "segments", "elbow", "stability"],
-        outputs=["report", "profiles", "metrics", "profile_plot", "distributions_plot", "projection_plot"],
+        inputs=["customers", "features", "assigned", "segments", "elbow", "stability", "quality"],
+        outputs=[
+            "report",
+            "profiles",
+            "metrics",
+            "fairness",
+            "outcomes",
+            "profile_plot",
+            "distributions_plot",
+            "projection_plot",
+        ],
     )
     params = load_params()
 
     customers = pd.read_parquet(args.customers)
     segments = pd.read_csv(args.assigned, usecols=["segment"])["segment"]
-    names = read_segment_names(read_json(args.segments))
+    record = read_json(args.segments)
+    names = read_segment_names(record)
     profile_columns = list(params.prepare.profile_columns)
     effects = segment_effects(
         customers, segments, params.features, profile_columns, strong_effect=params.segments.strong_effect
     )
     profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
-    profile = add_confidence(profile, read_json(args.elbow), read_json(args.stability))
+    elbow = read_json(args.elbow)
+    profile = add_confidence(profile, elbow, read_json(args.stability))
+    quality = read_json(args.quality)["customers"]
+    fair = fairness(customers, segments, params)
+    outcome = outcomes(customers, segments, params, {str(k): v for k, v in names.items()})
+    drivers = record.get("drivers", {})
+    warnings = (
+        [w for w in fair.warnings if "used as a feature" in w]  # the report's very first lines
+        + list(elbow.get("warnings", []))
+        + driver_warnings(drivers, params)
+        + [w for w in fair.warnings if "used as a feature" not in w]
+        + outcome.warnings
+        + selective_warnings(quality.get("rejected_vs_kept"))
+    )
+    for warning in warnings:
+        log.warning("%s", warning)
+    profile["drivers"] = drivers
+    profile["evaluation"] = {
+        "warnings": warnings,
+        "fairness": fair.metrics,
+        "outcomes": outcome.metrics,
+        "quality": quality,
+    }
 
     save_figure(profile_heatmap(effect_matrix(effects, names, params.features)), args.profile_plot)
     logs = log_choices(customers, params.features, params.featurize.skew_threshold)
@@ -62,6 +102,8 @@ def main() -> None:
     write_text(report_markdown(profile, params.features, plots=plots), args.report)
     write_json(profile, args.profiles)
     write_json(profile_metrics(profile), args.metrics)
+    write_json(fair.metrics, args.fairness)
+    write_json(outcome.metrics, args.outcomes)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from bankseg.cleaning import CleanResult, FileCleaner, needed_columns, require_rows
+from bankseg.cleaning import CleanResult, FileCleaner, needed_columns, require_rows, selective_warnings
 from bankseg.errors import run_entry_point
 from bankseg.io import csv_block_writer, parquet_block_writer, write_json
 from bankseg.params import load_params
@@ -57,20 +57,9 @@ def main() -> None:
 
     customers, new = in_blocks(run)
     quality = customers.quality
-    warn_selective(quality.get("rejected_vs_kept"), args.raw)
+    for warning in selective_warnings(quality.get("rejected_vs_kept")):
+        log.warning("%s: %s", args.raw, warning)
     write_json({"customers": quality, "new_customers": new.quality if new else None}, args.metrics)
-
-
-def warn_selective(comparison: dict | None, source: str) -> None:
-    for column in (comparison or {}).get("selective", []):
-        entry = comparison["outcomes"].get(column) or comparison["columns"][column]
-        log.warning(
-            "%s: the rejected rows differ from the kept ones in %s (%s); the segments describe a "
-            "biased part of the customers: impute gaps instead of dropping them (features.<kind>.<column>.missing)",
-            source,
-            column,
-            ", ".join(f"{k} {v:.3g}" for k, v in entry.items() if isinstance(v, float)),
-        )
 
 
 def _write(cleaned: CleanResult, write_kept: Callable, write_rejected: Callable) -> None:

@@ -10,7 +10,7 @@ from bankseg.io import load_model, save_model, write_json
 from bankseg.model import build_model, training_metrics
 from bankseg.params import load_params
 from bankseg.paths import check_args
-from bankseg.training import read_reference, resolve_n_clusters, train_segments, warn_unstable
+from bankseg.training import read_reference, resolve_n_clusters, train_segments, warn, warn_unstable
 
 
 def main() -> None:
@@ -44,6 +44,7 @@ def main() -> None:
     customers = pd.read_parquet(args.customers)
     trained = train_segments(X, customers, preprocessing, reference, params, n_clusters=n_clusters)
     warn_unstable(trained.stability, trained.names)
+    warn(trained.warnings)
 
     save_model(build_model(preprocessing, trained.kmeans), args.model)
     write_json(trained.record, args.segments)

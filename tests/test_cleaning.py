@@ -472,3 +472,32 @@ def test_a_later_block_that_contradicts_the_decimal_mark_is_refused_or_rejected(
         match=r"row 2, networth is written with a decimal point, but earlier rows use a decimal comma",
     ):
         comma.clean(make_raw({"customer_id": "2", "networth": "12.5"}))
+
+
+def test_a_missing_column_error_shows_the_other_columns_and_the_key_to_rename(params):
+    """A renamed feature column: the error lists the file's non-personal columns (never the
+    personal ones first), the closest names and the params key to edit, on one line."""
+    raw = pd.DataFrame(
+        {
+            "customer_name": ["x"],
+            "mobile_no": ["9"],
+            "address": ["a"],
+            "customer_pan_card_no": ["p"],
+            "customer_adhar_card_no": ["q"],
+            "date_of_birth": ["d"],
+            "zip_code": ["z"],
+            "kyc_number": ["k"],
+            "customer_id": ["1"],
+            "age_years": ["30"],
+            "networth": ["1"],
+        }
+    )
+    with pytest.raises(InputError) as info:
+        clean_customers(raw, params, source="in.csv")
+    message = str(info.value)
+    assert message.startswith("in.csv: required column 'age' is missing (11 columns in the file; closest: 'age_years'")
+    assert "columns found: customer_id, age_years, networth" in message
+    assert "rename features.numeric.age in params.yaml" in message
+    for personal in ("customer_name", "mobile_no", "address"):
+        assert personal not in message
+    assert "\n" not in message

@@ -365,3 +365,22 @@ def test_the_spark_engines_rule_for_grouped_values_is_scikit_learns(seed):
             m = _copies(len(frequent), len(counts) - len(frequent), min_frequency)
             example = np.array([v for v in counts for _ in range(m if v in frequent else 1)], dtype=object)
             assert infrequent(example.reshape(-1, 1), **settings) == set(counts) - frequent, (counts, settings)
+
+
+def test_a_rare_value_does_not_stretch_its_feature(cleaned, params):
+    """A yes/no answer that is almost always No (2 % Yes) or a category with one dominant
+    value counts as less than one feature: its rare customers are not pushed many spreads away."""
+    customers = cleaned.kept.copy()
+    n = len(customers)
+    customers["sip_status"] = np.where(np.arange(n) % 50 == 0, "Yes", "No")
+    customers["account_type"] = np.where(np.arange(n) % 50 == 0, "Current", "Savings")
+    _, X = fit_preprocessing(customers, params.features, params.featurize)
+    p = (customers["sip_status"] == "Yes").mean()
+    assert X["sip_status"].var(ddof=0) == pytest.approx(p * (1 - p) / 0.125)
+    assert X["sip_status"].abs().max() < 3
+    onehot = [c for c in X.columns if c.startswith("account_type_")]
+    assert X[onehot].var(ddof=0).sum() == pytest.approx(2 * p * (1 - p) / 0.25)
+    # Evenly spread answers still count as one feature each.
+    customers["sip_status"] = np.where(np.arange(n) % 2 == 0, "Yes", "No")
+    _, even = fit_preprocessing(customers, params.features, params.featurize)
+    assert even["sip_status"].var(ddof=0) == pytest.approx(1.0, abs=1e-3)

@@ -9,7 +9,20 @@ import pytest
 import yaml
 
 from bankseg.errors import InputError
-from bankseg.params import DriftParams, GateParams, StabilityParams, load_params, parse_params
+from bankseg.params import (
+    MOVED_KEYS,
+    PROTECTED,
+    RECORD_ID,
+    DriftParams,
+    FairnessParams,
+    FeaturizeParams,
+    GateParams,
+    Outcome,
+    SegmentParams,
+    StabilityParams,
+    load_params,
+    parse_params,
+)
 
 
 def _error(raw: dict) -> str:
@@ -33,14 +46,14 @@ def test_repository_params_are_read_with_their_values(params):
     ]
     age, networth, _ = params.features.numeric
     assert age.words == ("young", "middle-aged", "senior")
-    assert age.log is False
+    assert age.log == "auto"  # not set: log when heavily skewed
     assert age.label == "age"  # default label: the column name
     assert networth.log is True
     assert networth.label == "net worth"
     risk = next(f for f in params.features.categorical if f.column == "risk_id")
     assert risk.encoding == "ordinal"
     assert risk.order == ("1", "2", "3", "4")
-    assert params.featurize.scaler == "minmax"
+    assert params.featurize.scaler == "standard"
     assert params.featurize.feature_range == (1.0, 10.0)
     assert params.train.n_clusters == "auto"
     assert params.elbow.method == "consensus"
@@ -52,23 +65,47 @@ def test_repository_params_are_read_with_their_values(params):
     assert params.prepare.not_personal == ()
     assert params.prepare.decimal_mark == "auto"
     assert params.featurize.max_categories == 20
+    assert params.featurize == FeaturizeParams(feature_range=(1.0, 10.0))  # the file repeats the defaults
+    assert params.prepare.max_rejected_gap == 0.1
+    assert params.outcomes == ()
+    assert params.fairness == FairnessParams()
+    assert (params.data.new, params.data.id_generated) == ("data/raw/new_customers.csv", False)
+    assert params.data.has_new
 
 
-def test_missing_policy_defaults_to_drop_for_unlisted_features(params):
-    assert params.prepare.missing == {
+def test_missing_policy_is_read_from_each_feature(params):
+    assert params.features.missing == {
         "age": "median",
         "networth": "median",
         "sip_amount": "zero",
-        "income_slab": "most_frequent",
+        "income_slab": "most_frequent",  # not set: the default of an ordinal feature
         "risk_id": "drop",
         "sip_status": "drop",
         "has_demat_account": "drop",
         "account_type": "drop",
     }
+    assert params.features.numeric[2].missing == "zero"
+
+
+def test_missing_policy_defaults_by_kind_of_feature(raw_params):
+    for kind in ("numeric", "categorical"):
+        for settings in raw_params["features"][kind].values():
+            settings.pop("missing", None)
+    assert parse_params(raw_params).features.missing == {
+        "age": "median",
+        "networth": "median",
+        "sip_amount": "median",
+        "income_slab": "most_frequent",
+        "risk_id": "most_frequent",
+        "sip_status": "most_frequent",
+        "has_demat_account": "most_frequent",
+        "account_type": "level",  # onehot: a gap is a value of its own
+    }
 
 
 def test_ranges_keep_null_as_no_bound(params):
-    assert params.prepare.ranges == {"age": (18, 100), "networth": (0, None), "sip_amount": (0, None)}
+    assert params.features.ranges == {"age": (18, 100), "networth": (0, None), "sip_amount": (0, None)}
+    assert params.features.numeric[0].range == (18, 100)
 
 
 def test_params_are_frozen(params):
@@ -106,7 +143,8 @@ def test_optional_keys_get_their_defaults(raw_params):
     networth = parsed.features.numeric[1]
     assert networth.label == "networth"
     sip = parsed.features.numeric[2]
-    assert (sip.log, sip.label, sip.words) == (False, "sip amount", ("low", "high"))
+    assert (sip.log, sip.label, sip.words) == ("auto", "sip amount", ("low", "high"))
+    assert (sip.missing, sip.flag_missing, sip.range, sip.weight) == ("median", False, None, 1.0)
 
 
 def test_segment_name_overrides_have_integer_keys(tmp_path, raw_params):
@@ -123,6 +161,19 @@ def _set(section: str, key: str, value):
     return change
 
 
+def _set_path(path: str, value):
+    """Set the value at a dotted ``path`` (keys of nested mappings)."""
+
+    def change(raw: dict) -> None:
+        *parents, name = path.split(".")
+        mapping = raw
+        for parent in parents:
+            mapping = mapping[parent]
+        mapping[name] = value
+
+    return change
+
+
 def _add_personal(column: str):
     def change(raw: dict) -> None:
         raw["prepare"]["personal_columns"].append(column)
@@ -133,13 +184,6 @@ def _add_personal(column: str):
 def _feature_setting(kind: str, column: str, key: str, value):
     def change(raw: dict) -> None:
         raw["features"][kind][column][key] = value
-
-    return change
-
-
-def _prepare_entry(section: str, column: str, value):
-    def change(raw: dict) -> None:
-        raw["prepare"][section][column] = value
 
     return change
 
@@ -194,21 +238,34 @@ INVALID = {
         "['Low']",
     ),
     "median of a category": (
-        _prepare_entry("missing", "risk_id", "median"),
-        "prepare.missing.risk_id",
+        _feature_setting("categorical", "risk_id", "missing", "median"),
+        "features.categorical.risk_id.missing",
         "'median'",
     ),
-    "unknown missing strategy": (_prepare_entry("missing", "age", "guess"), "prepare.missing.age", "'guess'"),
-    "missing policy for a non-feature": (
-        _prepare_entry("missing", "balance", "zero"),
-        "prepare.missing.balance",
-        "'zero'",
+    "unknown missing strategy": (
+        _feature_setting("numeric", "age", "missing", "guess"),
+        "features.numeric.age.missing",
+        "'guess'",
     ),
-    "range with one bound": (_prepare_entry("ranges", "age", [18]), "prepare.ranges.age", "[18]"),
+    "level of a number": (
+        _feature_setting("numeric", "age", "missing", "level"),
+        "features.numeric.age.missing",
+        "'level'",
+    ),
+    "range with one bound": (
+        _feature_setting("numeric", "age", "range", [18]),
+        "features.numeric.age.range",
+        "[18]",
+    ),
     "range of a category": (
-        _prepare_entry("ranges", "income_slab", [0, 1]),
-        "prepare.ranges.income_slab",
-        "[0, 1]",
+        _feature_setting("categorical", "income_slab", "range", [0, 1]),
+        "features.categorical.income_slab.range",
+        "unknown key",
+    ),
+    "flag_missing not a boolean": (
+        _feature_setting("numeric", "age", "flag_missing", "yes"),
+        "features.numeric.age.flag_missing",
+        "'yes'",
     ),
     "feature range reversed": (
         _set("featurize", "feature_range", [10, 1]),
@@ -267,8 +324,6 @@ def test_integer_number_of_clusters_is_accepted(raw_params):
 
 def test_features_must_list_a_column(raw_params):
     raw_params["features"] = {"numeric": {}, "categorical": {}}
-    raw_params["prepare"]["missing"] = {}
-    raw_params["prepare"]["ranges"] = {}
     assert "lists no columns" in _error(raw_params)
 
 
@@ -355,6 +410,51 @@ MISSPELLED = {
         "features.categorical.income_slab.lable",
         "features.categorical.income_slab.label",
     ),
+    "range of a feature": (
+        _rename("features.numeric.age.range", "rnage"),
+        "features.numeric.age.rnage",
+        "features.numeric.age.range",
+    ),
+    "missing of a feature, capitalised": (
+        _rename("features.numeric.sip_amount.missing", "Missing"),
+        "features.numeric.sip_amount.Missing",
+        "features.numeric.sip_amount.missing",
+    ),
+    "missing of a categorical feature": (
+        _rename("features.categorical.risk_id.missing", "mising"),
+        "features.categorical.risk_id.mising",
+        "features.categorical.risk_id.missing",
+    ),
+    "flag_missing of a feature": (
+        _set_path("features.numeric.age.flag-missing", True),
+        "features.numeric.age.flag-missing",
+        "features.numeric.age.flag_missing",
+    ),
+    "weight of a categorical feature": (
+        _set_path("features.categorical.account_type.wieght", 2),
+        "features.categorical.account_type.wieght",
+        "features.categorical.account_type.weight",
+    ),
+    "new featurize setting": (
+        _set_path("featurize.skew_treshold", 3),
+        "featurize.skew_treshold",
+        "featurize.skew_threshold",
+    ),
+    "new segments setting": (
+        _set_path("segments.min_shares", 0.1),
+        "segments.min_shares",
+        "segments.min_share",
+    ),
+    "fairness setting": (
+        _set_path("fairness.use_as_features", ["gender"]),
+        "fairness.use_as_features",
+        "fairness.use_as_feature",
+    ),
+    "outcome setting": (
+        _set_path("outcomes", {"term_deposit": {"postive": "yes"}}),
+        "outcomes.term_deposit.postive",
+        "outcomes.term_deposit.positive",
+    ),
     "gate threshold": (
         _rename("gate.min_stability", "min_stabilty"),
         "gate.min_stabilty",
@@ -378,19 +478,34 @@ def test_unknown_key_far_from_any_lists_the_keys_of_its_section(raw_params):
     assert message.startswith("params.yaml: unknown key 'train.verbose'; expected one of n_clusters, n_init")
 
 
-@pytest.mark.parametrize(
-    ("section", "column", "value", "suggested"),
-    [
-        ("missing", "Age", "median", "prepare.missing.age"),
-        ("missing", "sip_amont", "zero", "prepare.missing.sip_amount"),
-        ("ranges", "net_worth", [0, None], "prepare.ranges.networth"),
-    ],
-)
-def test_missing_and_ranges_suggest_the_nearest_feature_column(raw_params, section, column, value, suggested):
-    raw_params["prepare"][section][column] = value
+@pytest.mark.parametrize("key", list(MOVED_KEYS))
+def test_key_of_the_older_layout_is_refused_saying_where_it_moved(raw_params, key):
+    """``prepare.missing`` and ``prepare.ranges`` held every feature's gap rule and bounds;
+    a file still using them gets one line naming the key and where to write each setting."""
+    raw_params["prepare"][key] = {"age": "median"} if key == "missing" else {"age": [18, 100]}
     message = _error(raw_params)
-    assert f"'prepare.{section}.{column}' is {value!r}" in message
-    assert message.endswith(f"did you mean '{suggested}'?")
+    where = {
+        "missing": "features.<numeric|categorical>.<column>.missing",
+        "ranges": "features.numeric.<column>.range",
+    }
+    assert message == (
+        f"params.yaml: 'prepare.{key}' has moved: every setting of a feature sits under the feature now; "
+        f"write it as {where[key]}"
+    )
+
+
+def test_params_of_the_older_layout_get_one_line(raw_params):
+    raw_params["prepare"]["missing"] = {"age": "median", "sip_amount": "zero"}
+    raw_params["prepare"]["ranges"] = {"age": [18, 100], "networth": [0, None]}
+    message = _error(raw_params)
+    assert len(message.splitlines()) == 1
+    assert message.startswith("params.yaml: 'prepare.missing' has moved")
+    assert "features.<numeric|categorical>.<column>.missing" in message
+
+
+def test_empty_moved_key_is_refused_too(raw_params):
+    raw_params["prepare"]["ranges"] = {}
+    assert _error(raw_params).startswith("params.yaml: 'prepare.ranges' has moved")
 
 
 def test_order_of_another_encoding_is_not_an_unknown_key(raw_params):
@@ -420,8 +535,8 @@ def test_duplicate_key_is_refused_with_its_key_and_line(tmp_path, root):
             "line 3: duplicate key 'features.numeric.age.log'",
         ),
         (
-            "prepare:\n  missing:\n    age: median\n    age: zero\n",
-            "line 4: duplicate key 'prepare.missing.age'",
+            "outcomes:\n  churned: {}\n  churned: {label: churn}\n",
+            "line 3: duplicate key 'outcomes.churned'",
         ),
     ],
     ids=["top level", "feature setting", "column of a user-data section"],
@@ -510,23 +625,12 @@ def test_key_with_a_line_break_is_shown_on_one_line(tmp_path, raw_params, key):
     assert _load_error(path).startswith(f"params.yaml: unknown key '{written}'; expected one of generate,")
     lines = _load_error(_write(tmp_path, f"{key}: 1\n{key}: 2\n")).splitlines()
     assert lines == [f"{tmp_path / 'params.yaml'}: line 2: duplicate key '{written}' (first on line 1)"]
-    raw_params["features"]["numeric"][yaml.safe_load(key)] = None
-    raw_params["prepare"]["ranges"]["x"] = [0, 1]
+    raw_params["features"]["numeric"][yaml.safe_load(key)] = {"rnage": [0, 1]}
     message = _error(raw_params)
-    assert f"(age, networth, sip_amount, {written})" in message and len(message.splitlines()) == 1
-
-
-def _set_path(path: str, value):
-    """Set the value at a dotted ``path`` (keys of nested mappings)."""
-
-    def change(raw: dict) -> None:
-        *parents, name = path.split(".")
-        mapping = raw
-        for parent in parents:
-            mapping = mapping[parent]
-        mapping[name] = value
-
-    return change
+    assert message == (
+        f"params.yaml: unknown key 'features.numeric.{written}.rnage'; "
+        f"did you mean 'features.numeric.{written}.range'?"
+    )
 
 
 NAN, INF = float("nan"), float("inf")
@@ -538,14 +642,26 @@ MISTAKES = {
     "psi threshold inf": (_set_path("drift.psi_threshold", INF), "drift.psi_threshold", "is inf,"),
     "gate nan": (_set_path("gate.min_stability", NAN), "gate.min_stability", "is nan,"),
     "min effect -inf": (_set_path("segments.min_effect", -INF), "segments.min_effect", "is -inf,"),
-    "range bound inf": (_set_path("prepare.ranges.age", [18, INF]), "prepare.ranges.age", "[18, inf]"),
-    "range bound nan": (_set_path("prepare.ranges.age", [NAN, 100]), "prepare.ranges.age", "[nan, 100]"),
+    "range bound inf": (
+        _set_path("features.numeric.age.range", [18, INF]),
+        "features.numeric.age.range",
+        "[18, inf]",
+    ),
+    "range bound nan": (
+        _set_path("features.numeric.age.range", [NAN, 100]),
+        "features.numeric.age.range",
+        "[nan, 100]",
+    ),
     "feature range inf": (
         _set_path("featurize.feature_range", [0, INF]),
         "featurize.feature_range",
         "[0, inf]",
     ),
-    "range reversed": (_set_path("prepare.ranges.age", [100, 18]), "prepare.ranges.age", "[100, 18]"),
+    "range reversed": (
+        _set_path("features.numeric.age.range", [100, 18]),
+        "features.numeric.age.range",
+        "[100, 18]",
+    ),
     "negative match distance": (
         _set_path("segments.match_distance", -0.5),
         "segments.match_distance",
@@ -672,7 +788,22 @@ def test_value_that_can_only_be_a_mistake_is_refused(raw_params, change, key, sh
         ("train.max_iter", 10**6, "expected an integer between 1 and 100000"),
         ("train.tol", -1.0, "expected a finite number >= 0"),
         ("gate.min_segment_share", 2.0, "expected a finite number between 0 and 1"),
-        ("prepare.ranges.age", [65, 18], "expected [min, max] with min <= max"),
+        ("features.numeric.age.range", [65, 18], "expected [min, max] with min <= max"),
+        ("features.numeric.age.range", "18-100", "expected [min, max] with finite numbers or null"),
+        (
+            "features.numeric.networth.range",
+            [-1, None],
+            "expected bounds >= 0 with log: true (log: auto handles values below zero)",
+        ),
+        ("features.numeric.age.log", 1, "expected true, false or auto (log when heavily skewed)"),
+        ("features.numeric.age.weight", 101, "expected a finite number between 0 and 100"),
+        (
+            "features.categorical.sip_status.missing",
+            "level",
+            "expected drop or most_frequent for encoding yes_no (level needs onehot)",
+        ),
+        ("features.categorical.sip_status.missing", "zero", "expected one of drop, most_frequent, level"),
+        ("features.numeric.age.missing", "level", "expected one of drop, median, mean, most_frequent, zero"),
         ("prepare.decimal_mark", "comma", "expected one of auto, '.', ','"),
     ],
 )
@@ -682,8 +813,8 @@ def test_refusal_says_what_is_expected(raw_params, key, value, expected):
 
 
 def test_range_with_equal_bounds_is_allowed(raw_params):
-    raw_params["prepare"]["ranges"]["age"] = [30, 30]
-    assert parse_params(raw_params).prepare.ranges["age"] == (30, 30)
+    raw_params["features"]["numeric"]["age"]["range"] = [30, 30]
+    assert parse_params(raw_params).features.ranges["age"] == (30, 30)
 
 
 PERSONAL_ROLES = {
@@ -695,6 +826,11 @@ PERSONAL_ROLES = {
         "ZIP CODE",
     ),
     "id": (_set_path("data.id_column", "CRN.Unique.ID"), "id", "CRN.Unique.ID"),
+    "outcome": (
+        _set_path("outcomes", {"Demat Account No": {"positive": "yes"}}),
+        "outcome",
+        "Demat Account No",
+    ),
 }
 
 
@@ -704,7 +840,8 @@ def test_personal_column_is_refused_in_every_role_under_any_spelling(raw_params,
     message = _error(raw_params)
     assert message.startswith(f"params.yaml: {role} column {column!r} is personal data (it is '")
     assert message.endswith(
-        "' in prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+        "' in prepare.personal_columns); personal columns may not be used as id, feature, profile or "
+        "outcome column"
     )
 
 
@@ -712,7 +849,8 @@ def test_profile_column_named_as_personal_data_is_refused(raw_params):
     raw_params["prepare"]["profile_columns"] = ["Customer Name"]
     assert _error(raw_params) == (
         "params.yaml: profile column 'Customer Name' is personal data (it is 'customer_name' in "
-        "prepare.personal_columns); personal columns may not be used as id, feature or profile column"
+        "prepare.personal_columns); personal columns may not be used as id, feature, profile or "
+        "outcome column"
     )
 
 
@@ -722,8 +860,9 @@ def test_profile_column_named_as_personal_data_is_refused(raw_params):
         (_set_path("features.numeric.mobile_number", None), "feature", "mobile_number", "a phone number"),
         (_set_path("prepare.profile_columns", ["e-mail"]), "profile", "e-mail", "an e-mail address"),
         (_set_path("data.id_column", "PAN"), "id", "PAN", "a PAN"),
+        (_set_path("outcomes", {"email_id": {}}), "outcome", "email_id", "an e-mail address"),
     ],
-    ids=["feature", "profile", "id"],
+    ids=["feature", "profile", "id", "outcome"],
 )
 def test_column_whose_name_looks_personal_is_refused(raw_params, change, role, column, kind):
     change(raw_params)
@@ -782,3 +921,376 @@ def test_new_settings_have_defaults(raw_params):
         (),
         "auto",
     )
+
+
+# --- protected attributes and outcomes ----------------------------------------------------------
+
+
+def _protected_message(column: str, entry: str) -> str:
+    return (
+        f"params.yaml: feature {column!r} is a protected attribute ({entry!r} in fairness.protected); "
+        "remove it from features, or list it in fairness.use_as_feature to use it knowingly "
+        "(the report then says so)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "entry"),
+    [
+        ("gender", "gender"),
+        ("CODE_GENDER", "gender"),
+        ("customerEthnicity", "ethnicity"),
+        ("Religion", "religion"),
+    ],
+)
+def test_protected_attribute_is_refused_as_a_feature(raw_params, column, entry):
+    raw_params["features"]["categorical"][column] = {"encoding": "onehot"}
+    assert _error(raw_params) == _protected_message(column, entry)
+
+
+def test_protected_attribute_as_a_numeric_feature_is_refused(raw_params):
+    raw_params["features"]["numeric"]["disability_score"] = None
+    assert _error(raw_params) == _protected_message("disability_score", "disability")
+
+
+@pytest.mark.parametrize(
+    ("column", "listed_as"),
+    [("gender", "gender"), ("CODE_GENDER", "code gender"), ("customerEthnicity", "customer_ethnicity")],
+)
+def test_protected_attribute_listed_in_use_as_feature_is_accepted(raw_params, column, listed_as):
+    raw_params["features"]["categorical"][column] = {"encoding": "onehot"}
+    raw_params["fairness"]["use_as_feature"] = [listed_as]
+    parsed = parse_params(raw_params)
+    assert column in parsed.features.columns
+    assert parsed.fairness.use_as_feature == (listed_as,)
+
+
+def test_use_as_feature_clears_only_the_column_it_lists(raw_params):
+    raw_params["features"]["categorical"]["CODE_GENDER"] = {"encoding": "onehot"}
+    raw_params["fairness"]["use_as_feature"] = ["gender"]
+    assert _error(raw_params) == _protected_message("CODE_GENDER", "gender")
+
+
+@pytest.mark.parametrize("column", ["trace_id", "racecourse_visits", "sextant", "nation"])
+def test_name_only_containing_a_protected_word_is_a_feature(raw_params, column):
+    raw_params["features"]["numeric"][column] = None
+    assert column in parse_params(raw_params).features.columns
+
+
+def test_protected_list_is_the_one_in_params(raw_params):
+    assert PROTECTED == (
+        "gender",
+        "sex",
+        "ethnicity",
+        "race",
+        "religion",
+        "caste",
+        "nationality",
+        "disability",
+    )
+    del raw_params["fairness"]
+    assert parse_params(raw_params).fairness == FairnessParams(protected=PROTECTED)
+    raw_params["features"]["categorical"]["gender"] = {"encoding": "onehot"}
+    raw_params["fairness"] = {"protected": []}
+    assert "gender" in parse_params(raw_params).features.columns
+    raw_params["fairness"] = {"protected": ["income"]}
+    assert _error(raw_params) == _protected_message("income_slab", "income")
+
+
+def test_outcomes_are_read_with_label_and_positive(raw_params):
+    raw_params["outcomes"] = {
+        "term_deposit": {"positive": "yes", "label": "took a term deposit"},
+        "defaulted": {"positive": 1},
+        "balance_band": None,
+    }
+    assert parse_params(raw_params).outcomes == (
+        Outcome("term_deposit", "took a term deposit", "yes"),
+        Outcome("defaulted", "defaulted", "1"),
+        Outcome("balance_band", "balance band", None),
+    )
+
+
+def test_outcomes_default_to_none(raw_params):
+    del raw_params["outcomes"]
+    assert parse_params(raw_params).outcomes == ()
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "key", "shown"),
+    [
+        ({"term_deposit": {"positive": True}}, "outcomes.term_deposit.positive", "True"),
+        ({"term_deposit": {"positive": ["yes"]}}, "outcomes.term_deposit.positive", "['yes']"),
+        ({"term_deposit": {"label": ""}}, "outcomes.term_deposit.label", "''"),
+        (["term_deposit"], "outcomes", "['term_deposit']"),
+        ({"term_deposit": "yes"}, "outcomes.term_deposit", "'yes'"),
+    ],
+    ids=["positive boolean", "positive list", "empty label", "list", "settings not a mapping"],
+)
+def test_wrong_outcome_settings_are_refused(raw_params, outcomes, key, shown):
+    raw_params["outcomes"] = outcomes
+    message = _error(raw_params)
+    assert f"'{key}'" in message
+    assert shown in message
+
+
+@pytest.mark.parametrize("column", ["age", "Net Worth", "ACCOUNT-TYPE"])
+def test_outcome_that_is_also_a_feature_is_refused(raw_params, column):
+    raw_params["outcomes"] = {column: {"positive": "yes"}}
+    feature = {"age": "age", "Net Worth": "networth", "ACCOUNT-TYPE": "account_type"}[column]
+    assert _error(raw_params) == (
+        f"params.yaml: outcome column {column!r} is also a feature ({feature!r}); an outcome is what "
+        "the segments are judged by, expected it under outcomes only"
+    )
+
+
+def test_outcome_that_is_the_id_column_is_refused(raw_params):
+    raw_params["outcomes"] = {"Customer ID": {}}
+    assert _error(raw_params) == "params.yaml: outcome column 'Customer ID' is the id column"
+
+
+def test_outcome_may_be_a_protected_attribute(raw_params):
+    """Protected attributes are refused as features; as an outcome, a segment rate is shown."""
+    raw_params["outcomes"] = {"gender": {}}
+    assert parse_params(raw_params).outcomes == (Outcome("gender", "gender"),)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("new", ["absent", None])
+def test_data_new_is_optional(raw_params, new):
+    if new == "absent":
+        del raw_params["data"]["new"]
+    else:
+        raw_params["data"]["new"] = new
+    data = parse_params(raw_params).data
+    assert data.new is None
+    assert not data.has_new
+
+
+def test_data_new_the_same_as_raw_has_no_new_customers(raw_params):
+    raw_params["data"]["new"] = raw_params["data"]["raw"]
+    assert not parse_params(raw_params).data.has_new
+
+
+def test_data_new_empty_is_refused(raw_params):
+    raw_params["data"]["new"] = ""
+    assert _error(raw_params) == "params.yaml: 'data.new' is '', expected a non-empty string"
+
+
+@pytest.mark.parametrize("id_column", ["absent", None])
+def test_without_an_id_column_the_record_number_is_the_id(raw_params, id_column):
+    if id_column == "absent":
+        del raw_params["data"]["id_column"]
+    else:
+        raw_params["data"]["id_column"] = id_column
+    data = parse_params(raw_params).data
+    assert RECORD_ID == "record"
+    assert (data.id_column, data.id_generated) == ("record", True)
+
+
+def test_generated_id_is_not_checked_as_a_personal_column(raw_params):
+    raw_params["data"]["id_column"] = None
+    raw_params["prepare"]["personal_columns"].append("record")
+    assert parse_params(raw_params).data.id_generated
+
+
+# --- settings under a feature --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("log", [True, False, "auto"])
+def test_log_is_true_false_or_auto(raw_params, log):
+    raw_params["features"]["numeric"]["age"]["log"] = log
+    assert parse_params(raw_params).features.numeric[0].log == log
+
+
+@pytest.mark.parametrize("log", [1, 0, "yes", "Auto", 1.0, None])
+def test_other_log_values_are_refused(raw_params, log):
+    raw_params["features"]["numeric"]["age"]["log"] = log
+    assert _error(raw_params) == (
+        f"params.yaml: 'features.numeric.age.log' is {log!r}, expected true, false or auto (log when heavily skewed)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["numeric", "categorical"])
+@pytest.mark.parametrize("weight", [0, 0.25, 1, 100])
+def test_weight_between_0_and_100_is_accepted(raw_params, kind, weight):
+    column = {"numeric": "age", "categorical": "account_type"}[kind]
+    raw_params["features"][kind][column]["weight"] = weight
+    feature = next(f for f in parse_params(raw_params).features.all if f.column == column)
+    assert feature.weight == weight
+    assert isinstance(feature.weight, float)
+
+
+@pytest.mark.parametrize("kind", ["numeric", "categorical"])
+@pytest.mark.parametrize("weight", [-0.1, 100.5, True, float("nan"), "2"])
+def test_weight_outside_0_to_100_is_refused(raw_params, kind, weight):
+    column = {"numeric": "age", "categorical": "account_type"}[kind]
+    raw_params["features"][kind][column]["weight"] = weight
+    assert _error(raw_params) == (
+        f"params.yaml: 'features.{kind}.{column}.weight' is {weight!r}, expected a finite number between 0 and 100"
+    )
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_flag_missing_is_read(raw_params, flag):
+    raw_params["features"]["numeric"]["age"]["flag_missing"] = flag
+    raw_params["features"]["categorical"]["account_type"]["flag_missing"] = flag
+    features = parse_params(raw_params).features
+    assert features.numeric[0].flag_missing is flag
+    assert features.categorical[-1].flag_missing is flag
+
+
+@pytest.mark.parametrize("flag", [1, "yes", None])
+def test_flag_missing_not_a_boolean_is_refused(raw_params, flag):
+    raw_params["features"]["categorical"]["account_type"]["flag_missing"] = flag
+    assert _error(raw_params) == (
+        f"params.yaml: 'features.categorical.account_type.flag_missing' is {flag!r}, expected true or false"
+    )
+
+
+@pytest.mark.parametrize(("column", "encoding"), [("income_slab", "ordinal"), ("sip_status", "yes_no")])
+def test_missing_level_needs_onehot(raw_params, column, encoding):
+    raw_params["features"]["categorical"][column]["missing"] = "level"
+    assert _error(raw_params) == (
+        f"params.yaml: 'features.categorical.{column}.missing' is 'level', expected drop or most_frequent "
+        f"for encoding {encoding} (level needs onehot)"
+    )
+
+
+def test_missing_level_of_a_onehot_feature_is_accepted(raw_params):
+    raw_params["features"]["categorical"]["account_type"]["missing"] = "level"
+    assert parse_params(raw_params).features.missing["account_type"] == "level"
+
+
+@pytest.mark.parametrize("column", ["age", "networth"])
+@pytest.mark.parametrize("low", [-1, -0.001])
+def test_log_true_with_a_negative_minimum_is_refused(raw_params, column, low):
+    raw_params["features"]["numeric"][column].update(log=True, range=[low, None])
+    assert _error(raw_params) == (
+        f"params.yaml: 'features.numeric.{column}.range' is [{low}, None], expected bounds >= 0 with "
+        "log: true (log: auto handles values below zero)"
+    )
+
+
+@pytest.mark.parametrize("log", [False, "auto"])
+def test_negative_minimum_without_log_true_is_accepted(raw_params, log):
+    raw_params["features"]["numeric"]["networth"].update(log=log, range=[-500, None])
+    assert parse_params(raw_params).features.ranges["networth"] == (-500, None)
+
+
+@pytest.mark.parametrize(
+    ("log", "bounds", "expected"),
+    [
+        (True, None, (0, None)),
+        (True, [None, 1e6], (0, 1e6)),
+        (True, [0, None], (0, None)),
+        (True, [5, 10], (5, 10)),
+        ("auto", None, None),
+        (False, None, None),
+        ("auto", [None, 10], (None, 10)),
+    ],
+)
+def test_ranges_give_a_log_true_feature_a_lower_bound_of_zero(raw_params, log, bounds, expected):
+    networth = raw_params["features"]["numeric"]["networth"]
+    networth.pop("range")
+    networth["log"] = log
+    if bounds is not None:
+        networth["range"] = bounds
+    features = parse_params(raw_params).features
+    assert features.ranges.get("networth") == expected
+    assert features.numeric[1].range == (None if bounds is None else tuple(bounds))
+
+
+def test_log_true_with_a_negative_maximum_is_refused(raw_params):
+    raw_params["features"]["numeric"]["networth"].update(log=True, range=[None, -5])
+    assert _error(raw_params).startswith("params.yaml: 'features.numeric.networth.range' is [None, -5]")
+
+
+def test_missing_and_ranges_are_built_from_the_features(params):
+    features = params.features.with_feature("age", missing="drop", range=None, log=True)
+    assert features.missing["age"] == "drop"
+    assert features.ranges["age"] == (0, None)
+    assert params.features.missing["age"] == "median"  # the original is unchanged
+    assert params.features.ranges["age"] == (18, 100)
+    assert features.numeric[1:] == params.features.numeric[1:]
+    assert features.categorical == params.features.categorical
+
+
+def test_with_feature_changes_a_categorical_feature(params):
+    features = params.features.with_feature("account_type", weight=2.0, flag_missing=True)
+    account = features.categorical[-1]
+    assert (account.column, account.weight, account.flag_missing) == ("account_type", 2.0, True)
+    assert features.numeric == params.features.numeric
+    assert features.categorical[:-1] == params.features.categorical[:-1]
+
+
+# --- featurize, segments, prepare and fairness settings ------------------------------------------
+
+
+def test_featurize_is_optional(raw_params):
+    del raw_params["featurize"]
+    featurize = parse_params(raw_params).featurize
+    assert featurize == FeaturizeParams()
+    assert (featurize.scaler, featurize.feature_range, featurize.balance) == ("standard", (0.0, 1.0), True)
+    assert (featurize.min_frequency, featurize.max_categories, featurize.skew_threshold) == (0.05, 20, 2.0)
+
+
+def test_segments_and_prepare_new_settings_have_defaults(raw_params):
+    for key in ("min_share", "max_feature_share", "max_category_agreement"):
+        del raw_params["segments"][key]
+    del raw_params["prepare"]["max_rejected_gap"]
+    parsed = parse_params(raw_params)
+    assert (parsed.segments.min_share, parsed.segments.max_feature_share) == (0.03, 0.4)
+    assert parsed.segments.max_category_agreement == 0.8
+    assert parsed.segments == SegmentParams(
+        top_features=3, reference="models/reference_segments.json", match_distance=0.5
+    )
+    assert parsed.prepare.max_rejected_gap == 0.1
+
+
+# (dotted key, values accepted at the bounds, values refused, what the message expects)
+BOUNDED = {
+    "featurize.min_frequency": ([0, 0.5], [-0.01, 0.51, True], "a finite number between 0 and 0.5"),
+    "featurize.skew_threshold": ([0, 50], [-0.1, float("inf"), "2"], "a finite number >= 0"),
+    "segments.min_share": ([0, 0.5], [-0.01, 0.6], "a finite number between 0 and 0.5"),
+    "segments.max_feature_share": ([0, 1], [-0.1, 1.01], "a finite number between 0 and 1"),
+    "segments.max_category_agreement": ([0, 1], [-1, 1.5, None], "a finite number between 0 and 1"),
+    "prepare.max_rejected_gap": ([0, 1], [-0.1, 2], "a finite number between 0 and 1"),
+    "fairness.max_association": ([0, 1], [-0.3, 1.1], "a finite number between 0 and 1"),
+}
+
+
+@pytest.mark.parametrize(("key", "accepted"), [(k, v) for k, (vs, _, _) in BOUNDED.items() for v in vs])
+def test_new_bounded_setting_accepts_its_bounds(raw_params, key, accepted):
+    _set_path(key, accepted)(raw_params)
+    section, name = key.split(".")
+    assert getattr(getattr(parse_params(raw_params), section), name) == accepted
+
+
+@pytest.mark.parametrize(
+    ("key", "refused", "expected"), [(k, v, e) for k, (_, vs, e) in BOUNDED.items() for v in vs]
+)
+def test_new_bounded_setting_refuses_values_outside(raw_params, key, refused, expected):
+    _set_path(key, refused)(raw_params)
+    assert _error(raw_params) == f"params.yaml: '{key}' is {refused!r}, expected {expected}"
+
+
+@pytest.mark.parametrize("balance", [True, False])
+def test_featurize_balance_is_read(raw_params, balance):
+    raw_params["featurize"]["balance"] = balance
+    assert parse_params(raw_params).featurize.balance is balance
+
+
+@pytest.mark.parametrize("balance", [1, "yes", None])
+def test_featurize_balance_not_a_boolean_is_refused(raw_params, balance):
+    raw_params["featurize"]["balance"] = balance
+    assert _error(raw_params) == f"params.yaml: 'featurize.balance' is {balance!r}, expected true or false"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("fairness.protected", "gender"), ("fairness.use_as_feature", [""])]
+)
+def test_fairness_lists_must_be_lists_of_names(raw_params, key, value):
+    _set_path(key, value)(raw_params)
+    assert _error(raw_params) == f"params.yaml: '{key}' is {value!r}, expected a list of non-empty strings"

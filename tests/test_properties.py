@@ -24,6 +24,7 @@ import io
 import logging
 import math
 import os
+import shutil
 import signal
 import tempfile
 import zipfile
@@ -133,7 +134,7 @@ def run_cli(argv: list[str]) -> Outcome:
 def _model_args(folder: Path, params: Path | None = None) -> list[str]:
     return [
         "--model",
-        str(folder / "model.joblib"),
+        str(folder / "model.skops"),
         "--segments",
         str(folder / "segments.json"),
         "--params",
@@ -945,26 +946,47 @@ def test_any_params_file_is_valid_or_one_error_line_naming_the_file(content):
                 assert _one_line_params_error(str(exc), "params.yaml", str(path)), str(exc)
 
 
+def _feature_settings(features: dict, kind: str, column: str) -> dict:
+    """The settings of a feature as a mapping (a numeric feature may have none: null)."""
+    if features[kind][column] is None:
+        features[kind][column] = {}
+    return features[kind][column]
+
+
 @st.composite
 def other_settings(draw) -> dict:
-    """params.yaml with valid settings other than those the tiny model was trained with:
-    features dropped or added, other encodings, orders, missing-value strategies, scaling."""
+    """params.yaml with settings other than those the tiny model was trained with: features
+    dropped or added, other encodings, orders, and per-feature settings (missing-value rules
+    including level for one-hot, was-missing indicators, weights, log true, false or auto,
+    ranges); other scaling and balancing. Most are valid; some combinations are refused
+    (a protected column as feature, log: true below zero), which is one error line too."""
     tree = copy.deepcopy(RAW_PARAMS)
-    features, prepare, featurize = tree["features"], tree["prepare"], tree["featurize"]
-    changes = ["drop feature", "add feature", "encoding", "missing", "scaler"]
-    for change in draw(st.lists(st.sampled_from(changes), min_size=1, max_size=3)):
+    features, featurize, fairness = tree["features"], tree["featurize"], tree["fairness"]
+    changes = [
+        "drop feature",
+        "add feature",
+        "encoding",
+        "missing",
+        "flag_missing",
+        "weight",
+        "log",
+        "range",
+        "scaler",
+    ]
+    for change in draw(st.lists(st.sampled_from(changes), min_size=1, max_size=4)):
+        numeric, categorical = sorted(features["numeric"]), sorted(features["categorical"])
         if change == "drop feature":
             kind = draw(st.sampled_from(["numeric", "categorical"]))
-            column = draw(st.sampled_from(sorted(features[kind])))
-            del features[kind][column]
-            prepare["missing"].pop(column, None)
-            prepare["ranges"].pop(column, None)
+            if features[kind]:
+                del features[kind][draw(st.sampled_from(sorted(features[kind])))]
         elif change == "add feature":
             column = draw(st.sampled_from(["branch_code", "state_code", "country", "nationality"]))
             kind = "numeric" if column.endswith("code") else "categorical"
             features[kind].setdefault(column, None if kind == "numeric" else {"encoding": "onehot"})
-        elif change == "encoding" and features["categorical"]:
-            column = draw(st.sampled_from(sorted(features["categorical"])))
+            if column == "nationality" and draw(st.booleans()):  # a protected attribute, knowingly
+                fairness["use_as_feature"] = ["nationality"]
+        elif change == "encoding" and categorical:
+            column = draw(st.sampled_from(categorical))
             encoding = draw(st.sampled_from(["ordinal", "yes_no", "onehot"]))
             settings_ = {"encoding": encoding}
             if encoding == "ordinal":
@@ -986,18 +1008,47 @@ def other_settings(draw) -> dict:
                     st.lists(st.sampled_from(values), min_size=2, max_size=5, unique=True)
                 )
             features["categorical"][column] = settings_
-        elif change == "missing":
-            numeric = sorted(features["numeric"])
-            column = draw(st.sampled_from(numeric + sorted(features["categorical"])))
-            choices = (
-                ["drop", "median", "mean", "zero", "most_frequent"]
-                if column in numeric
-                else ["drop", "most_frequent"]
+        elif change == "missing" and numeric + categorical:
+            column = draw(st.sampled_from(numeric + categorical))
+            kind = "numeric" if column in numeric else "categorical"
+            settings_ = _feature_settings(features, kind, column)
+            if kind == "numeric":
+                choices = ["drop", "median", "mean", "zero", "most_frequent"]
+            else:
+                choices = ["drop", "most_frequent"] + (["level"] if settings_["encoding"] == "onehot" else [])
+            settings_["missing"] = draw(st.sampled_from(choices))
+        elif change in ("flag_missing", "weight") and numeric + categorical:
+            column = draw(st.sampled_from(numeric + categorical))
+            settings_ = _feature_settings(features, "numeric" if column in numeric else "categorical", column)
+            settings_[change] = draw(
+                st.booleans()
+                if change == "flag_missing"
+                else st.one_of(st.sampled_from([0, 0.5, 1, 2, 100]), st.floats(0, 100))
             )
-            prepare["missing"][column] = draw(st.sampled_from(choices))
+        elif change == "log" and numeric:
+            settings_ = _feature_settings(features, "numeric", draw(st.sampled_from(numeric)))
+            log = draw(st.sampled_from([True, False, "auto", None]))
+            if log is None:
+                settings_.pop("log", None)  # the default: auto
+            else:
+                settings_["log"] = log
+        elif change == "range" and numeric:
+            settings_ = _feature_settings(features, "numeric", draw(st.sampled_from(numeric)))
+            bounds = draw(
+                st.sampled_from(
+                    [None, [None, None], [0, None], [18, 100], [30, 30], [-10, 50], [None, 1e6], [1e3, None]]
+                )
+            )
+            if bounds is None:
+                settings_.pop("range", None)
+            else:
+                settings_["range"] = bounds
         elif change == "scaler":
             featurize["scaler"] = draw(st.sampled_from(["minmax", "standard", "robust"]))
             featurize["feature_range"] = draw(st.sampled_from([[0, 1], [1, 10], [-1, 1]]))
+            featurize["balance"] = draw(st.booleans())
+            featurize["min_frequency"] = draw(st.sampled_from([0, 0.01, 0.05, 0.5]))
+            featurize["skew_threshold"] = draw(st.sampled_from([0, 0.5, 2.0, 10]))
     return tree
 
 
@@ -1024,7 +1075,11 @@ def test_any_params_file_through_the_command_line_gives_a_result_or_one_error_li
     tiny_model_dir, small_batch, content
 ):
     with tempfile.TemporaryDirectory() as folder:
+        # The command line loads only a model its project's dvc.lock records, the project being
+        # the params file's folder: a copy of the tiny model's project with this params file.
         folder = Path(folder)
-        params = folder / "params.yaml"
+        project = folder / "project"
+        shutil.copytree(tiny_model_dir, project)
+        params = project / "params.yaml"
         params.write_bytes(content)
-        assign_and_check(small_batch, folder, tiny_model_dir, [], params=params)
+        assign_and_check(small_batch, folder, project, [], params=params)
