@@ -16,7 +16,7 @@ import pandas as pd
 from bankseg.assignment import check_model_settings, label_customers, read_segment_names
 from bankseg.cleaning import FileCleaner, needed_columns
 from bankseg.errors import InputError, run_entry_point
-from bankseg.gate import evaluate, metrics_diff, parse_diff, table
+from bankseg.gate import evaluate, metrics_diff, parse_diff, passed, table
 from bankseg.io import csv_block_writer, load_model, read_json, write_json
 from bankseg.params import Params, load_params
 from bankseg.paths import check_paths
@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Compare the workspace's metrics with those of a git revision (dvc metrics diff) and "
             "print a Markdown table of the checks: silhouette drop, smallest segment share, "
-            "stability, least stable segment, share of rejected rows. Thresholds are in the gate "
-            "section of params.yaml. Exit status 0 when every check passes, 1 when one fails, 2 "
+            "stability, least stable segment, share of rejected rows, and (when set) outcome "
+            "association; it warns when the segments follow a protected attribute or one feature "
+            "makes them. Thresholds are in the gate section of params.yaml. Exit status 0 when every check passes, 1 when one fails, 2 "
             "for a usage error."
         ),
     )
@@ -100,13 +101,18 @@ def gate_command(args: argparse.Namespace) -> None:
         diff = parse_diff(text, args.diff_json)
     else:
         diff = metrics_diff(args.rev)
-    checks = evaluate(diff, params.gate)
+    checks = evaluate(
+        diff,
+        params.gate,
+        max_protected_association=params.fairness.max_association,
+        max_feature_share=params.segments.max_feature_share,
+    )
     text = table(checks, args.rev)
     print(text, end="")
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:
             handle.write(text)
-    if not all(c.passed for c in checks):
+    if not passed(checks):
         sys.exit(1)
 
 

@@ -16,6 +16,9 @@ from bankseg.params import GateParams
 TRAIN = "metrics/train.json"
 STABILITY = "metrics/stability.json"
 QUALITY = "metrics/data_quality.json"
+SEGMENTS = "metrics/segments.json"
+FAIRNESS = "metrics/fairness.json"
+OUTCOMES = "metrics/outcomes.json"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Check:
     new: float | None
     rule: str
     passed: bool
+    warn_only: bool = False  # a failed warning is shown, but does not fail the gate
 
 
 def _value(diff: dict, path: str, key: str, side: str) -> float | None:
@@ -38,8 +42,15 @@ def _rejected_share(diff: dict, side: str) -> float | None:
     return None if rejected is None or not read else rejected / read
 
 
-def evaluate(diff: dict, params: GateParams) -> list[Check]:
-    """Every check of the gate; a check whose new value is missing fails (nothing to judge)."""
+def evaluate(
+    diff: dict, params: GateParams, *, max_protected_association: float = 0.3, max_feature_share: float = 0.4
+) -> list[Check]:
+    """Every check of the gate; a check whose new value is missing fails (nothing to judge).
+
+    Two warnings follow when their metrics exist: segments that follow a protected attribute
+    (fairness.max_association) and one feature that makes the segments
+    (segments.max_feature_share). The outcome check runs when gate.min_outcome_association is
+    above 0."""
     checks = []
     old, new = _value(diff, TRAIN, "silhouette", "old"), _value(diff, TRAIN, "silhouette", "new")
     drop_ok = new is not None and (old is None or new >= old - params.max_silhouette_drop)
@@ -62,7 +73,28 @@ def evaluate(diff: dict, params: GateParams) -> list[Check]:
             new is not None and new <= params.max_rejected_share,
         )
     )
+
+    def warn_above(name: str, path: str, key: str, maximum: float) -> None:
+        old, new = _value(diff, path, key, "old"), _value(diff, path, key, "new")
+        if new is not None:
+            checks.append(Check(name, old, new, f"<= {maximum}", new <= maximum, warn_only=True))
+
+    warn_above("protected attribute association (Cramér's V)", FAIRNESS, "max_association", max_protected_association)
+    warn_above("largest feature share of the separation", SEGMENTS, "max_feature_share", max_feature_share)
+    if params.min_outcome_association > 0:
+        at_least("outcome association", OUTCOMES, "max_association", params.min_outcome_association)
     return checks
+
+
+def _result(check: Check) -> str:
+    if check.passed:
+        return "pass"
+    return "**WARN**" if check.warn_only else "**FAIL**"
+
+
+def passed(checks: list[Check]) -> bool:
+    """Whether the gate passes: every check but the warnings."""
+    return all(c.passed or c.warn_only for c in checks)
 
 
 def _cell(value: float | None) -> str:
@@ -71,7 +103,6 @@ def _cell(value: float | None) -> str:
 
 def table(checks: list[Check], rev: str) -> str:
     """The checks as a Markdown table with a verdict line."""
-    failed = [c for c in checks if not c.passed]
     lines = [
         f"### Segmentation quality gate against {rev}",
         "",
@@ -79,14 +110,18 @@ def table(checks: list[Check], rev: str) -> str:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {c.name} | {_cell(c.old)} | {_cell(c.new)} | {c.rule} | {'pass' if c.passed else '**FAIL**'} |"
-        for c in checks
+        f"| {c.name} | {_cell(c.old)} | {_cell(c.new)} | {c.rule} | {_result(c)} |" for c in checks
     ]
+    failed = [c for c in checks if not c.passed and not c.warn_only]
+    warned = [c for c in checks if not c.passed and c.warn_only]
+    gating = [c for c in checks if not c.warn_only]
     verdict = (
-        f"**{len(failed)} of {len(checks)} checks failed.**"
+        f"**{len(failed)} of {len(gating)} checks failed.**"
         if failed
-        else f"All {len(checks)} checks passed."
+        else f"All {len(gating)} checks passed."
     )
+    if warned:
+        verdict += f" **{len(warned)} warning(s)**: " + "; ".join(c.name for c in warned) + "."
     return "\n".join([*lines, "", verdict]) + "\n"
 
 

@@ -201,6 +201,7 @@ class GateParams:
     min_stability: float = 0.75
     min_segment_stability: float = 0.6
     max_rejected_share: float = 0.05
+    min_outcome_association: float = 0.0  # 0: no outcome check
 
 
 @dataclass(frozen=True)
@@ -812,6 +813,7 @@ GATE_BOUNDS = {
     "min_stability": (0, 1),
     "min_segment_stability": (0, 1),
     "max_rejected_share": (0, 1),
+    "min_outcome_association": (0, 1),
 }
 
 

@@ -385,7 +385,8 @@ def driver_lines(drivers: dict, labels: dict[str, str]) -> list[str]:
         "| feature | share of the differences |",
         "|---|---|",
     ]
-    lines += [f"| {escape_markdown(labels.get(c, c))} | {share:.1%} |" for c, share in shares.items()]
+    ranked = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+    lines += [f"| {escape_markdown(labels.get(c, c))} | {share:.1%} |" for c, share in ranked]
     agreement = drivers.get("category_agreement")
     if agreement:
         columns = " and ".join(escape_markdown(labels.get(c, c)) for c in agreement["columns"])

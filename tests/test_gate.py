@@ -9,7 +9,7 @@ import yaml
 
 from bankseg.__main__ import main
 from bankseg.errors import InputError
-from bankseg.gate import evaluate, parse_diff, table
+from bankseg.gate import evaluate, parse_diff, passed, table
 from bankseg.params import GateParams
 
 
@@ -110,3 +110,38 @@ def test_command_help_lists_the_options(capsys):
     out = capsys.readouterr().out
     for option in ("--rev", "--diff-json", "--summary", "--params"):
         assert option in out
+
+
+def _with(diff: dict, path: str, key: str, new: float, old: float | None = None) -> dict:
+    diff[path] = diff.get(path, {}) | {key: {"old": old, "new": new, "diff": None}}
+    return diff
+
+
+def test_segments_that_follow_a_protected_attribute_warn_without_failing():
+    diff = _with(_diff(), "metrics/fairness.json", "max_association", 0.9, old=0.05)
+    checks = evaluate(diff, GateParams(), max_protected_association=0.3)
+    warned = [c for c in checks if not c.passed]
+    assert [(c.name, c.warn_only) for c in warned] == [("protected attribute association (Cramér's V)", True)]
+    assert passed(checks)
+    text = table(checks, "main")
+    assert "| protected attribute association (Cramér's V) | 0.05 | 0.9 | <= 0.3 | **WARN** |" in text
+    assert "All 5 checks passed. **1 warning(s)**: protected attribute association" in text
+    quiet = _with(_diff(), "metrics/fairness.json", "max_association", 0.1)
+    assert all(c.passed for c in evaluate(quiet, GateParams(), max_protected_association=0.3))
+
+
+def test_one_feature_making_the_segments_warns():
+    diff = _with(_diff(), "metrics/segments.json", "max_feature_share", 0.83)
+    checks = evaluate(diff, GateParams(), max_feature_share=0.4)
+    assert [c.name for c in checks if not c.passed] == ["largest feature share of the separation"]
+    assert passed(checks)
+
+
+def test_the_outcome_check_runs_only_when_set():
+    diff = _with(_diff(), "metrics/outcomes.json", "max_association", 0.05)
+    assert passed(evaluate(diff, GateParams()))
+    gated = evaluate(diff, GateParams(min_outcome_association=0.1))
+    assert [c.name for c in gated if not c.passed] == ["outcome association"]
+    assert not passed(gated)
+    better = _with(_diff(), "metrics/outcomes.json", "max_association", 0.15)
+    assert passed(evaluate(better, GateParams(min_outcome_association=0.1)))
