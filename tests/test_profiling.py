@@ -292,8 +292,22 @@ def test_profile_metrics_keeps_sizes_shares_and_stability():
     assert profile_metrics(profile) == {
         "n_customers": 10,
         "n_segments": 2,
-        "segments": {"0": {"size": 4, "share": 0.4, "stability": 0.9}, "1": {"size": 6, "share": 0.6}},
+        "segments": {
+            "0": {"size": 4, "share": 0.4, "stability": 0.9, "small": False},
+            "1": {"size": 6, "share": 0.6, "small": False},
+        },
     }
+    profile["drivers"] = {
+        "feature_shares": {"age": 0.7, "income": 0.3},
+        "max_feature_share": 0.7,
+        "category_agreement": {"columns": ["income"], "ari": 0.2},
+        "small_segments": ["0"],
+        "segment_shares": {"0": 0.4, "1": 0.6},
+    }
+    metrics = profile_metrics(profile)
+    assert metrics["segments"]["0"]["small"] is True
+    assert (metrics["max_feature_share"], metrics["category_agreement"], metrics["n_small_segments"]) == (0.7, 0.2, 1)
+    assert metrics["feature_shares"] == {"age": 0.7, "income": 0.3}
 
 
 def test_three_words_give_a_middle_word_for_small_differences(three_segments, params):
