@@ -23,7 +23,16 @@ from bankseg.personal import header_key, listed, personal_name_kind, shown_name
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero")
 SCALERS = ("minmax", "standard", "robust")
-K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
+K_METHODS = (
+    "consensus",
+    "knee",
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "gap",
+    "stability",
+    "stable_silhouette",
+)
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 ENGINES = ("sklearn", "spark")
 DECIMAL_MARKS = ("auto", ".", ",")
@@ -103,7 +112,7 @@ class ElbowParams:
     random_state: int
     sample_size: int = 20000
     n_references: int = 5
-    n_bootstrap: int = 5
+    n_bootstrap: int = 10
 
 
 @dataclass(frozen=True)
@@ -537,7 +546,7 @@ def _elbow(root: _Section) -> ElbowParams:
         random_state=el.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
         sample_size=el.int("sample_size", minimum=100, default=20000),
         n_references=el.int("n_references", minimum=1, maximum=100, default=5),
-        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=5),
+        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=ElbowParams.n_bootstrap),
     )
     el.refuse_unknown()
     if elbow.k_max - elbow.k_min < 2:
