@@ -1,4 +1,4 @@
-"""Score a range of cluster counts on several criteria and suggest one.
+"""Score a range of cluster counts on several criteria and suggest one, saying when unsure.
 
 Criteria, each computed on one seeded subsample of customers (``elbow.sample_size``):
 
@@ -11,12 +11,22 @@ Criteria, each computed on one seeded subsample of customers (``elbow.sample_siz
   reference data in the principal-component box of the customers, with the standard-error
   rule: the smallest K with ``gap(K) >= gap(K+1) - s(K+1)``. K=1 is included, so a gap
   choice of 1 says the data show no segment structure.
-- ``stability``: the mean adjusted Rand index between the clustering of the subsample and
-  clusterings of bootstrap resamples of it. Walking up from the smallest K, the choice is
-  the largest K before stability first drops by more than 0.02 below the best so far
-  (splitting a real segment in two is what makes it drop).
+- ``stability``: how well K-means at K reproduces on other customers: the mean adjusted Rand
+  index between every pair of refits on bootstrap resamples, each refit labelling every
+  customer of the subsample. Walking up from the smallest K, the choice is the largest K
+  before stability first drops by more than 0.02 below the best so far (splitting a real
+  segment in two is what makes it drop).
 - ``consensus``: the K chosen by most of the criteria above; a tie goes to the K with the
   better silhouette.
+- ``stable_silhouette`` (the default): among the K whose stability is at least ``STABLE``
+  (0.85), the best silhouette times stability. Silhouette and Calinski-Harabasz alone keep
+  rising with K on real customer files, where clusters can copy combinations of category
+  values; such splits do not reproduce on resamples, so stability screens them out and
+  weighs what is left.
+
+The suggestion says when it is unsure: ``at_edge`` and ``edge`` when the suggested K is the
+smallest or the largest K scored (or the rule chose outside the range), and ``warnings``,
+plain sentences that are also logged.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
+from itertools import combinations
 from typing import TypeVar
 
 import numpy as np
@@ -34,7 +45,6 @@ from joblib import Parallel, cpu_count, delayed
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
-    adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances,
@@ -51,6 +61,15 @@ CRITERIA = {"silhouette": True, "calinski_harabasz": True, "davies_bouldin": Fal
 # The criteria that vote in the consensus, in the order they are reported.
 VOTERS = ("knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
 STABILITY_TOLERANCE = 0.02
+# A K is stable when refits on resamples agree at least this much (mean adjusted Rand index).
+STABLE = 0.85
+# Starts per stability refit, at least. A refit stuck in a poorer local optimum than its
+# peers disagrees with them as much as a split that does not reproduce: on a real bank file,
+# 5 starts missed the best optimum often enough to swing stability by 0.2 between seeds.
+REFIT_N_INIT = 10
+# Below this silhouette the segments overlap more than they separate (Kaufman and Rousseeuw's
+# "no substantial structure").
+WEAK_SILHOUETTE = 0.25
 
 T = TypeVar("T")
 
@@ -80,9 +99,9 @@ def side_by_side(function: Callable[..., T], jobs: list[tuple]) -> list[T]:
     """``[function(*job) for job in jobs]``, each call on one thread, as many at once as cores.
 
     For many small K-means fits. Within one fit, K-means' OpenMP threads spend more time
-    waiting for each other than computing, badly so on a shared machine (measured: a sweep
-    took 185 s with two threads on a busy 2-core machine, 9.8 s with one); independent fits side by side keep
-    every core busy. Each result depends only on its job, not on the number of cores.
+    waiting for each other than computing, badly so on a shared machine; independent fits
+    side by side keep every core busy. Each result depends only on its job, not on the number
+    of cores.
     """
     controller = ThreadpoolController()
 
@@ -146,19 +165,51 @@ def gap_statistic(
     return pd.DataFrame({"k": list(inertia), "gap": gap, "gap_se": s})
 
 
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """The adjusted Rand index of two labelings with labels 0..n-1 (scikit-learn's value).
+
+    From one ``bincount`` of the label pairs: the stability criterion compares many pairs of
+    labelings of the whole sample, where scikit-learn's general contingency table costs most.
+    """
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    n_b = int(b.max()) + 1
+    table = np.bincount(a * n_b + b, minlength=(int(a.max()) + 1) * n_b).reshape(-1, n_b)
+    table = table.astype("float64")
+
+    def pairs(counts: np.ndarray) -> float:
+        return float((counts * (counts - 1)).sum() / 2)
+
+    together, rows, columns = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = rows * columns / (len(a) * (len(a) - 1) / 2)
+    largest = (rows + columns) / 2
+    if largest == expected:  # both put everyone together, or everyone apart: identical
+        return 1.0
+    return (together - expected) / (largest - expected)
+
+
 def stability_by_k(
-    X: np.ndarray, fits: dict[int, KMeans], *, n_bootstrap: int, n_init: int, random_state: int
+    X: np.ndarray, ks: list[int], *, n_bootstrap: int, n_init: int, random_state: int
 ) -> dict[int, float]:
-    """Mean adjusted Rand index between each fit and refits on bootstrap resamples."""
+    """Mean adjusted Rand index between every pair of refits on bootstrap resamples.
+
+    Pairs of refits rather than refits against the sweep's own fit: when that one fit
+    happened to land in a different local optimum, every comparison with it disagreed, and
+    stability swung with the seed. At least two resamples are drawn (agreement needs a pair),
+    each refit with at least ``REFIT_N_INIT`` starts.
+    """
     rng = np.random.default_rng(random_state)
-    draws = [rng.integers(0, len(X), size=len(X)) for _ in range(n_bootstrap)]
+    draws = [rng.integers(0, len(X), size=len(X)) for _ in range(max(n_bootstrap, 2))]
+    starts = max(n_init, REFIT_N_INIT)
 
-    def agreement(k: int, rows: np.ndarray) -> float:
-        refit = _kmeans(X[rows], k, n_init=n_init, random_state=random_state)
-        return adjusted_rand_score(fits[k].labels_, refit.predict(X))
+    def refit(k: int, rows: np.ndarray) -> np.ndarray:
+        return _kmeans(X[rows], k, n_init=starts, random_state=random_state).predict(X)
 
-    scores = side_by_side(agreement, [(k, rows) for k in fits for rows in draws])
-    return {k: float(np.mean(scores[i * n_bootstrap : (i + 1) * n_bootstrap])) for i, k in enumerate(fits)}
+    labels = side_by_side(refit, [(k, rows) for k in ks for rows in draws])
+    stability = {}
+    for i, k in enumerate(ks):
+        refits = labels[i * len(draws) : (i + 1) * len(draws)]
+        stability[k] = float(np.mean([adjusted_rand_index(a, b) for a, b in combinations(refits, 2)]))
+    return stability
 
 
 def sweep(
@@ -170,7 +221,7 @@ def sweep(
     random_state: int,
     silhouette_sample: int,
     n_references: int = 5,
-    n_bootstrap: int = 5,
+    n_bootstrap: int = 10,
 ) -> pd.DataFrame:
     """One row per K from ``k_min`` to ``k_max``: inertia, quality criteria, gap and stability.
 
@@ -218,7 +269,7 @@ def _sweep(
         n_references=n_references,
         random_state=random_state,
     ).set_index("k")
-    shown = {k: fit for k, fit in fits.items() if k >= max(k_min, 2)}
+    shown = [k for k in fits if k >= max(k_min, 2)]
     stability = stability_by_k(X, shown, n_bootstrap=n_bootstrap, n_init=n_init, random_state=random_state)
 
     def criteria(k: int) -> dict:
@@ -318,6 +369,23 @@ def stability_choice(scores: pd.DataFrame) -> int | None:
     return max(k for k, v in visited if v >= best - STABILITY_TOLERANCE)
 
 
+def stable_silhouette_choice(scores: pd.DataFrame) -> int | None:
+    """Among the K whose stability is at least ``STABLE``, the best silhouette times stability;
+    None when no K is that stable.
+
+    Stability screens out the splits that copy chance combinations of values (they do not
+    reproduce on resamples); among the splits that do, the best separated wins, discounted by
+    the share of customers that resamples place differently. The discount settles near-ties in
+    silhouette for the K that reproduces best, which is the one a rerun will find again.
+    """
+    if "stability" not in scores:
+        return None
+    stable = scores[scores["stability"] >= STABLE].dropna(subset=["silhouette"])
+    if stable.empty:
+        return None
+    return int(stable.loc[(stable["silhouette"] * stable["stability"]).idxmax(), "k"])
+
+
 def consensus(choices: dict[str, int | None], scores: pd.DataFrame) -> int | None:
     """The K most criteria choose (K below the sweep's range do not vote); ties: best silhouette."""
     votes = Counter(k for k in choices.values() if k is not None and k in set(scores["k"]))
@@ -333,31 +401,148 @@ def criterion_choices(scores: pd.DataFrame) -> dict[str, int | None]:
     choices = {"knee": find_knee(scores), **{c: best_by(scores, c) for c in CRITERIA}}
     choices["gap"] = gap_choice(scores)
     choices["stability"] = stability_choice(scores)
+    choices["consensus"] = consensus({c: choices[c] for c in VOTERS}, scores)
+    choices["stable_silhouette"] = stable_silhouette_choice(scores)
     return choices
 
 
+def _stability(scores: pd.DataFrame) -> pd.Series:
+    """Stability by K, without the K that have none (an empty Series when none has)."""
+    if "stability" not in scores:
+        return pd.Series(dtype="float64")
+    return scores.set_index("k")["stability"].dropna()
+
+
+def _fallback(scores: pd.DataFrame, method: str, choices: dict) -> tuple[int, str]:
+    """The K and the reason when ``method`` gives no K in the range scored."""
+    stability = _stability(scores)
+    if method == "stable_silhouette" and not stability.empty:
+        k = int(stability.idxmax())
+        return k, f"no K reaches stability {STABLE}; fell back to the most stable K"
+    if choices["silhouette"] is not None:
+        return choices["silhouette"], f"no answer from {method}; fell back to the best silhouette"
+    return int(scores["k"].iloc[0]), f"no answer from {method}; fell back to the smallest K"
+
+
+def _reason(method: str, k: int, choices: dict, scores: pd.DataFrame) -> str:
+    reason = f"chosen by elbow.method={method}"
+    if method == "consensus":
+        agree = sorted(c for c in VOTERS if choices[c] == k)
+        reason += f" ({len(agree)} of {len(VOTERS)} criteria: {', '.join(agree)})"
+    elif method == "stable_silhouette":
+        stability = _stability(scores)
+        stable = ", ".join(str(int(j)) for j, v in stability.items() if v >= STABLE)
+        silhouette = scores.set_index("k").loc[k, "silhouette"]
+        reason += (
+            f": the best silhouette times stability ({silhouette:.3f} x {stability[k]:.2f}) "
+            f"among the K whose stability is at least {STABLE} ({stable})"
+        )
+    return reason
+
+
+def _edge(raw: int | None, k: int, low: int, high: int) -> str | None:
+    """Which end of the range scored the suggestion sits at, or the rule's choice fell beyond."""
+    if raw is not None and raw < low:
+        return "lower"
+    if raw is not None and raw > high:
+        return "upper"
+    if k == high:
+        return "upper"
+    if k == low:
+        return "lower"
+    return None
+
+
+def _warnings(
+    scores: pd.DataFrame, method: str, raw: int | None, k: int, edge: str | None, choices: dict
+) -> list[str]:
+    """Plain sentences for the reader of the report: why this K may not be the right one."""
+    low, high = int(scores["k"].min()), int(scores["k"].max())
+    stability = _stability(scores)
+    found: list[str] = []
+    if raw is not None and not low <= raw <= high:
+        found.append(
+            f"elbow.method={method} chose K = {raw}, outside the range scored ({low}-{high}); "
+            f"K = {k} was suggested instead"
+        )
+    if edge == "upper":
+        found.append(
+            f"K = {k} is the largest K scored: the data may support more segments, or the criteria "
+            "keep improving because segments copy combinations of category values; widen "
+            "elbow.k_max or treat the segments with caution"
+        )
+    elif edge == "lower" and low > 2:
+        found.append(
+            f"K = {k} is the smallest K scored: fewer segments may fit the data better; lower "
+            "elbow.k_min to score them"
+        )
+    elif edge == "lower" and k == 2:
+        larger = stability[stability.index > k]
+        stable = larger[larger >= STABLE]
+        if not larger.empty and stable.empty:
+            best = int(larger.idxmax())
+            found.append(
+                f"K = 2 is the smallest K scored, and beyond two groups the structure is weak: no "
+                f"larger K reaches stability {STABLE} (the most stable, K = {best}, has {larger[best]:.2f})"
+            )
+        elif not stable.empty:
+            also = ", ".join(f"{int(j)} ({v:.2f})" for j, v in stable.items())
+            found.append(
+                "K = 2 is the smallest K scored: the criteria prefer two broad groups; larger K "
+                f"that are also stable: {also}, if finer segments are needed"
+            )
+    if not stability.empty and stability.max() < STABLE:
+        found.append(
+            f"no K reaches stability {STABLE}: resampled customers give different segments at "
+            f"every K (the most stable, K = {int(stability.idxmax())}, has {stability.max():.2f}); "
+            "treat the segments with caution"
+        )
+    if choices["gap"] == 1:
+        found.append("the gap statistic prefers a single group: the data may show no clear segments at all")
+    silhouette = scores.set_index("k")["silhouette"].get(k)
+    if silhouette is not None and silhouette < WEAK_SILHOUETTE:
+        found.append(
+            f"the segments overlap: the silhouette at K = {k} is {silhouette:.2f}, below "
+            f"{WEAK_SILHOUETTE}; customers near a boundary could belong to either side"
+        )
+    return found
+
+
 def suggest_k(scores: pd.DataFrame, method: str) -> dict:
-    """Every criterion's choice and the suggested K with the reason.
+    """Every criterion's choice, the suggested K with the reason, and how sure it is.
 
     When the chosen rule gives no answer (no knee, say), the suggestion falls back to the
-    best silhouette and says so. ``structure`` is False when the gap statistic prefers a
-    single group: the data then show no clear segments, whatever K is used.
+    best silhouette (for ``stable_silhouette``: to the most stable K) and says so.
+    ``structure`` is False when the gap statistic prefers a single group: the data then show
+    no clear segments, whatever K is used. ``at_edge`` and ``edge`` ("lower", "upper" or
+    None) flag a K at the end of the range scored, where the best K may lie beyond the range;
+    ``warnings`` says so in words, and each is logged.
     """
     choices = criterion_choices(scores)
-    choices["consensus"] = consensus({c: choices[c] for c in VOTERS}, scores)
-    k = choices[method]
-    valid_ks = set(scores["k"])
-    if k is not None and k in valid_ks:
-        reason = f"chosen by elbow.method={method}"
-        if method == "consensus":
-            agree = sorted(c for c in VOTERS if choices[c] == k)
-            reason += f" ({len(agree)} of {len(VOTERS)} criteria: {', '.join(agree)})"
+    raw = choices[method]
+    low, high = int(scores["k"].min()), int(scores["k"].max())
+    if raw is not None and raw in set(scores["k"]):
+        k = raw
+        reason = _reason(method, k, choices, scores)
     else:
-        k = choices["silhouette"] if choices["silhouette"] is not None else int(scores["k"].iloc[0])
-        reason = f"no answer from {method}; fell back to the best silhouette"
-    suggestion = {"suggested_k": int(k), "method": method, "reason": reason, "choices": choices}
+        k, reason = _fallback(scores, method, choices)
+    stability = _stability(scores)
+    if k in stability.index:
+        reason += f"; stability at K = {k}: {stability[k]:.2f}"
+    edge = _edge(raw, k, low, high)
+    suggestion = {
+        "suggested_k": int(k),
+        "method": method,
+        "reason": reason,
+        "choices": choices,
+        "at_edge": edge is not None,
+        "edge": edge,
+        "warnings": _warnings(scores, method, raw, k, edge, choices),
+    }
     if choices["gap"] is not None:
         suggestion["structure"] = choices["gap"] > 1
-    if "stability" in scores and not scores["stability"].isna().all():
-        suggestion["stability_at_k"] = float(scores.set_index("k").loc[k, "stability"])
+    if not stability.empty:
+        suggestion["stability_at_k"] = float(stability.get(k, float("nan")))
+    for warning in suggestion["warnings"]:
+        log.warning("elbow: %s", warning)
     return suggestion

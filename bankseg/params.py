@@ -30,7 +30,16 @@ SCALERS = ("minmax", "standard", "robust")
 PROTECTED = ("gender", "sex", "ethnicity", "race", "religion", "caste", "nationality", "disability")
 # The id of a file without an id column (data.id_column: null): the record's number in the file.
 RECORD_ID = "record"
-K_METHODS = ("consensus", "knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability")
+K_METHODS = (
+    "consensus",
+    "knee",
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "gap",
+    "stability",
+    "stable_silhouette",
+)
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 ENGINES = ("sklearn", "spark")
 DECIMAL_MARKS = ("auto", ".", ",")
@@ -166,7 +175,7 @@ class ElbowParams:
     random_state: int
     sample_size: int = 20000
     n_references: int = 5
-    n_bootstrap: int = 5
+    n_bootstrap: int = 10
 
 
 @dataclass(frozen=True)
@@ -717,11 +726,11 @@ def _elbow(root: _Section) -> ElbowParams:
         k_max=el.int("k_max", minimum=2, maximum=100),
         n_init=el.int("n_init", minimum=1, maximum=1000, default=5),
         silhouette_sample=el.int("silhouette_sample", minimum=100, maximum=100_000, default=10000),
-        method=el.str("method", choices=K_METHODS, default="consensus"),
+        method=el.str("method", choices=K_METHODS, default="stable_silhouette"),
         random_state=el.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
         sample_size=el.int("sample_size", minimum=100, default=20000),
         n_references=el.int("n_references", minimum=1, maximum=100, default=5),
-        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=5),
+        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=ElbowParams.n_bootstrap),
     )
     el.refuse_unknown()
     if elbow.k_max - elbow.k_min < 2:

@@ -33,7 +33,8 @@ ELBOW_PANELS = [
 
 
 def elbow_figure(scores: pd.DataFrame, suggestion: dict):
-    """One panel per criterion, each marking its own choice and the suggested K."""
+    """One panel per criterion, each marking its own choice and the suggested K; the title warns
+    when the suggested K sits at an end of the range scored."""
     panels = [p for p in ELBOW_PANELS if p[0] in scores]
     rows = (len(panels) + 1) // 2
     fig = Figure(figsize=(10, 3.4 * rows))
@@ -57,7 +58,13 @@ def elbow_figure(scores: pd.DataFrame, suggestion: dict):
         ax.legend(loc="best", fontsize="small")
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    fig.suptitle(f"Choosing K: suggested K={suggestion['suggested_k']} by {suggestion['method']}")
+    title = f"Choosing K: suggested K={suggestion['suggested_k']} by {suggestion['method']}"
+    if suggestion.get("at_edge"):
+        # A K at the end of the range may only be where the sweep stopped: say so where people look.
+        title += (
+            f"\nat the {suggestion['edge']} end of the range scored: see the warnings in metrics/elbow.json"
+        )
+    fig.suptitle(title, color="tab:red" if suggestion.get("at_edge") else "black")
     fig.tight_layout()
     return fig
 

@@ -9,11 +9,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
 
 from bankseg.choosing_k import (
+    STABLE,
     VOTERS,
+    adjusted_rand_index,
     best_by,
+    choose_k,
     consensus,
     find_knee,
     gap_choice,
@@ -21,9 +26,11 @@ from bankseg.choosing_k import (
     seeded_sample,
     side_by_side,
     stability_choice,
+    stable_silhouette_choice,
     suggest_k,
     sweep,
 )
+from bankseg.params import ElbowParams
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,17 @@ def test_sweep_has_one_row_per_k(blob_scores):
 
 
 @pytest.mark.parametrize(
-    "method", ["knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability", "consensus"]
+    "method",
+    [
+        "knee",
+        "silhouette",
+        "calinski_harabasz",
+        "davies_bouldin",
+        "gap",
+        "stability",
+        "consensus",
+        "stable_silhouette",
+    ],
 )
 def test_four_blobs_give_four(blob_scores, method):
     suggestion = suggest_k(blob_scores, method)
@@ -60,6 +77,8 @@ def test_four_blobs_give_four(blob_scores, method):
     assert suggestion["choices"][method] == 4
     assert suggestion["structure"] is True
     assert suggestion["stability_at_k"] > 0.95
+    assert suggestion["at_edge"] is False and suggestion["edge"] is None
+    assert suggestion["warnings"] == []
 
 
 def test_sweep_from_one_cluster(blobs):
@@ -168,6 +187,7 @@ def test_choices_list_every_criterion():
         "gap": None,
         "stability": None,
         "consensus": 3,  # three criteria choose three different K: the best silhouette wins
+        "stable_silhouette": None,  # no stability scored
     }
     assert suggestion["suggested_k"] == 4
     assert "structure" not in suggestion
@@ -177,7 +197,7 @@ def test_single_start_curves_are_made_monotone():
     """Many clusters, one k-means++ start per K: the grown fits keep the curve decreasing."""
     rng = np.random.default_rng(5)
     X = np.vstack([rng.normal(c, 0.3, size=(30, 2)) for c in rng.uniform(0, 20, size=(12, 2))])
-    scores = sweep(X, k_min=2, k_max=14, n_init=1, random_state=0, silhouette_sample=200)
+    scores = sweep(X, k_min=2, k_max=14, n_init=1, random_state=0, silhouette_sample=200, n_bootstrap=2)
     assert scores["inertia"].is_monotonic_decreasing
 
 
@@ -268,3 +288,115 @@ def test_the_report_says_a_single_blob_has_no_clear_segments(one_blob_suggestion
     text = "\n".join(confidence_lines(profile["confidence"]))
     assert "no clear segment structure" in text
     assert "not stable" in text
+
+
+@pytest.mark.parametrize("n_labels", [(3, 5), (1, 4), (6, 1), (2, 2)])
+def test_adjusted_rand_index_is_scikit_learns(n_labels):
+    rng = np.random.default_rng(sum(n_labels))
+    a = rng.integers(0, n_labels[0], size=500)
+    b = np.where(rng.random(500) < 0.7, a % n_labels[1], rng.integers(0, n_labels[1], size=500))
+    assert adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    assert adjusted_rand_index(a, a) == 1.0
+
+
+# Scores where silhouette prefers an unstable K: the screen by stability must matter.
+UNSTABLE_BEST = pd.DataFrame(
+    {
+        "k": [2, 3, 4, 5, 6],
+        "inertia": [50.0, 30.0, 20.0, 15.0, 12.0],
+        "silhouette": [0.30, 0.35, 0.42, 0.40, 0.45],
+        "calinski_harabasz": [10.0, 12.0, 15.0, 16.0, 17.0],
+        "davies_bouldin": [1.0, 0.9, 0.8, 0.7, 0.6],
+        "stability": [0.97, 0.95, 0.70, 0.90, 0.60],
+    }
+)
+
+
+def test_stable_silhouette_weighs_the_silhouette_of_the_stable_k_by_their_stability():
+    assert stable_silhouette_choice(UNSTABLE_BEST) == 5  # 4 and 6 separate better but do not reproduce
+    suggestion = suggest_k(UNSTABLE_BEST, "stable_silhouette")
+    assert suggestion["suggested_k"] == 5
+    assert suggestion["reason"] == (
+        "chosen by elbow.method=stable_silhouette: the best silhouette times stability (0.400 x 0.90) "
+        "among the K whose stability is at least 0.85 (2, 3, 5); stability at K = 5: 0.90"
+    )
+    # A near-tie in silhouette goes to the K that reproduces better: 0.40 x 0.90 < 0.39 x 0.95.
+    assert stable_silhouette_choice(UNSTABLE_BEST.assign(silhouette=[0.30, 0.39, 0.42, 0.40, 0.45])) == 3
+    assert (suggestion["at_edge"], suggestion["edge"]) == (False, None)
+    assert suggestion["stability_at_k"] == 0.90
+
+
+def test_no_stable_k_falls_back_to_the_most_stable_and_warns(caplog):
+    scores = UNSTABLE_BEST.assign(stability=[0.5, 0.6, 0.8, 0.7, 0.4])
+    with caplog.at_level("WARNING", logger="bankseg.choosing_k"):
+        suggestion = suggest_k(scores, "stable_silhouette")
+    assert suggestion["suggested_k"] == 4
+    assert suggestion["choices"]["stable_silhouette"] is None
+    assert "fell back to the most stable K" in suggestion["reason"]
+    assert any(w.startswith(f"no K reaches stability {STABLE}") for w in suggestion["warnings"])
+    assert [r.getMessage() for r in caplog.records] == [f"elbow: {w}" for w in suggestion["warnings"]]
+
+
+def test_a_choice_below_the_range_is_at_the_lower_edge():
+    """The gap statistic choosing one group lies outside a range from 2: flagged, not silent."""
+    scores = UNSTABLE_BEST.assign(gap=0.5, gap_se=0.1, silhouette=[0.30, 0.35, 0.42, 0.40, 0.38])
+    scores.attrs["gap"] = [(1, 0.6, 0.1), *[(k, 0.5, 0.1) for k in range(2, 7)]]
+    suggestion = suggest_k(scores, "gap")
+    assert suggestion["choices"]["gap"] == 1
+    assert suggestion["suggested_k"] == 4  # the fallback: the best silhouette
+    assert (suggestion["at_edge"], suggestion["edge"]) == (True, "lower")
+    assert suggestion["structure"] is False
+    assert any("outside the range scored (2-6)" in w for w in suggestion["warnings"])
+    assert any("single group" in w for w in suggestion["warnings"])
+
+
+def _params(**changes) -> ElbowParams:
+    base = dict(k_min=2, k_max=6, n_init=2, silhouette_sample=500, method="stable_silhouette", random_state=0)
+    return ElbowParams(**(base | changes), n_bootstrap=4)
+
+
+def test_every_criterion_preferring_the_largest_k_is_flagged_at_the_upper_edge(blobs, caplog):
+    """Four blobs scored only up to K=4: each criterion runs into the top of the range."""
+    X, _ = blobs
+    with caplog.at_level("WARNING", logger="bankseg.choosing_k"):
+        scores, suggestion = choose_k(X, _params(k_max=4))
+    assert {k for c, k in suggestion["choices"].items() if c not in ("knee", "gap")} == {4}
+    assert suggestion["suggested_k"] == 4
+    assert (suggestion["at_edge"], suggestion["edge"]) == (True, "upper")
+    assert suggestion["warnings"][0].startswith("K = 4 is the largest K scored")
+    assert "widen elbow.k_max" in suggestion["warnings"][0]
+    assert any("largest K scored" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture(scope="module")
+def two_groups():
+    X, y = make_blobs(
+        n_samples=[500, 300], centers=[[0.0, 0.0], [12.0, 0.0]], cluster_std=1.0, random_state=2
+    )
+    return X, y
+
+
+def test_two_groups_are_flagged_at_the_lower_edge_with_weak_structure_beyond(two_groups):
+    X, _ = two_groups
+    scores, suggestion = choose_k(X, _params())
+    assert suggestion["suggested_k"] == 2
+    assert (suggestion["at_edge"], suggestion["edge"]) == (True, "lower")
+    assert (
+        scores.set_index("k").loc[3:, "stability"].max() < STABLE
+    )  # cutting a round blob does not reproduce
+    assert any("beyond two groups the structure is weak" in w for w in suggestion["warnings"])
+
+
+def test_a_k_min_above_the_best_k_is_flagged_at_the_lower_edge(blobs):
+    X, _ = blobs
+    _, suggestion = choose_k(X, _params(k_min=4, k_max=7))
+    assert suggestion["suggested_k"] == 4
+    assert (suggestion["at_edge"], suggestion["edge"]) == (True, "lower")
+    assert any("lower elbow.k_min" in w for w in suggestion["warnings"])
+
+
+def test_the_same_inputs_give_the_same_suggestion(two_groups):
+    X, _ = two_groups
+    first, second = choose_k(X, _params(random_state=7)), choose_k(X, _params(random_state=7))
+    pd.testing.assert_frame_equal(first[0], second[0], check_exact=True)
+    assert first[1] == second[1]

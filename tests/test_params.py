@@ -56,8 +56,8 @@ def test_repository_params_are_read_with_their_values(params):
     assert params.featurize.scaler == "standard"
     assert params.featurize.feature_range == (1.0, 10.0)
     assert params.train.n_clusters == "auto"
-    assert params.elbow.method == "consensus"
-    assert (params.elbow.sample_size, params.elbow.n_references, params.elbow.n_bootstrap) == (20000, 5, 5)
+    assert params.elbow.method == "stable_silhouette"
+    assert (params.elbow.sample_size, params.elbow.n_references, params.elbow.n_bootstrap) == (20000, 5, 10)
     assert params.stability.threshold == 0.75
     assert params.drift.psi_threshold == 0.2
     assert params.gate == GateParams()  # the file repeats the defaults
@@ -132,7 +132,7 @@ def test_optional_keys_get_their_defaults(raw_params):
         10000,
         "consensus",
     )
-    assert (parsed.elbow.sample_size, parsed.elbow.n_references, parsed.elbow.n_bootstrap) == (20000, 5, 5)
+    assert (parsed.elbow.sample_size, parsed.elbow.n_references, parsed.elbow.n_bootstrap) == (20000, 5, 10)
     assert parsed.stability == StabilityParams() and parsed.drift == DriftParams()
     assert parsed.segments.reference == "models/reference_segments.json"
     assert parsed.train.n_clusters == 4

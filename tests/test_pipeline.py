@@ -146,8 +146,9 @@ def test_auto_k_recovers_the_planted_personas(repo):
 def test_every_criterion_records_its_choice_and_the_segments_are_stable(repo):
     elbow = read_json(repo / "metrics/elbow.json")
     criteria = {"knee", "silhouette", "calinski_harabasz", "davies_bouldin", "gap", "stability", "consensus"}
-    assert set(elbow["choices"]) == criteria
-    assert elbow["method"] == "consensus" and elbow["structure"] is True
+    assert set(elbow["choices"]) == criteria | {"stable_silhouette"}
+    assert elbow["method"] == "stable_silhouette" and elbow["structure"] is True
+    assert elbow["at_edge"] is False and elbow["warnings"] == []
     scores = read_json(repo / "plots/elbow.json")
     assert {"inertia", "silhouette", "gap", "gap_se", "stability"} <= set(scores[0])
     stability = read_json(repo / "metrics/stability.json")

@@ -146,3 +146,14 @@ def test_names_and_values_with_dollar_signs_and_any_length_are_drawn(close_figur
     save_figure(close_figures[-1], tmp_path / "projection.png")
     assert (tmp_path / "heatmap.png").stat().st_size > 0 and (tmp_path / "projection.png").stat().st_size > 0
     assert label("a $b$ " + "x" * 100) == "a \\$b\\$ " + "x" * 73 + "…"  # 80 characters before escaping
+
+
+def test_elbow_figure_warns_when_the_suggestion_is_at_an_end_of_the_range(close_figures):
+    scores = pd.DataFrame({"k": [2, 3, 4], "inertia": [30.0, 20.0, 15.0], "silhouette": [0.4, 0.5, 0.6]})
+    suggestion = {"suggested_k": 4, "method": "stable_silhouette", "at_edge": True, "edge": "upper"}
+    fig = elbow_figure(scores, suggestion)
+    close_figures.append(fig)
+    assert fig.get_suptitle().splitlines() == [
+        "Choosing K: suggested K=4 by stable_silhouette",
+        "at the upper end of the range scored: see the warnings in metrics/elbow.json",
+    ]

@@ -1,0 +1,250 @@
+"""Measure the criteria for choosing K on real customer files and on the built-in customers.
+
+Builds "balanced mixed features" (the featurization the pipeline moves to) here, with
+scikit-learn: numeric columns standardised, after log1p for heavily right-skewed ones
+(skew > 2; ``sign(x) * log1p(|x|)`` when the column has negatives; shares in [0, 1] are
+never logged); each categorical column one-hot encoded with rare levels pooled
+(``min_frequency=0.05``) and its block of indicators scaled so that the block's total
+variance is 1, the weight of one standardised numeric column; yes/no columns as one
+standardised 0/1 column. Without the block scaling a categorical with many levels would
+weigh as much as several numeric columns, and K-means would cut along combinations of
+category values.
+
+Then runs :func:`bankseg.choosing_k.sweep` for each data set, each number of bootstrap
+resamples and several seeds, and prints per K the quality criteria, the stability (mean and
+spread across seeds for each number of resamples), the seconds per sweep, and the K that each
+``elbow.method`` suggests. On the built-in customers it also prints the adjusted Rand index
+of a K-means fit at the suggested K against the planted personas.
+
+The real files are read from ``../shared/real/`` (seen from the project's root) or the
+folder given with ``--real``; without them only the built-in customers are measured. This
+prints figures; it tests nothing.
+
+Usage::
+
+    python benchmarks/choosing_k_real.py
+    python benchmarks/choosing_k_real.py --datasets bank --bootstraps 5 20 --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import adjusted_rand_score
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bankseg.choosing_k import seeded_sample, suggest_k, sweep  # noqa: E402
+from bankseg.generate import generate_customers  # noqa: E402
+from bankseg.params import K_METHODS, ElbowParams, load_params  # noqa: E402
+
+REAL = ROOT.parent / "shared" / "real"  # the real files stay outside the project
+K_MIN, K_MAX = 2, 10
+N_INIT = 5
+SILHOUETTE_SAMPLE = 5000
+SAMPLE_SIZE = 20000
+MIN_FREQUENCY = 0.05
+SKEWED = 2.0  # a skew above this is "heavily right-skewed": log1p before standardising
+
+
+def balanced_features(
+    frame: pd.DataFrame,
+    *,
+    numeric: Iterable[str] = (),
+    categorical: Iterable[str] = (),
+    yes_no: Iterable[str] = (),
+    shares: Iterable[str] = (),
+    log: Iterable[str] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Balanced mixed features of ``frame`` and the names of the numeric columns logged.
+
+    ``log`` names the numeric columns to log; by default every column whose skew is above
+    ``SKEWED``, except the ``shares`` (bounded in [0, 1], where a log only bends the scale).
+    Gaps in numeric columns take the column's median.
+    """
+    numeric, shares = list(numeric), set(shares)
+    blocks = []
+    logged: list[str] = []
+    if numeric:
+        values = pd.DataFrame(
+            SimpleImputer(strategy="median").fit_transform(frame[numeric].astype("float64")), columns=numeric
+        )
+        if log is None:
+            skew = values.skew()
+            log = [c for c in numeric if c not in shares and skew[c] > SKEWED]
+        for column in log:
+            values[column] = np.sign(values[column]) * np.log1p(values[column].abs())
+        logged = list(log)
+        blocks.append(StandardScaler().fit_transform(values))
+    for column in categorical:
+        encoder = OneHotEncoder(
+            min_frequency=MIN_FREQUENCY, handle_unknown="infrequent_if_exist", sparse_output=False
+        )
+        indicators = encoder.fit_transform(frame[[column]].astype(str))
+        shares_of_levels = indicators.mean(axis=0)
+        blocks.append(indicators / np.sqrt(np.sum(shares_of_levels * (1 - shares_of_levels))))
+    for column in yes_no:
+        flag = frame[column].astype(str).str.strip().str.lower().eq("yes").astype("float64")
+        blocks.append(StandardScaler().fit_transform(flag.to_frame()))
+    return np.hstack(blocks), logged
+
+
+def bank_marketing(folder: Path) -> tuple[np.ndarray, list[str]]:
+    """Who the customers are; not the campaign-call fields nor the outcome."""
+    frame = pd.read_csv(folder / "bank-marketing-full.csv", sep=";")
+    return balanced_features(
+        frame,
+        numeric=["customer_age", "account_balance"],
+        categorical=["job_type", "marital_status", "education_level"],
+        yes_no=["credit_default", "housing_loan", "personal_loan"],
+        log=["account_balance"],  # negatives too: sign(x) * log1p(|x|)
+    )
+
+
+def card_holders(folder: Path) -> tuple[np.ndarray, list[str]]:
+    frame = pd.read_csv(folder / "credit-card-holders.csv").drop(columns=["Recnum", "CUST_ID"])
+    shares = [c for c in frame if c.endswith("_FREQUENCY") or c == "PRC_FULL_PAYMENT"]
+    return balanced_features(frame, numeric=list(frame), shares=shares)
+
+
+def built_in(n: int = 20000, seed: int = 42) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Features of the generated customers and their planted personas.
+
+    The generator plants dirty values (blanks, a net worth of -1, an age of 250): they
+    become gaps here and take the median, which moves no customer far.
+    """
+    customers, personas = generate_customers(n, seed=seed)
+    frame = pd.DataFrame(
+        {c: pd.to_numeric(customers[c], errors="coerce") for c in ("age", "networth", "sip_amount")}
+    )
+    frame.loc[~frame["age"].between(18, 110), "age"] = np.nan
+    frame.loc[frame["networth"] < 0, "networth"] = np.nan
+    frame.loc[frame["sip_amount"] < 0, "sip_amount"] = np.nan
+    frame["income_slab"] = customers["income_slab"].map({"Low": 0.0, "Medium": 1.0, "High": 2.0})
+    frame["risk_id"] = pd.to_numeric(customers["risk_id"], errors="coerce")
+    for column in ("sip_status", "has_demat_account", "account_type"):
+        frame[column] = customers[column]
+    X, logged = balanced_features(
+        frame,
+        numeric=["age", "networth", "sip_amount", "income_slab", "risk_id"],
+        categorical=["account_type"],
+        yes_no=["sip_status", "has_demat_account"],
+        log=["networth", "sip_amount"],
+    )
+    truth = personas.set_index("customer_id").loc[customers["customer_id"].astype(int), "persona"].to_numpy()
+    return X, logged, truth
+
+
+def run_sweeps(X: np.ndarray, bootstraps: list[int], seeds: list[int]) -> dict[tuple[int, int], tuple]:
+    """``(n_bootstrap, seed) -> (scores, seconds)``: one sweep each, on one fixed sample of rows.
+
+    The rows are drawn once (seed 0) so that the spread across seeds is the criteria's own
+    noise (starts and resamples), not a change of customers.
+    """
+    rows = X[seeded_sample(len(X), SAMPLE_SIZE, 0)]
+    results = {}
+    for n_bootstrap in bootstraps:
+        for seed in seeds:
+            start = time.perf_counter()
+            scores = sweep(
+                rows,
+                k_min=K_MIN,
+                k_max=K_MAX,
+                n_init=N_INIT,
+                random_state=seed,
+                silhouette_sample=SILHOUETTE_SAMPLE,
+                n_bootstrap=n_bootstrap,
+            )
+            results[n_bootstrap, seed] = scores, time.perf_counter() - start
+    return results
+
+
+def report(name: str, results: dict, bootstraps: list[int], seeds: list[int], truth=None, X=None) -> None:
+    first = results[bootstraps[0], seeds[0]][0].set_index("k")
+    table = first[["silhouette", "calinski_harabasz", "davies_bouldin", "gap"]].copy()
+    table.columns = ["sil", "CH", "DB", "gap"]
+    for n_bootstrap in bootstraps:
+        runs = pd.concat([results[n_bootstrap, s][0].set_index("k")["stability"] for s in seeds], axis=1)
+        table[f"stab{n_bootstrap}"] = runs.mean(axis=1)
+        table[f"±{n_bootstrap}"] = runs.max(axis=1) - runs.min(axis=1)
+    print(
+        f"\n== {name}: criteria per K (quality at seed {seeds[0]}; stability: mean over seeds {seeds}, ± = max - min)"
+    )
+    print(table.round({"sil": 3, "CH": 0, "DB": 3, "gap": 3} | {c: 3 for c in table.columns[4:]}).to_string())
+    print("n_bootstrap: seconds per sweep (mean), largest spread of stability over K")
+    for n_bootstrap in bootstraps:
+        seconds = np.mean([results[n_bootstrap, s][1] for s in seeds])
+        print(f"  {n_bootstrap:>3}: {seconds:6.1f} s   spread {table[f'±{n_bootstrap}'].max():.3f}")
+    print("suggested K (stability there) per method, n_bootstrap x seed:")
+    for method in K_METHODS:
+        cells = []
+        for n_bootstrap in bootstraps:
+            picks = []
+            for seed in seeds:
+                s = suggest_k(results[n_bootstrap, seed][0], method)
+                edge = "!" if s.get("at_edge") else ""
+                picks.append(f"{s['suggested_k']}{edge}({s.get('stability_at_k', float('nan')):.2f})")
+            cells.append(f"B{n_bootstrap}: " + " ".join(picks))
+        print(f"  {method:<18} " + " | ".join(cells))
+    method, n_bootstrap = load_params(ROOT / "params.yaml").elbow.method, ElbowParams.n_bootstrap
+    if (n_bootstrap, seeds[0]) in results:
+        suggestion = suggest_k(results[n_bootstrap, seeds[0]][0], method)
+        print(
+            f"params.yaml's method {method}, n_bootstrap {n_bootstrap}, seed {seeds[0]}: {suggestion['reason']}"
+        )
+        for warning in suggestion["warnings"]:
+            print(f"  warning: {warning}")
+    if truth is not None:
+        aris = []
+        for k in range(K_MIN, K_MAX + 1):
+            labels = KMeans(n_clusters=k, n_init=10, random_state=42).fit_predict(X)
+            aris.append(f"K={k} {adjusted_rand_score(truth, labels):.3f}")
+        print("ARI against the planted personas (K-means n_init 10 on all rows): " + ", ".join(aris))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", default=["built-in", "bank", "cards"])
+    parser.add_argument("--bootstraps", nargs="+", type=int, default=[5, 10, 20, 40])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--real", type=Path, default=REAL, help="folder of the real files (default ../shared/real)"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, numpy {np.__version__}")
+    print(
+        f"sweep: K {K_MIN}-{K_MAX}, n_init {N_INIT}, silhouette on {SILHOUETTE_SAMPLE:,}, up to {SAMPLE_SIZE:,} rows"
+    )
+    loaders = {"bank": bank_marketing, "cards": card_holders}
+    for name in args.datasets:
+        truth = None
+        if name == "built-in":
+            X, logged, truth = built_in()
+        elif not args.real.is_dir():
+            print(f"\n== {name}: skipped, the real files are absent (no folder {args.real.resolve()})")
+            continue
+        else:
+            X, logged = loaders[name](args.real)
+        print(f"\n{name}: {len(X):,} rows x {X.shape[1]} features; logged: {', '.join(logged) or 'none'}")
+        results = run_sweeps(X, args.bootstraps, args.seeds)
+        report(name, results, args.bootstraps, args.seeds, truth=truth, X=X if truth is not None else None)
+
+
+if __name__ == "__main__":
+    main()
