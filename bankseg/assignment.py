@@ -67,7 +67,9 @@ def _scale_settings(preprocessing) -> object:
     """The scaling's settings, without the column layout the fitted encoders decide."""
     scale = preprocessing.named_steps["scale"]
     return type(scale).__name__, {
-        k: repr(list(v) if isinstance(v, tuple) else v) for k, v in scale.get_params().items() if k != "layout"
+        k: repr(list(v) if isinstance(v, tuple) else v)
+        for k, v in scale.get_params().items()
+        if k != "layout"
     }
 
 

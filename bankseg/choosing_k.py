@@ -486,10 +486,13 @@ def _warnings(
                 f"larger K reaches stability {STABLE} (the most stable, K = {best}, has {larger[best]:.2f})"
             )
         elif not stable.empty:
+            silhouettes = scores.set_index("k")["silhouette"]
+            finer = silhouettes[silhouettes.index > k].max()
             also = ", ".join(f"{int(j)} ({v:.2f})" for j, v in stable.items())
             found.append(
-                "K = 2 is the smallest K scored: the criteria prefer two broad groups; larger K "
-                f"that are also stable: {also}, if finer segments are needed"
+                f"K = 2 is the smallest K scored, and beyond two groups the structure is weak: the "
+                f"silhouette falls from {silhouettes[k]:.2f} at K = 2 to {finer:.2f} at best; larger K "
+                f"that are also stable, if finer segments are needed: {also}"
             )
     if not stability.empty and stability.max() < STABLE:
         found.append(

@@ -289,7 +289,9 @@ def _missing_column(
     close = [k for k in keys if wanted in k or (k and k in wanted)]  # age_years, net_worth_inr
     close += [k for k in difflib.get_close_matches(wanted, list(keys), n=3, cutoff=0.6) if k not in close]
     hint = f"closest: {', '.join(repr(keys[k]) for k in close[:3])}" if close else "none is close"
-    shown = ", ".join(shown_name(h) for h in plain[:SHOWN_COLUMNS]) + (", ..." if len(plain) > SHOWN_COLUMNS else "")
+    shown = ", ".join(shown_name(h) for h in plain[:SHOWN_COLUMNS]) + (
+        ", ..." if len(plain) > SHOWN_COLUMNS else ""
+    )
     where = ""
     if params is not None:
         key = "data.id_column" if name == params.data.id_column else feature_key(params.features, name)
@@ -376,7 +378,9 @@ def clean_customers(
     raw = match_columns(raw, [*_id_columns(params), *params.features.columns], source=source, params=params)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     protected = protected_columns([normalise_header(c) for c in raw.columns], params)
-    raw = raw.rename(columns={c: normalise_header(c) for c in raw.columns if normalise_header(c) in protected})
+    raw = raw.rename(
+        columns={c: normalise_header(c) for c in raw.columns if normalise_header(c) in protected}
+    )
     if params.data.id_generated:  # the record number in the file
         raw = raw.assign(**{id_column: np.arange(row_offset + 1, row_offset + len(raw) + 1).astype(str)})
     keep = [id_column, *params.features.columns, *profile_only, *protected]
@@ -639,7 +643,9 @@ def _distance(kept: Counter, rejected: Counter) -> float:
     n_kept, n_rejected = sum(kept.values()), sum(rejected.values())
     if not n_kept or not n_rejected:
         return 0.0
-    return 0.5 * sum(abs(kept.get(v, 0) / n_kept - rejected.get(v, 0) / n_rejected) for v in set(kept) | set(rejected))
+    return 0.5 * sum(
+        abs(kept.get(v, 0) / n_kept - rejected.get(v, 0) / n_rejected) for v in set(kept) | set(rejected)
+    )
 
 
 def rejection_comparison(kept: dict[str, Counter], rejected: dict[str, Counter], params: Params) -> dict:

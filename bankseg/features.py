@@ -159,7 +159,9 @@ def scaling(stats: dict[str, np.ndarray], layout: list[tuple[str, str]], setting
     factor, centre = np.where(as_number, factor, 1.0), np.where(as_number, centre, 0.0)
     # The variance of one scaled number: 1 when standardised; else the mean over the numbers.
     scaled_var = stats["var"] * factor**2
-    target = 1.0 if settings.scaler == "standard" or not as_number.any() else float(scaled_var[as_number].mean())
+    target = (
+        1.0 if settings.scaler == "standard" or not as_number.any() else float(scaled_var[as_number].mean())
+    )
     for feature in dict.fromkeys(features):
         columns = np.array([f == feature for f in features]) & ((kinds == LEVEL) | (kinds == BINARY))
         if settings.balance and columns.any():
@@ -211,7 +213,9 @@ def build_preprocessing(
     ``logs`` is each numeric feature's log transform (:func:`log_choices`, found on the
     training customers); by default, ``log: true`` features take log1p and the others none.
     """
-    logs = logs if logs is not None else {f.column: "log1p" if f.log is True else None for f in features.numeric}
+    logs = (
+        logs if logs is not None else {f.column: "log1p" if f.log is True else None for f in features.numeric}
+    )
     transformers = []
     for f in features.numeric:
         steps = []

@@ -79,7 +79,9 @@ def evaluate(
         if new is not None:
             checks.append(Check(name, old, new, f"<= {maximum}", new <= maximum, warn_only=True))
 
-    warn_above("protected attribute association (Cramér's V)", FAIRNESS, "max_association", max_protected_association)
+    warn_above(
+        "protected attribute association (Cramér's V)", FAIRNESS, "max_association", max_protected_association
+    )
     warn_above("largest feature share of the separation", SEGMENTS, "max_feature_share", max_feature_share)
     if params.min_outcome_association > 0:
         at_least("outcome association", OUTCOMES, "max_association", params.min_outcome_association)
@@ -109,9 +111,7 @@ def table(checks: list[Check], rev: str) -> str:
         f"| check | {rev} | this change | rule | result |",
         "|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {c.name} | {_cell(c.old)} | {_cell(c.new)} | {c.rule} | {_result(c)} |" for c in checks
-    ]
+    lines += [f"| {c.name} | {_cell(c.old)} | {_cell(c.new)} | {c.rule} | {_result(c)} |" for c in checks]
     failed = [c for c in checks if not c.passed and not c.warn_only]
     warned = [c for c in checks if not c.passed and c.warn_only]
     gating = [c for c in checks if not c.warn_only]

@@ -105,6 +105,7 @@ class FeatureParams:
 
     def with_feature(self, column: str, **changes: Any) -> FeatureParams:
         """These features with ``changes`` to the settings of ``column``."""
+
         def change(group):
             return tuple(replace(f, **changes) if f.column == column else f for f in group)
 
@@ -392,7 +393,11 @@ def _range(sec: _Section) -> tuple[float | None, float | None] | None:
     bounds = sec._get("range", None)
     if bounds is None:
         return None
-    ok = isinstance(bounds, list) and len(bounds) == 2 and all(b is None or _is_finite_number(b) for b in bounds)
+    ok = (
+        isinstance(bounds, list)
+        and len(bounds) == 2
+        and all(b is None or _is_finite_number(b) for b in bounds)
+    )
     if not ok:
         raise sec._fail("range", bounds, "[min, max] with finite numbers or null")
     low, high = bounds
@@ -620,7 +625,9 @@ def _outcomes(root: _Section) -> tuple[Outcome, ...]:
     for column, settings in raw.items():
         sec = _Section(settings if settings is not None else {}, f"outcomes.{column}")
         positive = sec._get("positive", None)
-        if positive is not None and (isinstance(positive, bool) or not isinstance(positive, (str, int, float))):
+        if positive is not None and (
+            isinstance(positive, bool) or not isinstance(positive, (str, int, float))
+        ):
             raise sec._fail("positive", positive, "the value that counts as the event, e.g. 'yes' or 1")
         outcomes.append(
             Outcome(
@@ -646,7 +653,9 @@ def _fairness(root: _Section) -> FairnessParams:
     return fairness
 
 
-def _check_roles(features: FeatureParams, outcomes: tuple[Outcome, ...], fairness: FairnessParams, data: DataParams) -> None:
+def _check_roles(
+    features: FeatureParams, outcomes: tuple[Outcome, ...], fairness: FairnessParams, data: DataParams
+) -> None:
     """An outcome is never a feature; a protected column is a feature only when opted in."""
     for outcome in outcomes:
         feature = listed(outcome.column, features.columns)

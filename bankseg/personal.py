@@ -18,7 +18,6 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-
 # What rare values and values never named (they look personal) are shown as, together.
 OTHER_VALUES = "other values"
 

@@ -358,14 +358,24 @@ def outcome_lines(outcomes: dict, names: dict[str, str]) -> list[str]:
         "divided by that of all customers. The association (Cramér's V for a rate, the "
         "correlation ratio for an amount) runs from 0 (the segments do not separate it) to 1."
     )
-    for column, o in found.items():
-        what = f"share with {md(o['label'])} = {md(o.get('positive', ''))}" if o["kind"] == "rate" else f"mean {md(o['label'])}"
-        lines += ["", f"**{md(o['label'])}**: {what}, all customers {_figure(o['kind'], o['overall'])}; association {o['association']:.2f}.", ""]
+    for o in found.values():
+        what = (
+            f"share with {md(o['label'])} = {md(o.get('positive', ''))}"
+            if o["kind"] == "rate"
+            else f"mean {md(o['label'])}"
+        )
+        lines += [
+            "",
+            f"**{md(o['label'])}**: {what}, all customers {_figure(o['kind'], o['overall'])}; association {o['association']:.2f}.",
+            "",
+        ]
         lines += ["| segment | name | figure | lift |", "|---|---|---|---|"]
         figure = "rate" if o["kind"] == "rate" else "mean"
         for seg, entry in o["segments"].items():
             lift = "n/a" if entry["lift"] is None else f"{entry['lift']:.2f}"
-            lines.append(f"| {seg} | {md(names.get(seg, ''))} | {_figure(o['kind'], entry[figure])} | {lift} |")
+            lines.append(
+                f"| {seg} | {md(names.get(seg, ''))} | {_figure(o['kind'], entry[figure])} | {lift} |"
+            )
     return lines
 
 
@@ -488,7 +498,9 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
     labels = {column: md(label) for column, label in feature_labels(features).items()}
     evaluation = profile.get("evaluation", {})
     outcomes = {
-        c: o for c, o in evaluation.get("outcomes", {}).get("outcomes", {}).items() if o["kind"] != "categories"
+        c: o
+        for c, o in evaluation.get("outcomes", {}).get("outcomes", {}).items()
+        if o["kind"] != "categories"
     }
     small = set(profile.get("drivers", {}).get("small_segments", []))
     lines = ["# Customer segments", ""]
@@ -501,7 +513,12 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
     ]
     lines += ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
     for seg, p in profile["segments"].items():
-        cells = [seg, md(p["name"]), f"{p['size']:,}", f"{p['share']:.1%}" + (" (small)" if seg in small else "")]
+        cells = [
+            seg,
+            md(p["name"]),
+            f"{p['size']:,}",
+            f"{p['share']:.1%}" + (" (small)" if seg in small else ""),
+        ]
         for o in outcomes.values():
             figure = "rate" if o["kind"] == "rate" else "mean"
             cells.append(_figure(o["kind"], o["segments"].get(seg, {}).get(figure)))
@@ -516,7 +533,9 @@ def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str])
     lines += driver_lines(profile.get("drivers", {}), feature_labels(features))
     lines += fairness_lines(evaluation.get("fairness", {}))
     quality = evaluation.get("quality") or {}
-    lines += rejection_lines(quality.get("rejected_vs_kept"), quality.get("rows_rejected", 0), quality.get("rows_read", 0))
+    lines += rejection_lines(
+        quality.get("rejected_vs_kept"), quality.get("rows_rejected", 0), quality.get("rows_read", 0)
+    )
     for seg, p in profile["segments"].items():
         lines += ["", f"## Segment {seg}: {md(p['name'])}", "", md(p["description"]), ""]
         lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]

@@ -25,7 +25,6 @@ from bankseg.io import (
 )
 from bankseg.params import Params
 from bankseg.spark_engine import (
-    assemble,
     double_schema,
     map_frames,
     read_parquet,
@@ -129,7 +128,6 @@ def _copies(n_frequent: int, n_rare: int, min_frequency: float) -> int:
 def _example_frame(df: Any, params: Params, imputed: dict[str, Any]) -> pd.DataFrame:
     """A few rows holding every category value: fitting the encoders on them sets their
     categories, and the rare values of a one-hot feature share a column as on all customers."""
-    from pyspark.sql import functions as F
 
     featurize = params.featurize
     columns: dict[str, list] = {}

@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from bankseg.assignment import read_segment_names
-from bankseg.errors import run_entry_point
 from bankseg.cleaning import selective_warnings
+from bankseg.errors import run_entry_point
 from bankseg.evaluation import driver_warnings, fairness, outcomes
+from bankseg.features import log_choices
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.paths import check_args
-from bankseg.features import log_choices
 from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
 from bankseg.profiling import (
     add_confidence,
@@ -96,7 +96,9 @@ def main() -> None:
 
     save_figure(profile_heatmap(effect_matrix(effects, names, params.features)), args.profile_plot)
     logs = log_choices(customers, params.features, params.featurize.skew_threshold)
-    save_figure(distributions_figure(customers, segments, params.features, names, logs), args.distributions_plot)
+    save_figure(
+        distributions_figure(customers, segments, params.features, names, logs), args.distributions_plot
+    )
     save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
     plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
     write_text(report_markdown(profile, params.features, plots=plots), args.report)

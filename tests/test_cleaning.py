@@ -495,7 +495,9 @@ def test_a_missing_column_error_shows_the_other_columns_and_the_key_to_rename(pa
     with pytest.raises(InputError) as info:
         clean_customers(raw, params, source="in.csv")
     message = str(info.value)
-    assert message.startswith("in.csv: required column 'age' is missing (11 columns in the file; closest: 'age_years'")
+    assert message.startswith(
+        "in.csv: required column 'age' is missing (11 columns in the file; closest: 'age_years'"
+    )
     assert "columns found: customer_id, age_years, networth" in message
     assert "rename features.numeric.age in params.yaml" in message
     for personal in ("customer_name", "mobile_no", "address"):

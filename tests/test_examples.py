@@ -25,7 +25,9 @@ def example_repo(name: str, file: str, tmp_path_factory) -> Path:
     """A copy of the project run with ``examples/<name>/params.yaml`` on the real ``file``."""
     path = REAL / file
     if not path.is_file():
-        pytest.skip(f"the real example data are not available: no file {path} (see examples/{name}/README.md)")
+        pytest.skip(
+            f"the real example data are not available: no file {path} (see examples/{name}/README.md)"
+        )
     copy = new_repo(tmp_path_factory.mktemp(name))
     shutil.copyfile(ROOT / "examples" / name / "params.yaml", copy / "params.yaml")
     set_params(copy, {"data": {"raw": str(path), "new": str(path)}})

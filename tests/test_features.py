@@ -110,7 +110,9 @@ def test_weight_is_the_number_of_features_a_feature_counts_as(cleaned, params):
     features = params.features
     age = replace(features.numeric[0], weight=4.0)
     account = replace(features.categorical[-1], weight=0.5)
-    weighted = replace(features, numeric=(age, *features.numeric[1:]), categorical=(*features.categorical[:-1], account))
+    weighted = replace(
+        features, numeric=(age, *features.numeric[1:]), categorical=(*features.categorical[:-1], account)
+    )
     _, X = fit_preprocessing(cleaned.kept, weighted, params.featurize)
     assert X["age"].var(ddof=0) == pytest.approx(4.0)
     assert X[[c for c in X.columns if c.startswith("account_type_")]].var(ddof=0).sum() == pytest.approx(0.5)
@@ -165,7 +167,9 @@ def test_flag_missing_adds_an_indicator_beside_the_imputed_value(cleaned, params
     customers.loc[customers.index[:100], "networth"] = np.nan
     gaps = customers["networth"].isna()
     networth = replace(params.features.numeric[1], flag_missing=True)
-    features = replace(params.features, numeric=(params.features.numeric[0], networth, params.features.numeric[2]))
+    features = replace(
+        params.features, numeric=(params.features.numeric[0], networth, params.features.numeric[2])
+    )
     preprocessing, X = fit_preprocessing(customers, features, params.featurize)
     flag = X["missingindicator_networth"]
     assert sorted(flag.unique()) == [0.0, pytest.approx(1.0)]  # one spread between with and without
@@ -364,7 +368,10 @@ def test_the_spark_engines_rule_for_grouped_values_is_scikit_learns(seed):
             assert frequent == set(counts) - infrequent(rows, **settings), (counts, settings)
             m = _copies(len(frequent), len(counts) - len(frequent), min_frequency)
             example = np.array([v for v in counts for _ in range(m if v in frequent else 1)], dtype=object)
-            assert infrequent(example.reshape(-1, 1), **settings) == set(counts) - frequent, (counts, settings)
+            assert infrequent(example.reshape(-1, 1), **settings) == set(counts) - frequent, (
+                counts,
+                settings,
+            )
 
 
 def test_a_rare_value_does_not_stretch_its_feature(cleaned, params):

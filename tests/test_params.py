@@ -130,7 +130,7 @@ def test_optional_keys_get_their_defaults(raw_params):
     assert (parsed.elbow.n_init, parsed.elbow.silhouette_sample, parsed.elbow.method) == (
         5,
         10000,
-        "consensus",
+        "stable_silhouette",
     )
     assert (parsed.elbow.sample_size, parsed.elbow.n_references, parsed.elbow.n_bootstrap) == (20000, 5, 10)
     assert parsed.stability == StabilityParams() and parsed.drift == DriftParams()

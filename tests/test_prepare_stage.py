@@ -82,7 +82,9 @@ def test_rejected_rows_that_default_more_are_reported_as_selective(run):
     comparison = quality["rejected_vs_kept"]
     entry = comparison["outcomes"]["defaulted"]
     assert entry["rejected_rate"] == 1.0
-    assert entry["kept_rate"] == pytest.approx((raw["defaulted"][raw["income"] != ""] == "yes").mean(), abs=1e-4)
+    assert entry["kept_rate"] == pytest.approx(
+        (raw["defaulted"][raw["income"] != ""] == "yes").mean(), abs=1e-4
+    )
     assert entry["selective"] and comparison["selective"] == ["defaulted"]
     assert "the rows rejected by the cleaning differ from the kept ones in defaulted" in result.stderr
     assert "100% among rejected rows" in result.stderr

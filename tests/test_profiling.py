@@ -306,7 +306,11 @@ def test_profile_metrics_keeps_sizes_shares_and_stability():
     }
     metrics = profile_metrics(profile)
     assert metrics["segments"]["0"]["small"] is True
-    assert (metrics["max_feature_share"], metrics["category_agreement"], metrics["n_small_segments"]) == (0.7, 0.2, 1)
+    assert (metrics["max_feature_share"], metrics["category_agreement"], metrics["n_small_segments"]) == (
+        0.7,
+        0.2,
+        1,
+    )
     assert metrics["feature_shares"] == {"age": 0.7, "income": 0.3}
 
 
