@@ -148,9 +148,5 @@ def outcomes(customers: pd.DataFrame, segments: pd.Series, params: Params, names
             }
             entry["best_segment"], entry["worst_segment"] = summary["best_segment"], summary["worst_segment"]
         metrics[outcome.column] = entry
-    if metrics:
-        metrics_all = [e["association"] for e in metrics.values()]
-        metrics = {"max_association": max(metrics_all), "outcomes": metrics}
-    else:
-        metrics = {"max_association": None, "outcomes": {}}
-    return Findings(metrics, warnings)
+    best = max((e["association"] for e in metrics.values()), default=None)
+    return Findings({"max_association": best, "outcomes": metrics}, warnings)

@@ -21,7 +21,6 @@ from bankseg.errors import InputError
 from bankseg.personal import header_key, listed, personal_name_kind, protected_name, shown_name
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
-MISSING_STRATEGIES = ("drop", "median", "mean", "most_frequent", "zero", "level")
 # What a gap may become, by kind of feature; ``level`` makes it a category value of its own.
 NUMERIC_MISSING = ("drop", "median", "mean", "most_frequent", "zero")
 CATEGORICAL_MISSING = ("drop", "most_frequent", "level")

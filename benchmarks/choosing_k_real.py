@@ -1,14 +1,8 @@
 """Measure the criteria for choosing K on real customer files and on the built-in customers.
 
-Builds "balanced mixed features" (the featurization the pipeline moves to) here, with
-scikit-learn: numeric columns standardised, after log1p for heavily right-skewed ones
-(skew > 2; ``sign(x) * log1p(|x|)`` when the column has negatives; shares in [0, 1] are
-never logged); each categorical column one-hot encoded with rare levels pooled
-(``min_frequency=0.05``) and its block of indicators scaled so that the block's total
-variance is 1, the weight of one standardised numeric column; yes/no columns as one
-standardised 0/1 column. Without the block scaling a categorical with many levels would
-weigh as much as several numeric columns, and K-means would cut along combinations of
-category values.
+The features are the pipeline's own: each data set is cleaned and featurized with its params
+(``examples/bank-marketing/params.yaml``, ``examples/credit-cards/params.yaml`` and the
+project's ``params.yaml``) by :mod:`bankseg.cleaning` and :func:`bankseg.features.fit_preprocessing`.
 
 Then runs :func:`bankseg.choosing_k.sweep` for each data set, each number of bootstrap
 resamples and several seeds, and prints per K the quality criteria, the stability (mean and
@@ -34,117 +28,64 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import adjusted_rand_score
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bankseg.choosing_k import seeded_sample, suggest_k, sweep  # noqa: E402
+from bankseg.cleaning import clean_customers, needed_columns  # noqa: E402
+from bankseg.features import fit_preprocessing, log_choices  # noqa: E402
 from bankseg.generate import generate_customers  # noqa: E402
 from bankseg.params import K_METHODS, ElbowParams, load_params  # noqa: E402
+from bankseg.reading import read_customers  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "real"  # the real files stay outside the project
 K_MIN, K_MAX = 2, 10
 N_INIT = 5
 SILHOUETTE_SAMPLE = 5000
 SAMPLE_SIZE = 20000
-MIN_FREQUENCY = 0.05
-SKEWED = 2.0  # a skew above this is "heavily right-skewed": log1p before standardising
 
 
-def balanced_features(
-    frame: pd.DataFrame,
-    *,
-    numeric: Iterable[str] = (),
-    categorical: Iterable[str] = (),
-    yes_no: Iterable[str] = (),
-    shares: Iterable[str] = (),
-    log: Iterable[str] | None = None,
-) -> tuple[np.ndarray, list[str]]:
-    """Balanced mixed features of ``frame`` and the names of the numeric columns logged.
+def pipeline_features(params_file: Path, raw: pd.DataFrame, source: str) -> tuple[np.ndarray, list[str]]:
+    """The scaled features ``featurize`` makes of ``raw`` with the params of ``params_file``,
+    and the numeric columns it takes the log of."""
+    params = load_params(params_file)
+    kept = clean_customers(raw, params, source=source).kept
+    logs = log_choices(kept, params.features, params.featurize.skew_threshold)
+    _, X = fit_preprocessing(kept, params.features, params.featurize)
+    return X.to_numpy(), [c for c, choice in logs.items() if choice]
 
-    ``log`` names the numeric columns to log; by default every column whose skew is above
-    ``SKEWED``, except the ``shares`` (bounded in [0, 1], where a log only bends the scale).
-    Gaps in numeric columns take the column's median.
-    """
-    numeric, shares = list(numeric), set(shares)
-    blocks = []
-    logged: list[str] = []
-    if numeric:
-        values = pd.DataFrame(
-            SimpleImputer(strategy="median").fit_transform(frame[numeric].astype("float64")), columns=numeric
-        )
-        if log is None:
-            skew = values.skew()
-            log = [c for c in numeric if c not in shares and skew[c] > SKEWED]
-        for column in log:
-            values[column] = np.sign(values[column]) * np.log1p(values[column].abs())
-        logged = list(log)
-        blocks.append(StandardScaler().fit_transform(values))
-    for column in categorical:
-        encoder = OneHotEncoder(
-            min_frequency=MIN_FREQUENCY, handle_unknown="infrequent_if_exist", sparse_output=False
-        )
-        indicators = encoder.fit_transform(frame[[column]].astype(str))
-        shares_of_levels = indicators.mean(axis=0)
-        blocks.append(indicators / np.sqrt(np.sum(shares_of_levels * (1 - shares_of_levels))))
-    for column in yes_no:
-        flag = frame[column].astype(str).str.strip().str.lower().eq("yes").astype("float64")
-        blocks.append(StandardScaler().fit_transform(flag.to_frame()))
-    return np.hstack(blocks), logged
+
+def real_file(folder: Path, example: str, file: str) -> tuple[np.ndarray, list[str]]:
+    params = load_params(ROOT / "examples" / example / "params.yaml")
+    raw = read_customers(folder / file, needed_columns(params))
+    return pipeline_features(ROOT / "examples" / example / "params.yaml", raw, file)
 
 
 def bank_marketing(folder: Path) -> tuple[np.ndarray, list[str]]:
     """Who the customers are; not the campaign-call fields nor the outcome."""
-    frame = pd.read_csv(folder / "bank-marketing-full.csv", sep=";")
-    return balanced_features(
-        frame,
-        numeric=["customer_age", "account_balance"],
-        categorical=["job_type", "marital_status", "education_level"],
-        yes_no=["credit_default", "housing_loan", "personal_loan"],
-        log=["account_balance"],  # negatives too: sign(x) * log1p(|x|)
-    )
+    return real_file(folder, "bank-marketing", "bank-marketing-full.csv")
 
 
 def card_holders(folder: Path) -> tuple[np.ndarray, list[str]]:
-    frame = pd.read_csv(folder / "credit-card-holders.csv").drop(columns=["Recnum", "CUST_ID"])
-    shares = [c for c in frame if c.endswith("_FREQUENCY") or c == "PRC_FULL_PAYMENT"]
-    return balanced_features(frame, numeric=list(frame), shares=shares)
+    return real_file(folder, "credit-cards", "credit-card-holders.csv")
 
 
 def built_in(n: int = 20000, seed: int = 42) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Features of the generated customers and their planted personas.
-
-    The generator plants dirty values (blanks, a net worth of -1, an age of 250): they
-    become gaps here and take the median, which moves no customer far.
-    """
+    """Features of the generated customers (cleaned as ``prepare`` cleans them) and their
+    planted personas."""
     customers, personas = generate_customers(n, seed=seed)
-    frame = pd.DataFrame(
-        {c: pd.to_numeric(customers[c], errors="coerce") for c in ("age", "networth", "sip_amount")}
-    )
-    frame.loc[~frame["age"].between(18, 110), "age"] = np.nan
-    frame.loc[frame["networth"] < 0, "networth"] = np.nan
-    frame.loc[frame["sip_amount"] < 0, "sip_amount"] = np.nan
-    frame["income_slab"] = customers["income_slab"].map({"Low": 0.0, "Medium": 1.0, "High": 2.0})
-    frame["risk_id"] = pd.to_numeric(customers["risk_id"], errors="coerce")
-    for column in ("sip_status", "has_demat_account", "account_type"):
-        frame[column] = customers[column]
-    X, logged = balanced_features(
-        frame,
-        numeric=["age", "networth", "sip_amount", "income_slab", "risk_id"],
-        categorical=["account_type"],
-        yes_no=["sip_status", "has_demat_account"],
-        log=["networth", "sip_amount"],
-    )
-    truth = personas.set_index("customer_id").loc[customers["customer_id"].astype(int), "persona"].to_numpy()
+    params = load_params(ROOT / "params.yaml")
+    kept = clean_customers(customers, params, source="customers.csv").kept
+    X, logged = pipeline_features(ROOT / "params.yaml", customers, "customers.csv")
+    by_id = personas.set_index("customer_id")["persona"]
+    truth = by_id.loc[kept["customer_id"].astype(int)].to_numpy()
     return X, logged, truth
 
 

@@ -74,7 +74,7 @@ def main() -> None:
     profile = add_confidence(profile, elbow, read_json(args.stability))
     quality = read_json(args.quality)["customers"]
     fair = fairness(customers, segments, params)
-    outcome = outcomes(customers, segments, params, {str(k): v for k, v in names.items()})
+    outcome = outcomes(customers, segments, params, names)
     drivers = record.get("drivers", {})
     warnings = (
         [w for w in fair.warnings if "used as a feature" in w]  # the report's very first lines
