@@ -65,7 +65,9 @@ def driver_warnings(drivers: dict, params: Params) -> list[str]:
         return []
     features, settings = params.features, params.segments
     warnings = []
-    top, share = next(iter(drivers["feature_shares"].items()), (None, 0.0))
+    shares = drivers["feature_shares"]
+    top = max(shares, key=lambda column: (shares[column], column), default=None)  # JSON sorts keys
+    share = shares.get(top, 0.0)
     if top is not None and share > settings.max_feature_share:
         warnings.append(
             f"{_label(features, top)} alone makes {share:.0%} of the differences between segments "

@@ -36,6 +36,11 @@ def test_segments_made_by_one_column_are_found_and_named(by_demat, params):
     assert drivers["category_agreement"]["ari"] == pytest.approx(1.0)
     warnings = driver_warnings(drivers, params)
     assert any(w.startswith("demat account alone makes") for w in warnings)
+    # Read back from JSON (keys sorted), the largest share is still the one named.
+    reread = json.loads(json.dumps(drivers, sort_keys=True))
+    assert [w for w in driver_warnings(reread, params) if "alone makes" in w] == [
+        w for w in warnings if "alone makes" in w
+    ]
     assert any("essentially the combinations of demat account" in w for w in warnings)
     json.dumps(drivers, allow_nan=False)
 
