@@ -316,7 +316,10 @@ CASES: list[Case] = [
         "required column missing",
         lambda b, s: _csv(b.drop(columns=["age"]), s),
         Error("required column 'age' is missing"),
-        Error(r"required column 'age' is missing \(\d+ columns in the file; none is close\)"),
+        Error(
+            r"required column 'age' is missing \(\d+ columns in the file; none is close; columns found: "
+            r"customer_id, .*; if the file names it otherwise, rename features\.numeric\.age in params\.yaml\)"
+        ),
     ),
     Case(
         "new customers missing a required column",

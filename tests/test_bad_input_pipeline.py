@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 PARAMS = {
     "generate": {"n_customers": 600, "n_new_customers": 100},
-    "elbow": {"k_max": corpus.K_MAX, "n_init": 2},
+    "elbow": {"k_max": corpus.K_MAX, "n_init": 2, "n_bootstrap": 2},
     "train": {"n_init": 2},
 }
 GOOD_DATA = {"raw": "data/raw/customers.csv", "new": "data/raw/new_customers.csv"}
@@ -102,6 +103,11 @@ def build(case: corpus.Case, repo: Path, bases: dict[str, pd.DataFrame]) -> tupl
     data = dict(GOOD_DATA)
     for name in case.via.split("+"):
         data[name] = path
+    if case.via == "raw+new":
+        # A byte copy as the new batch: the very same file as data.new means "no new customers".
+        copy = Path(path).with_name(f"{Path(path).stem}-new{Path(path).suffix}").as_posix()
+        shutil.copyfile(repo / path, repo / copy)
+        data["new"] = copy
     set_params(repo, {"data": data})
     return path, base
 
@@ -267,7 +273,8 @@ def test_handled_and_counted(case, work, bases):
             assert {c: got["imputed_values"][c] for c in expected} == expected, side
         assert len(pd.read_parquet(work / f"data/prepared/{side}.parquet")) == kept
     listed = pd.read_csv(work / "data/prepared/rejected.csv", dtype=str)
-    assert (listed["file"] == path).sum() == rejected * len(sides[case.via])
+    inputs = {path, Path(path).with_name(f"{Path(path).stem}-new{Path(path).suffix}").as_posix()}
+    assert listed["file"].isin(inputs).sum() == rejected * len(sides[case.via])
     if case.until in ("assign", "analyze") and "raw" in case.via:
         assert len(pd.read_csv(work / "data/assigned/customers.csv")) == kept
     if case.slug in EXTRA_CHECKS:

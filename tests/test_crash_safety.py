@@ -54,7 +54,7 @@ pytestmark = pytest.mark.slow
 STAGES = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 PARAMS = {
     "generate": {"n_customers": 1500, "n_new_customers": 300},
-    "elbow": {"k_max": 7, "n_init": 1},
+    "elbow": {"k_max": 7, "n_init": 1, "n_bootstrap": 2},
     "train": {"n_init": 2},
 }
 MODEL = "models/model.skops"

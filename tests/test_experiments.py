@@ -19,7 +19,7 @@ from dvc_repo import commit_all, dvc, git, new_repo, read_json, run
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"generate": {"n_customers": 1500, "n_new_customers": 300}}
+SMALL = {"generate": {"n_customers": 1500, "n_new_customers": 300}, "elbow": {"n_bootstrap": 3}}
 # The columns that matter in `dvc exp show`, as the README gives them.
 KEEP = (
     "Experiment|Created|State|n_clusters|silhouette|calinski_harabasz|davies_bouldin|"
