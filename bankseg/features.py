@@ -35,8 +35,6 @@ IMPUTERS = {
     "most_frequent": {"strategy": "most_frequent"},
     "zero": {"strategy": "constant", "fill_value": 0.0},
 }
-# The value a categorical gap becomes with ``missing: level`` (set by the cleaning).
-MISSING_LEVEL = "missing"
 # Suffix of the transformer that adds a feature's was-missing indicator (flag_missing).
 FLAG_SUFFIX = " (missing)"
 # The transforms ``log`` can choose: log(1 + x) for amounts, and the inverse hyperbolic sine,
