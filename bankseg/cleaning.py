@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from bankseg.association import positive_value
 from bankseg.errors import InputError
-from bankseg.params import Params, feature_key
+from bankseg.params import YES_NO_VALUES, Params, feature_key
 from bankseg.personal import (
     header_key,
     listed,
@@ -37,7 +37,7 @@ from bankseg.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
 
 log = logging.getLogger(__name__)
 
-YES_NO = ("No", "Yes")
+YES_NO = YES_NO_VALUES
 # The value a categorical gap becomes with ``missing: level``: a category of its own.
 MISSING_LEVEL = "missing"
 # Other spellings of a yes/no answer (after capitalisation), e.g. booleans from a Parquet file.

@@ -42,6 +42,11 @@ K_METHODS = (
 KMEANS_ALGORITHMS = ("lloyd", "elkan")
 ENGINES = ("sklearn", "spark")
 DECIMAL_MARKS = ("auto", ".", ",")
+# How large amounts read: 14.7 lakh and 4.03 crore, or 1.47 M and 150 k.
+NUMBER_STYLES = ("indian", "international")
+CURRENCY_SYMBOLS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "NONE": ""}
+# The values of a yes/no feature after cleaning.
+YES_NO_VALUES = ("No", "Yes")
 # A params file is a few kilobytes; anything this large is not one.
 MAX_PARAMS_BYTES = 1024 * 1024
 # Levels of nesting a params file may have (params.yaml needs six); a few hundred would exhaust
@@ -80,6 +85,7 @@ class NumericFeature:
     flag_missing: bool = False  # add a was-missing indicator beside the imputed value
     range: tuple[float | None, float | None] | None = None
     weight: float = 1.0
+    unit: str = ""  # money (shown in report.currency), or a unit written after the number
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,9 @@ class CategoricalFeature:
     missing: str = "most_frequent"
     flag_missing: bool = False
     weight: float = 1.0
+    words: tuple[str, ...] = ()  # ordinal: adjectives for low, (middling,) high values
+    values: dict[str, str] = field(default_factory=dict)  # value -> how reports show it
+    people: dict[str, str] = field(default_factory=dict)  # value -> what its customers are called
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,12 @@ class SegmentParams:
 
 
 @dataclass(frozen=True)
+class ReportParams:
+    currency: str = ""  # symbol put before amounts of features with unit: money
+    number_style: str = "international"
+
+
+@dataclass(frozen=True)
 class SparkParams:
     master: str = "local[*]"
     sample_size: int = 100000
@@ -250,6 +265,7 @@ class Params:
     spark: SparkParams = field(default_factory=SparkParams)
     outcomes: tuple[Outcome, ...] = ()
     fairness: FairnessParams = field(default_factory=FairnessParams)
+    report: ReportParams = field(default_factory=ReportParams)
 
 
 def _is_finite_number(value: Any) -> bool:
@@ -416,15 +432,7 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
         log = sec._get("log", "auto")
         if not (isinstance(log, bool) or log == "auto"):
             raise sec._fail("log", log, "true, false or auto (log when heavily skewed)")
-        words = sec._get("words", ["low", "high"])
-        if not (
-            isinstance(words, list)
-            and len(words) in (2, 3)
-            and all(isinstance(w, str) and w.strip() for w in words)
-        ):
-            raise sec._fail(
-                "words", words, "[word for low values, (word for middling values,) word for high values]"
-            )
+        words = _words(sec, ["low", "high"])
         label = sec.str("label", default=_default_label(column))
         missing = sec.str("missing", choices=NUMERIC_MISSING, default=NumericFeature.missing)
         bounds = _range(sec)
@@ -441,6 +449,7 @@ def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
             flag_missing=_flag_missing(sec),
             range=bounds,
             weight=_weight(sec),
+            unit=_unit(sec),
         )
         sec.refuse_unknown()
         features.append(feature)
@@ -477,6 +486,7 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
                 raise sec._fail(
                     "order", values, f"distinct values, lowest first ({repeated!r} is listed twice)"
                 )
+        words = _words(sec, [])  # other encodings ignore words, as they do an order
         label = sec.str("label", default=_default_label(column))
         default_missing = "level" if encoding == "onehot" else CategoricalFeature.missing
         missing = sec.str("missing", choices=CATEGORICAL_MISSING, default=default_missing)
@@ -492,10 +502,58 @@ def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
             missing=missing,
             flag_missing=_flag_missing(sec),
             weight=_weight(sec),
+            words=words if encoding == "ordinal" else (),
+            values=_value_texts(sec, "values", encoding, order),
+            people=_value_texts(sec, "people", encoding, order),
         )
         sec.refuse_unknown()
         features.append(feature)
     return tuple(features)
+
+
+def _unit(sec: _Section) -> str:
+    unit = sec._get("unit", "")
+    if not isinstance(unit, str) or len(unit) > 20:
+        raise sec._fail("unit", unit, "money, or a unit of up to 20 characters such as years")
+    return unit.strip()
+
+
+def _words(sec: _Section, default: list[str]) -> tuple[str, ...]:
+    """Words for low, (middling,) and high values: ``young, middle-aged, senior``; an empty
+    list (the default of an ordinal feature) for none."""
+    words = sec._get("words", default)
+    ok = isinstance(words, list) and all(isinstance(w, str) and w.strip() for w in words)
+    if not ok or len(words) not in ((0, 2, 3) if not default else (2, 3)):
+        raise sec._fail(
+            "words", words, "[word for low values, (word for middling values,) word for high values]"
+        )
+    return tuple(w.strip() for w in words)
+
+
+def _value_texts(sec: _Section, name: str, encoding: str, order: tuple[str, ...]) -> dict[str, str]:
+    """A mapping of the feature's values to texts (``values``: how a value is shown; ``people``:
+    what customers with that value are called). Keys are the values as the file has them;
+    unquoted Yes/No, which YAML reads as true/false, are taken as Yes/No for a yes_no feature."""
+    raw = sec._get(name, {}) or {}
+    known = YES_NO_VALUES if encoding == "yes_no" else order
+    expected = "a mapping of value to a non-empty text" + (f" (values: {', '.join(known)})" if known else "")
+    if not isinstance(raw, dict):
+        raise sec._fail(name, raw, expected)
+    texts = {}
+    for key, text in raw.items():
+        if isinstance(key, bool) and encoding == "yes_no":
+            key = YES_NO_VALUES[int(key)]
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, (str, int))
+            or not isinstance(text, str)
+            or not text.strip()
+        ):
+            raise sec._fail(name, raw, expected)
+        if known and str(key) not in known:
+            raise sec._fail(f"{name}.{key}", text, f"a key among the feature's values {', '.join(known)}")
+        texts[str(key)] = text.strip()
+    return texts
 
 
 def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
@@ -846,6 +904,27 @@ def _gate(root: _Section) -> GateParams:
     return gate
 
 
+def _currency(sec: _Section) -> str:
+    value = sec._get("currency", "")
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or not value.strip() or len(value) > 8:
+        raise sec._fail(
+            "currency", value, "a currency code such as INR, USD, EUR, or a symbol of up to 8 characters"
+        )
+    return CURRENCY_SYMBOLS.get(value.strip().upper(), value.strip())
+
+
+def _report(root: _Section) -> ReportParams:
+    sec = root.section("report", {})
+    report = ReportParams(
+        currency=_currency(sec),
+        number_style=sec.str("number_style", choices=NUMBER_STYLES, default=ReportParams.number_style),
+    )
+    sec.refuse_unknown()
+    return report
+
+
 def _spark(root: _Section) -> SparkParams:
     sp = root.section("spark", {})
     config = sp._get("config", {}) or {}
@@ -889,6 +968,7 @@ def parse_params(raw: Any) -> Params:
         _spark(root),
         outcomes,
         fairness,
+        _report(root),
     )
     root.refuse_unknown()
     return params
