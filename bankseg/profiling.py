@@ -8,14 +8,12 @@ category ``(segment share - base share) / sqrt(p (1 - p))`` with ``p`` the base 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bankseg.cleaning import YES_NO
-from bankseg.params import FeatureParams
+from bankseg.params import YES_NO_VALUES, FeatureParams
 from bankseg.personal import OTHER_VALUES, value_kind
 
 # Differences smaller than this (in standard deviations) are not worth a mention.
@@ -43,7 +41,7 @@ def _ordered_codes(customers: pd.DataFrame, features: FeatureParams) -> dict[str
     codes = {f.column: customers[f.column].astype("float64") for f in features.numeric}
     for f in features.categorical:
         if f.encoding in ("ordinal", "yes_no"):
-            order = list(YES_NO) if f.encoding == "yes_no" else list(f.order)
+            order = list(YES_NO_VALUES) if f.encoding == "yes_no" else list(f.order)
             found, uniques = _factorized(customers[f.column])
             # Each distinct value's position; missing, or not one of the ordered values: NaN.
             positions = np.array([order.index(u) if u in order else np.nan for u in uniques] + [np.nan])
@@ -71,17 +69,15 @@ def _unordered(features: FeatureParams, profile_columns: list[str]) -> list[tupl
 
 
 def _phrase_ordered(features: FeatureParams, column: str, effect: float, strong_effect: float) -> str:
-    for f in features.numeric:
-        if f.column == column:
-            if len(f.words) == 3 and abs(effect) < strong_effect:
-                word = f.words[1]
-            else:
-                word = f.words[-1] if effect > 0 else f.words[0]
-            return word if tuple(f.words) != ("low", "high") else f"{word} {f.label}"
-    cat = next(f for f in features.categorical if f.column == column)
-    if cat.encoding == "yes_no":
-        return f"with {cat.label}" if effect > 0 else f"no {cat.label}"
-    return f"{'high' if effect > 0 else 'low'} {cat.label}"
+    feature = next(f for f in features.all if f.column == column)
+    if getattr(feature, "encoding", None) == "yes_no":
+        return f"with {feature.label}" if effect > 0 else f"no {feature.label}"
+    words = feature.words or ("low", "high")
+    if len(words) == 3 and abs(effect) < strong_effect:
+        word = words[1]
+    else:
+        word = words[-1] if effect > 0 else words[0]
+    return word if tuple(words) != ("low", "high") else f"{word} {feature.label}"
 
 
 def segment_effects(
@@ -135,63 +131,6 @@ def segment_effects(
     }
 
 
-def name_segments(
-    effects: dict[int, list[Effect]], *, top_features: int, overrides: dict[int, str], min_effect: float = 0.0
-) -> dict[int, str]:
-    """Readable, distinct names from each segment's strongest differences.
-
-    A name joins the phrases of the ``top_features`` strongest features (one phrase per
-    feature; for unordered categories only over-represented values; none smaller than
-    ``min_effect`` standard deviations). When two segments
-    would share a name, more phrases are added; ``overrides`` replace names outright, and
-    automatic names avoid them.
-    """
-    phrases: dict[int, list[str]] = {}
-    rank: dict[str, int] = {}
-    for seg, seg_effects in effects.items():
-        seen: set[str] = set()
-        chosen = []
-        for e in seg_effects:
-            if e.feature in seen or abs(e.effect) < min_effect or (e.value is not None and e.effect <= 0):
-                continue
-            seen.add(e.feature)
-            chosen.append(e.phrase)
-            rank[e.phrase] = 0 if e.value is None and e.phrase.split()[0] not in ("with", "no") else 1
-        phrases[seg] = chosen or ["typical customers"]
-
-    def render(words: list[str]) -> str:
-        # Traits of numbers and ordered categories read best first: "Young, no active SIP".
-        text = ", ".join(sorted(words, key=lambda w: rank.get(w, 1)))
-        return text[0].upper() + text[1:]
-
-    fixed = {int(k): v for k, v in overrides.items() if int(k) in phrases}
-    names: dict[int, str] = dict(fixed)
-    for seg in sorted(phrases):
-        if seg in fixed:
-            continue
-        n = min(top_features, len(phrases[seg]))
-        name = render(phrases[seg][:n])
-        while name in names.values() and n < len(phrases[seg]):
-            n += 1
-            name = render(phrases[seg][:n])
-        if name in names.values():
-            name = f"{name} (segment {seg})"
-        names[seg] = name
-    return dict(sorted(names.items()))
-
-
-def format_amount(value: float) -> str:
-    if value is None or np.isnan(value):
-        return "n/a"
-    if not np.isfinite(value) or abs(value) >= 1e15:
-        return f"{value:.3g}"  # never a number of hundreds of digits
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:.2f} M"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:.1f} k"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-
-
 def profile_segments(
     customers: pd.DataFrame,
     segments: pd.Series,
@@ -221,30 +160,40 @@ def profile_segments(
         }
         top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
         under = [e for e in effects[seg] if e.value is not None and e.effect <= -MIN_EFFECT][:3]
+        differences = [
+            {
+                "feature": e.feature if e.value is None else f"{e.feature}={e.value}",
+                "column": e.feature,
+                "value": e.value,
+                "effect": e.effect,
+                "phrase": e.phrase,
+            }
+            for e in top + under
+        ]
         profiles[str(seg)] = {
             "name": names[seg],
             "size": int(in_seg.sum()),
             "share": float(in_seg.sum() / total),
             "numeric": numeric,
             "categories": mix,
-            "differentiators": [
-                {
-                    "feature": e.feature if e.value is None else f"{e.feature}={e.value}",
-                    "effect": e.effect,
-                    "phrase": e.phrase,
-                }
-                for e in top
-            ],
-            "under_represented": [
-                {"feature": f"{e.feature}={e.value}", "effect": e.effect, "phrase": e.phrase} for e in under
-            ],
-            "description": describe(int(in_seg.sum()), in_seg.sum() / total, numeric, features, top),
+            "differentiators": differences[: len(top)],
+            "under_represented": differences[len(top) :],
         }
     base = {
         f.column: {"mean": float(customers[f.column].mean()), "median": float(customers[f.column].median())}
         for f in features.numeric
     }
-    return {"n_customers": total, "n_segments": len(names), "base": base, "segments": profiles}
+    base_categories = {
+        c: {str(k): float(v) for k, v in shares[c].value_counts(normalize=True).sort_index().items()}
+        for c in categorical
+    }
+    return {
+        "n_customers": total,
+        "n_segments": len(names),
+        "base": base,
+        "base_categories": base_categories,
+        "segments": profiles,
+    }
 
 
 def add_confidence(profile: dict, elbow: dict, stability: dict) -> dict:
@@ -263,49 +212,6 @@ def add_confidence(profile: dict, elbow: dict, stability: dict) -> dict:
         "n_unstable": stability["n_unstable"],
     }
     return profile
-
-
-def confidence_lines(confidence: dict | None) -> list[str]:
-    """The report's "How sure are these segments?" section."""
-    if not confidence:
-        return []
-    paragraphs = []
-    if confidence["structure"] is False:
-        paragraphs.append(
-            "**The data show no clear segment structure**: the gap statistic prefers a single "
-            "group. The segments below split customers for convenience; they are not natural groups."
-        )
-    elif confidence["structure"]:
-        paragraphs.append(
-            f"The gap statistic finds segment structure (its choice: K={confidence['choices']['gap']})."
-        )
-    ari = confidence["mean_ari"]
-    if ari < confidence["threshold"]:
-        paragraphs.append(
-            f"**The segments are not stable**: refits on bootstrap resamples agree with them only "
-            f"{ari:.2f} (mean adjusted Rand index; 1 means always the same segments)."
-        )
-    else:
-        paragraphs.append(
-            f"Refits on bootstrap resamples find the same segments (mean adjusted Rand index {ari:.2f})."
-        )
-    if confidence["n_unstable"]:
-        paragraphs.append(
-            f"{confidence['n_unstable']} segment(s) fall below the stability threshold "
-            f"{confidence['threshold']} (Jaccard); see their sections."
-        )
-    choices = ", ".join(
-        f"{c.replace('_', '-')} {k}"
-        for c, k in confidence["choices"].items()
-        if k is not None and c != "consensus"
-    )
-    paragraphs.append(
-        f"K = {confidence['suggested_k']}, {confidence['reason']}. Each criterion's K: {choices}."
-    )
-    lines = ["", "## How sure are these segments?"]
-    for paragraph in paragraphs:
-        lines += ["", paragraph]
-    return lines
 
 
 # Per-segment figures worth a column in `dvc metrics diff` and `dvc exp show`.
@@ -338,130 +244,6 @@ def profile_metrics(profile: dict) -> dict:
     return metrics
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
-
-
-def _figure(kind: str, value: float | None) -> str:
-    return _percent(value) if kind == "rate" else format_amount(value)
-
-
-def outcome_lines(outcomes: dict, names: dict[str, str]) -> list[str]:
-    """The outcome figures per segment: does the segmentation separate what the bank cares about?"""
-    found = {c: o for c, o in outcomes.get("outcomes", {}).items() if o["kind"] != "categories"}
-    if not found:
-        return []
-    md = escape_markdown
-    lines = ["", "## Outcomes by segment", ""]
-    lines.append(
-        "How each segment does on the outcomes the bank cares about; lift is the segment's figure "
-        "divided by that of all customers. The association (Cramér's V for a rate, the "
-        "correlation ratio for an amount) runs from 0 (the segments do not separate it) to 1."
-    )
-    for o in found.values():
-        what = (
-            f"share with {md(o['label'])} = {md(o.get('positive', ''))}"
-            if o["kind"] == "rate"
-            else f"mean {md(o['label'])}"
-        )
-        lines += [
-            "",
-            f"**{md(o['label'])}**: {what}, all customers {_figure(o['kind'], o['overall'])}; association {o['association']:.2f}.",
-            "",
-        ]
-        lines += ["| segment | name | figure | lift |", "|---|---|---|---|"]
-        figure = "rate" if o["kind"] == "rate" else "mean"
-        for seg, entry in o["segments"].items():
-            lift = "n/a" if entry["lift"] is None else f"{entry['lift']:.2f}"
-            lines.append(
-                f"| {seg} | {md(names.get(seg, ''))} | {_figure(o['kind'], entry[figure])} | {lift} |"
-            )
-    return lines
-
-
-def driver_lines(drivers: dict, labels: dict[str, str]) -> list[str]:
-    """Each feature's share of the differences between segments."""
-    shares = drivers.get("feature_shares", {})
-    if not shares:
-        return []
-    lines = [
-        "",
-        "## What drives the segments",
-        "",
-        "Each feature's share of the differences between the segments (of the between-segment sum "
-        "of squares of the scaled features). One feature far above the others makes segments "
-        "that mostly sort customers by it.",
-        "",
-        "| feature | share of the differences |",
-        "|---|---|",
-    ]
-    ranked = sorted(shares.items(), key=lambda item: (-item[1], item[0]))
-    lines += [f"| {escape_markdown(labels.get(c, c))} | {share:.1%} |" for c, share in ranked]
-    agreement = drivers.get("category_agreement")
-    if agreement:
-        columns = " and ".join(escape_markdown(labels.get(c, c)) for c in agreement["columns"])
-        lines += [
-            "",
-            f"The categorical columns closest to the segments are {columns}: their combinations agree "
-            f"with the segments at {agreement['ari']:.2f} (adjusted Rand index; 1 would mean the "
-            "segments are exactly those combinations).",
-        ]
-    return lines
-
-
-def fairness_lines(fairness: dict) -> list[str]:
-    columns = fairness.get("columns", {})
-    if not columns:
-        return []
-    lines = [
-        "",
-        "## Protected attributes",
-        "",
-        "Protected columns are never used to form the segments unless params say so; here is how "
-        f"strongly the segments follow each (Cramér's V, 0 none to 1 fully; above {fairness['threshold']} is flagged).",
-        "",
-        "| column | association | flagged |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {escape_markdown(c)} | {e['association']:.2f} | {'**yes**' if e['flagged'] else 'no'} |"
-        for c, e in columns.items()
-    ]
-    return lines
-
-
-def rejection_lines(comparison: dict | None, rejected: int, read: int) -> list[str]:
-    if not comparison or not rejected:
-        return []
-    lines = ["", "## Rejected rows", "", f"{rejected:,} of {read:,} rows were rejected by the cleaning."]
-    for column, entry in comparison.get("outcomes", {}).items():
-        if "kept_rate" in entry:
-            lines.append(
-                f"- {escape_markdown(column)}: {_percent(entry['rejected_rate'])} among rejected rows, "
-                f"{_percent(entry['kept_rate'])} among kept rows{' (**selective**)' if entry['selective'] else ''}."
-            )
-        else:
-            lines.append(
-                f"- {escape_markdown(column)}: mean {format_amount(entry['rejected_mean'])} among rejected rows, "
-                f"{format_amount(entry['kept_mean'])} among kept rows{' (**selective**)' if entry['selective'] else ''}."
-            )
-    for column, entry in comparison.get("columns", {}).items():
-        if entry["selective"]:
-            lines.append(
-                f"- {escape_markdown(column)}: the rejected rows' values differ from the kept rows' "
-                f"(distance {entry['distance']:.2f}; 0 same mix, 1 nothing in common) (**selective**)."
-            )
-    return lines
-
-
-def describe(size: int, share: float, numeric: dict, features: FeatureParams, top: list[Effect]) -> str:
-    medians = ", ".join(
-        f"median {f.label} {format_amount(numeric[f.column]['median'])}" for f in features.numeric
-    )
-    traits = "; ".join(e.phrase for e in top[:3])
-    return f"{size:,} customers ({share:.1%}): {medians}; stands out as {traits}."
-
-
 def feature_labels(features: FeatureParams) -> dict[str, str]:
     """Readable label of every feature column, as set in params (``label``)."""
     return {f.column: f.label for f in (*features.numeric, *features.categorical)}
@@ -481,82 +263,3 @@ def effect_matrix(
         }
     matrix = pd.DataFrame(rows).T
     return matrix[sorted(matrix.columns)].fillna(0.0)
-
-
-def escape_markdown(text: object) -> str:
-    """Text shown as it is in Markdown: punctuation that could start a link, an image, HTML, a
-    table cell or an emphasis is backslash-escaped, and line breaks become spaces. Names and
-    category values come from the data: in the report, they never load or format anything."""
-    return re.sub(r"([\\`*_\[\]<>#!|~$&])", r"\\\1", " ".join(str(text).splitlines()))
-
-
-def report_markdown(profile: dict, features: FeatureParams, *, plots: list[str]) -> str:
-    """A report a marketing team can read: overview, then one section per segment.
-
-    Every name, label and value from the data or the params is escaped (:func:`escape_markdown`)."""
-    md = escape_markdown
-    labels = {column: md(label) for column, label in feature_labels(features).items()}
-    evaluation = profile.get("evaluation", {})
-    outcomes = {
-        c: o
-        for c, o in evaluation.get("outcomes", {}).get("outcomes", {}).items()
-        if o["kind"] != "categories"
-    }
-    small = set(profile.get("drivers", {}).get("small_segments", []))
-    lines = ["# Customer segments", ""]
-    warnings = evaluation.get("warnings", [])
-    if warnings:
-        lines += ["**Read this first:**", ""] + [f"- {md(w[0].upper() + w[1:])}." for w in warnings] + [""]
-    lines += [f"{profile['n_customers']:,} customers in {profile['n_segments']} segments.", ""]
-    header = ["segment", "name", "customers", "share"] + [
-        ("share " if o["kind"] == "rate" else "mean ") + o["label"] for o in outcomes.values()
-    ]
-    lines += ["| " + " | ".join(md(h) for h in header) + " |", "|" + "---|" * len(header)]
-    for seg, p in profile["segments"].items():
-        cells = [
-            seg,
-            md(p["name"]),
-            f"{p['size']:,}",
-            f"{p['share']:.1%}" + (" (small)" if seg in small else ""),
-        ]
-        for o in outcomes.values():
-            figure = "rate" if o["kind"] == "rate" else "mean"
-            cells.append(_figure(o["kind"], o["segments"].get(seg, {}).get(figure)))
-        lines.append("| " + " | ".join(cells) + " |")
-    if outcomes:
-        overall = ["", "all customers", f"{profile['n_customers']:,}", "100%"]
-        overall += [_figure(o["kind"], o["overall"]) for o in outcomes.values()]
-        lines.append("| " + " | ".join(overall) + " |")
-    lines += confidence_lines(profile.get("confidence"))
-    names = {seg: p["name"] for seg, p in profile["segments"].items()}
-    lines += outcome_lines(evaluation.get("outcomes", {}), names)
-    lines += driver_lines(profile.get("drivers", {}), feature_labels(features))
-    lines += fairness_lines(evaluation.get("fairness", {}))
-    quality = evaluation.get("quality") or {}
-    lines += rejection_lines(
-        quality.get("rejected_vs_kept"), quality.get("rows_rejected", 0), quality.get("rows_read", 0)
-    )
-    for seg, p in profile["segments"].items():
-        lines += ["", f"## Segment {seg}: {md(p['name'])}", "", md(p["description"]), ""]
-        lines += ["| feature | segment mean | segment median | all customers median |", "|---|---|---|---|"]
-        for f in features.numeric:
-            num = p["numeric"][f.column]
-            lines.append(
-                f"| {labels[f.column]} | {format_amount(num['mean'])} | {format_amount(num['median'])} "
-                f"| {format_amount(profile['base'][f.column]['median'])} |"
-            )
-        lines += ["", "What sets it apart (standardised difference from all customers):", ""]
-        lines += [f"- {md(d['phrase'])} ({d['effect']:+.2f})" for d in p["differentiators"]]
-        if p.get("under_represented"):
-            fewer = ", ".join(f"{md(d['phrase'])} ({d['effect']:+.2f})" for d in p["under_represented"])
-            lines += ["", f"Fewer than among all customers: {fewer}."]
-        if "stability" in p:
-            verdict = "stable" if p["stable"] else "**unstable**: treat this segment with caution"
-            lines += ["", f"Bootstrap stability (Jaccard): {p['stability']:.2f}, {verdict}."]
-        lines += ["", "| category | mix in this segment |", "|---|---|"]
-        for column, mix in p["categories"].items():
-            shown = ", ".join(f"{md(k)} {v:.0%}" for k, v in mix.items())
-            lines.append(f"| {labels.get(column, md(column.replace('_', ' ')))} | {shown} |")
-    if plots:
-        lines += ["", "## Plots", ""] + [f"![{name}](../plots/{name})" for name in plots]
-    return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ from bankseg.spark_engine import (
 from bankseg.stability import bootstrap_stability
 from bankseg.training import (
     follow_reference,
+    naming_metrics,
     read_reference,
     resolve_n_clusters,
     segment_findings,
@@ -175,12 +176,12 @@ def train(
     X_all.index = wanted
     customers = read_parquet(spark, customers_path)
     customers_s = collect_rows(customers, named_rows, n_rows)
-    seg_names = segment_names(customers_s, labels[named_rows], kept, reference, params)
+    naming = segment_names(customers_s, labels[named_rows], kept, reference, params)
     stability = bootstrap_stability(
         X_all.loc[stable_rows].to_numpy(), labels[stable_rows], n_clusters, train=params.train, params=st
     )
     record = segments_record(
-        seg_names,
+        naming,
         encoded_centres(preprocessing, kmeans),
         stability,
         feature_spread(features, preprocessing, names),
@@ -208,7 +209,14 @@ def train(
         )
     )
     metrics["stability_mean_ari"] = stability["mean_ari"]
-    return {"kmeans": kmeans, "names": seg_names, "kept": kept, "stability": stability, "record": record} | {
+    metrics |= naming_metrics(naming)
+    return {
+        "kmeans": kmeans,
+        "names": naming.names,
+        "kept": kept,
+        "stability": stability,
+        "record": record,
+    } | {
         "metrics": metrics,
         "warnings": findings.warnings,
     }

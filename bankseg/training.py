@@ -15,8 +15,9 @@ from bankseg.errors import InputError
 from bankseg.evaluation import Findings, driver_warnings, segment_drivers
 from bankseg.io import read_json
 from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
+from bankseg.naming import Naming, name_segments
 from bankseg.params import FeatureParams, Params
-from bankseg.profiling import name_segments, segment_effects
+from bankseg.profiling import segment_effects
 from bankseg.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class TrainedSegments:
     stability: dict
     record: dict  # the content of models/segments.json
     warnings: list[str]
+    naming: Naming
 
 
 def check_reference(reference: object, source: str) -> dict:
@@ -50,6 +52,18 @@ def check_reference(reference: object, source: str) -> dict:
         if not ok:
             raise InputError(
                 f"{source}: segment {seg!r}: expected an integer id with a 'name' and a 'centre'"
+            )
+        traits = entry.get("traits", [])
+        if not isinstance(traits, list) or not all(
+            isinstance(t, dict)
+            and isinstance(t.get("feature"), str)
+            and (t.get("value") is None or isinstance(t.get("value"), str))
+            and t.get("sign") in (1, -1)
+            for t in traits
+        ):
+            raise InputError(
+                f"{source}: segment {seg!r}: expected 'traits' as a list of "
+                "{feature, value (text or null), sign (1 or -1)}"
             )
     return reference
 
@@ -105,8 +119,9 @@ def follow_reference(
 
 def segment_names(
     customers: pd.DataFrame, labels: np.ndarray, kept: dict[int, int], reference: dict, params: Params
-) -> dict[int, str]:
-    """Reference names for kept segments, automatic names for the others, then the overrides."""
+) -> Naming:
+    """Names for the segments: ``segments.names`` first; then the reference's name of a kept
+    segment while the traits it states still hold; automatic names for the others."""
     segments = pd.Series(labels, index=customers.index)
     effects = segment_effects(
         customers,
@@ -115,13 +130,26 @@ def segment_names(
         list(params.prepare.profile_columns),
         strong_effect=params.segments.strong_effect,
     )
-    fixed = {new: reference["segments"][str(ref)]["name"] for new, ref in kept.items()}
-    return name_segments(
+    naming = name_segments(
         effects,
+        params.features,
         top_features=params.segments.top_features,
-        overrides=fixed | params.segments.names,
         min_effect=params.segments.min_effect,
+        strong_effect=params.segments.strong_effect,
+        overrides=params.segments.names,
+        earlier={new: reference["segments"][str(ref)] for new, ref in kept.items()},
     )
+    for seg, reason in naming.dropped.items():
+        log.warning("segment %d gets a new name: %s", seg, reason)
+    return naming
+
+
+def naming_metrics(naming: Naming) -> dict:
+    """What metrics/train.json says about the names: which earlier names were dropped and why."""
+    return {
+        "n_names_dropped": len(naming.dropped),
+        "names_dropped": {str(k): v for k, v in naming.dropped.items()},
+    }
 
 
 def segment_findings(
@@ -146,18 +174,21 @@ def warn(warnings: list[str]) -> None:
 
 
 def segments_record(
-    names: dict[int, str], centres: pd.DataFrame, stability: dict, spread: pd.Series, params: Params
+    naming: Naming, centres: pd.DataFrame, stability: dict, spread: pd.Series, params: Params
 ) -> dict:
-    """The content of models/segments.json (also what ``pin-segments`` makes the reference)."""
+    """The content of models/segments.json (also what ``pin-segments`` makes the reference):
+    each segment's name with the traits it states, centre and stability."""
     return {
         "segments": {
             str(k): {
                 "name": v,
+                "traits": [t.as_dict() for t in naming.traits[k]],
                 "centre": centres.loc[k].to_dict(),
                 "stability": stability["segments"][str(k)]["jaccard"],
             }
-            for k, v in names.items()
+            for k, v in naming.names.items()
         },
+        "names_dropped": {str(k): v for k, v in naming.dropped.items()},
         "feature_spread": spread.to_dict(),
         "features": feature_signature(params.features),
     }
@@ -182,13 +213,13 @@ def train_segments(
     order, kept = follow_reference(kmeans, preprocessing, reference, params)
     kmeans = relabel(kmeans, X, order)
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
-    names = segment_names(customers, kmeans.labels_, kept, reference, params)
+    naming = segment_names(customers, kmeans.labels_, kept, reference, params)
     stability = bootstrap_stability(
         X.to_numpy(), kmeans.labels_, n_clusters, train=params.train, params=params.stability
     )
     record = segments_record(
-        names, encoded_centres(preprocessing, kmeans), stability, encoded_spread(preprocessing, X), params
+        naming, encoded_centres(preprocessing, kmeans), stability, encoded_spread(preprocessing, X), params
     )
     findings = segment_findings(X, kmeans.labels_, preprocessing, customers, params)
     record["drivers"] = findings.metrics
-    return TrainedSegments(kmeans, names, kept, stability, record, findings.warnings)
+    return TrainedSegments(kmeans, naming.names, kept, stability, record, findings.warnings, naming)

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from bankseg.cleaning import selective_warnings
 from bankseg.errors import run_entry_point
 from bankseg.evaluation import driver_warnings, fairness, outcomes
 from bankseg.features import log_choices
+from bankseg.formatting import Formatter, whole_columns
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.paths import check_args
@@ -20,9 +22,10 @@ from bankseg.profiling import (
     effect_matrix,
     profile_metrics,
     profile_segments,
-    report_markdown,
     segment_effects,
 )
+from bankseg.report import describe_segments, report_markdown
+from bankseg.report_html import embedded_images, report_html
 
 log = logging.getLogger("analyze")
 
@@ -36,9 +39,12 @@ def main() -> None:
     parser.add_argument("--elbow", required=True, help="metrics of the elbow stage")
     parser.add_argument("--stability", required=True, help="stability metrics of the train stage")
     parser.add_argument("--report", required=True)
+    parser.add_argument("--html", required=True, help="the report as one HTML file, figures embedded")
     parser.add_argument("--profiles", required=True, help="JSON with names, descriptions and figures")
     parser.add_argument("--metrics", required=True)
     parser.add_argument("--quality", required=True, help="metrics of the prepare stage")
+    parser.add_argument("--drift", required=True, help="new customers against the training customers")
+    parser.add_argument("--elbow-plot", required=True, help="figure of the elbow stage, shown in the report")
     parser.add_argument("--fairness", required=True, help="segments against protected columns")
     parser.add_argument("--outcomes", required=True, help="outcome rates by segment")
     parser.add_argument("--profile-plot", required=True)
@@ -47,9 +53,20 @@ def main() -> None:
     args = parser.parse_args()
     check_args(
         args,
-        inputs=["customers", "features", "assigned", "segments", "elbow", "stability", "quality"],
+        inputs=[
+            "customers",
+            "features",
+            "assigned",
+            "segments",
+            "elbow",
+            "stability",
+            "quality",
+            "drift",
+            "elbow_plot",
+        ],
         outputs=[
             "report",
+            "html",
             "profiles",
             "metrics",
             "fairness",
@@ -70,6 +87,10 @@ def main() -> None:
         customers, segments, params.features, profile_columns, strong_effect=params.segments.strong_effect
     )
     profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
+    whole = whole_columns(customers, [f.column for f in params.features.numeric])
+    formatter = Formatter(params.features, params.report, whole)
+    profile["whole_numbers"] = whole
+    profile = describe_segments(profile, params.features, formatter, strong=params.segments.strong_effect)
     elbow = read_json(args.elbow)
     profile = add_confidence(profile, elbow, read_json(args.stability))
     quality = read_json(args.quality)["customers"]
@@ -100,8 +121,18 @@ def main() -> None:
         distributions_figure(customers, segments, params.features, names, logs), args.distributions_plot
     )
     save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
-    plots = [Path(p).name for p in (args.profile_plot, args.distributions_plot, args.projection_plot)]
-    write_text(report_markdown(profile, params.features, plots=plots), args.report)
+    figures = {
+        "profile": args.profile_plot,
+        "distributions": args.distributions_plot,
+        "elbow": args.elbow_plot,
+        "projection": args.projection_plot,
+    }
+    report_folder = Path(args.report).resolve().parent
+    plots = {role: os.path.relpath(Path(path).resolve(), report_folder) for role, path in figures.items()}
+    drift = read_json(args.drift)
+    report = report_markdown(profile, params.features, formatter, plots=plots, drift=drift)
+    write_text(report, args.report)
+    write_text(report_html(report, embedded_images(report, report_folder)), args.html)
     write_json(profile, args.profiles)
     write_json(profile_metrics(profile), args.metrics)
     write_json(fair.metrics, args.fairness)

@@ -10,7 +10,14 @@ from bankseg.io import load_model, save_model, write_json
 from bankseg.model import build_model, training_metrics
 from bankseg.params import load_params
 from bankseg.paths import check_args
-from bankseg.training import read_reference, resolve_n_clusters, train_segments, warn, warn_unstable
+from bankseg.training import (
+    naming_metrics,
+    read_reference,
+    resolve_n_clusters,
+    train_segments,
+    warn,
+    warn_unstable,
+)
 
 
 def main() -> None:
@@ -55,7 +62,8 @@ def main() -> None:
         silhouette_sample=params.elbow.silhouette_sample,
         random_state=params.elbow.random_state,
     )
-    write_json(metrics | {"stability_mean_ari": trained.stability["mean_ari"]}, args.metrics)
+    metrics |= {"stability_mean_ari": trained.stability["mean_ari"]} | naming_metrics(trained.naming)
+    write_json(metrics, args.metrics)
 
 
 if __name__ == "__main__":

@@ -274,7 +274,8 @@ def test_the_report_says_a_single_blob_has_no_clear_segments(one_blob_suggestion
     """From the sweep to the report's words, on data with no cluster structure."""
     from sklearn.cluster import KMeans
 
-    from bankseg.profiling import add_confidence, confidence_lines
+    from bankseg.profiling import add_confidence
+    from bankseg.report import choice_lines, stability_lines
     from bankseg.stability import bootstrap_stability
 
     scores, suggestion = one_blob_suggestion
@@ -285,7 +286,7 @@ def test_the_report_says_a_single_blob_has_no_clear_segments(one_blob_suggestion
         X, labels, k, train=params.train, params=replace(params.stability, n_bootstrap=5)
     )
     profile = add_confidence({"segments": {}}, suggestion, stability)
-    text = "\n".join(confidence_lines(profile["confidence"]))
+    text = "\n".join(choice_lines(profile["confidence"]) + stability_lines(profile))
     assert "no clear segment structure" in text
     assert "not stable" in text
 

@@ -1,27 +1,22 @@
-"""bankseg.profiling: effect sizes, readable distinct names, profiles and the Markdown report."""
+"""bankseg.profiling: effect sizes, profiles of the segments and their metrics."""
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bankseg.naming import name_segments
 from bankseg.profiling import (
     Effect,
     add_confidence,
-    confidence_lines,
     effect_matrix,
-    escape_markdown,
     feature_labels,
-    format_amount,
-    name_segments,
     profile_metrics,
     profile_segments,
-    report_markdown,
     segment_effects,
     top_values,
 )
@@ -68,8 +63,8 @@ def effects(three_segments, params):
 
 
 @pytest.fixture(scope="module")
-def names(effects):
-    return name_segments(effects, top_features=3, overrides={})
+def names(effects, params):
+    return name_segments(effects, params.features, top_features=3, min_effect=0.2, strong_effect=0.5).names
 
 
 def _effect(effects, segment, feature, value=None) -> Effect:
@@ -118,77 +113,11 @@ def test_effect_signs_and_params_words(effects):
     assert young_age.phrase == "young"
     assert _effect(effects, 2, "sip_status").phrase == "with active SIP"
     assert _effect(effects, 0, "sip_status").phrase == "no active SIP"
-    assert _effect(effects, 2, "income_slab").phrase == "high income"
-    assert _effect(effects, 0, "networth").phrase == "low net worth"
+    assert _effect(effects, 2, "income_slab").phrase == "high-income"  # words of an ordered category
+    assert _effect(effects, 0, "networth").phrase == "less affluent"
+    assert _effect(effects, 0, "sip_amount").phrase == "low monthly SIP"  # no words: low or high
     assert _effect(effects, 1, "kyc_status", "Pending").effect > 0
     assert _effect(effects, 1, "kyc_status", "Pending").phrase == "Pending kyc status"
-
-
-def test_names_are_distinct_and_readable(names):
-    assert set(names) == {0, 1, 2}
-    assert len(set(names.values())) == 3
-    assert "young" in names[0].lower()
-    assert names[1].startswith("Senior")
-    assert "high sip" in names[2].lower()
-    assert all(name[0].isupper() for name in names.values())
-
-
-def test_names_use_the_words_from_params(three_segments, params):
-    customers, segments = three_segments
-    age = replace(params.features.numeric[0], words=("junior", "elder"))
-    features = replace(params.features, numeric=(age, *params.features.numeric[1:]))
-    names = name_segments(
-        segment_effects(customers, segments, features, PROFILE), top_features=3, overrides={}
-    )
-    assert names[1].startswith("Elder")
-    assert "junior" in names[0]
-    assert "senior" not in " ".join(names.values()).lower()
-
-
-def test_overrides_replace_names(effects, names):
-    overridden = name_segments(effects, top_features=3, overrides={1: "Retirees", 9: "No such segment"})
-    assert overridden == {0: names[0], 1: "Retirees", 2: names[2]}
-
-
-def test_top_features_sets_the_number_of_phrases(effects):
-    short = name_segments(effects, top_features=1, overrides={})
-    assert all("," not in name for name in short.values())
-    longer = name_segments(effects, top_features=4, overrides={})
-    assert all(name.count(",") == 3 for name in longer.values())
-
-
-def test_clashing_names_get_more_phrases_then_the_segment_id():
-    effects = {
-        0: [Effect("age", None, 1.0, "senior"), Effect("networth", None, 0.5, "high net worth"), Effect("sip_amount", None, 0.2, "high SIP")],
-        1: [Effect("age", None, 0.9, "senior"), Effect("networth", None, 0.4, "high net worth"), Effect("sip_amount", None, -0.1, "low SIP")],
-        2: [Effect("age", None, 0.8, "senior"), Effect("networth", None, 0.3, "high net worth")],
-    }  # fmt: skip
-    names = name_segments(effects, top_features=2, overrides={})
-    assert names == {
-        0: "Senior, high net worth",
-        1: "Senior, high net worth, low SIP",
-        2: "Senior, high net worth (segment 2)",
-    }
-
-
-def test_under_represented_categories_are_not_used_in_names():
-    effects = {
-        0: [
-            Effect("account_type", "Current", -2.0, "Current account"),
-            Effect("sip_status", None, 1.0, "with active SIP"),
-            Effect("account_type", "Savings", 0.5, "Savings account"),
-        ]
-    }
-    assert name_segments(effects, top_features=2, overrides={}) == {0: "With active SIP, Savings account"}
-
-
-def test_ordered_traits_come_first_in_a_name():
-    effects = {0: [Effect("sip_status", None, -1.5, "no active SIP"), Effect("age", None, -1.0, "young")]}
-    assert name_segments(effects, top_features=3, overrides={}) == {0: "Young, no active SIP"}
-
-
-def test_segment_without_differences_is_typical():
-    assert name_segments({0: []}, top_features=3, overrides={}) == {0: "Typical customers"}
 
 
 def test_profile_sizes_shares_and_summaries(three_segments, effects, names, params):
@@ -208,51 +137,12 @@ def test_profile_sizes_shares_and_summaries(three_segments, effects, names, para
     assert senior["categories"]["income_slab"] == {"Medium": 1.0}
     assert senior["differentiators"][0]["feature"] == "kyc_status=Pending"
     assert all(d["effect"] > 0 for d in senior["differentiators"] if "=" in d["feature"])
-    assert senior["description"].startswith("4 customers (26.7%): median age 70.5, median net worth 6.00 M")
+    assert profile["base_categories"]["kyc_status"] == {
+        "Pending": pytest.approx(4 / 15),
+        "Verified": pytest.approx(11 / 15),
+    }
     assert profile["base"]["age"]["median"] == pytest.approx(45.0)
     assert sum(p["size"] for p in profile["segments"].values()) == 15
-
-
-def test_report_mentions_every_segment(three_segments, effects, names, params):
-    customers, segments = three_segments
-    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
-    report = report_markdown(profile, params.features, plots=["segment_profile.png"])
-    assert report.startswith("# Customer segments\n")
-    assert "15 customers in 3 segments." in report
-    for seg, name in names.items():
-        assert f"## Segment {seg}: {name}" in report
-        assert f"| {seg} | {name} |" in report
-    assert "| net worth |" in report  # feature labels from params
-    assert "![segment_profile.png](../plots/segment_profile.png)" in report
-    assert report.endswith("\n")
-
-
-def test_report_without_plots_has_no_plot_section(three_segments, effects, names, params):
-    customers, segments = three_segments
-    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
-    assert "## Plots" not in report_markdown(profile, params.features, plots=[])
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (1_500_000, "1.50 M"),
-        (-2_000_000, "-2.00 M"),
-        (25_000, "25.0 k"),
-        (9_999, "9,999"),
-        (1_234.4, "1,234"),
-        (100, "100"),
-        (12.34, "12.3"),
-        (0, "0.0"),
-        (float("nan"), "n/a"),
-        (None, "n/a"),
-        (1e300, "1e+300"),  # once a number of 295 digits followed by " M"
-        (-3.5e18, "-3.5e+18"),
-        (float("inf"), "inf"),
-    ],
-)
-def test_format_amount(value, text):
-    assert format_amount(value) == text
 
 
 def test_feature_labels(params):
@@ -324,49 +214,6 @@ def test_three_words_give_a_middle_word_for_small_differences(three_segments, pa
     assert {e.phrase for es in strong.values() for e in es if e.feature == "age"} <= {"young", "older"}
 
 
-def test_differences_below_min_effect_are_left_out_of_names():
-    effects = {0: [Effect("age", None, 1.2, "older"), Effect("networth", None, -0.04, "low net worth")]}
-    assert name_segments(effects, top_features=3, overrides={}, min_effect=0.2) == {0: "Older"}
-    assert name_segments(effects, top_features=3, overrides={}) == {0: "Older, low net worth"}
-
-
-def test_automatic_names_avoid_names_given_by_overrides():
-    effects = {
-        0: [Effect("age", None, 1.0, "senior"), Effect("sip_amount", None, 0.5, "high SIP")],
-        1: [Effect("age", None, 0.9, "senior"), Effect("sip_amount", None, -0.5, "low SIP")],
-    }
-    names = name_segments(effects, top_features=1, overrides={0: "Senior"})
-    assert names == {0: "Senior", 1: "Senior, low SIP"}
-
-
-def _confidence(structure, mean_ari, n_unstable=0):
-    return {
-        "choices": {"knee": 5, "gap": 1 if structure is False else 6, "consensus": 5},
-        "suggested_k": 5,
-        "reason": "chosen by elbow.method=consensus",
-        "structure": structure,
-        "mean_ari": mean_ari,
-        "threshold": 0.75,
-        "n_unstable": n_unstable,
-    }
-
-
-def test_report_says_when_the_data_have_no_segment_structure():
-    text = "\n".join(confidence_lines(_confidence(False, 0.4, n_unstable=3)))
-    assert "no clear segment structure" in text
-    assert "not stable" in text
-    assert "3 segment(s) fall below the stability threshold" in text
-    assert "consensus 5" not in text and "knee 5" in text
-
-
-def test_report_confirms_structure_and_stability():
-    text = "\n".join(confidence_lines(_confidence(True, 0.99)))
-    assert "finds segment structure (its choice: K=6)" in text
-    assert "find the same segments (mean adjusted Rand index 0.99)" in text
-    assert "not stable" not in text
-    assert confidence_lines(None) == []
-
-
 def test_profile_carries_stability_and_under_represented_values(three_segments, effects, names, params):
     customers, segments = three_segments
     profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
@@ -380,35 +227,9 @@ def test_profile_carries_stability_and_under_represented_values(three_segments, 
         profile, {"choices": {"gap": 3}, "suggested_k": 3, "reason": "r", "structure": True}, stability
     )
     assert profile["segments"]["1"]["stable"] is False
-    report = report_markdown(profile, params.features, plots=[])
-    assert "Bootstrap stability (Jaccard): 0.50, **unstable**" in report
-    assert "## How sure are these segments?" in report
+    assert profile["segments"]["1"]["stability"] == 0.5
     for p in profile["segments"].values():
         assert all(d["effect"] <= -0.1 and "=" in d["feature"] for d in p["under_represented"])
-
-
-def test_report_shows_names_and_values_from_the_data_as_text(three_segments, params):
-    """A category value or a name can hold Markdown: in the report it loads and formats nothing."""
-    customers, segments = three_segments
-    customers = customers.assign(
-        kyc_status=["![pixel](http://tracker.invalid/p.png)"] * 6 + ["a | b\nc"] * 4 + ["<img src=x>"] * 5
-    )
-    effects = segment_effects(customers, segments, params.features, PROFILE)
-    names = {0: "**Bold** [link](http://x.invalid)", 1: "Seniors", 2: "Affluent"}
-    profile = profile_segments(customers, segments, params.features, PROFILE, names, effects)
-    report = report_markdown(profile, params.features, plots=[])
-    unescaped = re.compile(r"(?<!\\)(!\[|<img|\[link\])")
-    assert not unescaped.search(report), unescaped.search(report)
-    assert "\\!\\[pixel\\](http://tracker.invalid/p.png)" in report and "\\<img src=x\\>" in report
-    cells = [len(re.findall(r"(?<!\\)\|", line)) for line in report.splitlines() if line.startswith("| ")]
-    assert set(cells) == {3, 5}  # 2- and 4-column tables: a | in a value is escaped, rows keep their cells
-    assert "| 0 | \\*\\*Bold\\*\\* \\[link\\](http://x.invalid) |" in report
-
-
-def test_escape_markdown():
-    assert escape_markdown("a_b *c* [d](e) <f> | #g !h ~i $j &k\nnext") == (
-        "a\\_b \\*c\\* \\[d\\](e) \\<f\\> \\| \\#g \\!h \\~i \\$j \\&k next"
-    )
 
 
 def test_a_column_with_thousands_of_values_gives_a_bounded_profile(three_segments, effects, names, params):

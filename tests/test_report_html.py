@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bankseg.errors import InputError
-from bankseg.profiling import escape_markdown
+from bankseg.report import escape_markdown
 from bankseg.report_html import embedded_images, heading_anchor, report_html
 
 ROOT = Path(__file__).resolve().parent.parent

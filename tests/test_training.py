@@ -24,10 +24,10 @@ def _settings(params, random_state: int):
     )
 
 
-def _train(customers: pd.DataFrame, params, reference: dict, random_state: int = 42):
+def _train(customers: pd.DataFrame, params, reference: dict, random_state: int = 42, n_clusters: int = 5):
     preprocessing, X = fit_preprocessing(customers, params.features, params.featurize)
     return train_segments(
-        X, customers, preprocessing, reference, _settings(params, random_state), n_clusters=5
+        X, customers, preprocessing, reference, _settings(params, random_state), n_clusters=n_clusters
     )
 
 
@@ -47,12 +47,14 @@ def test_record_holds_names_centres_stability_and_spread(first, params):
     assert record["features"]["income_slab"] == {"encoding": "ordinal", "order": ["Low", "Medium", "High"]}
     encoded = set(record["feature_spread"])
     for segment in record["segments"].values():
-        assert set(segment) == {"name", "centre", "stability"}
+        assert set(segment) == {"name", "traits", "centre", "stability"}
+        assert segment["traits"] and all(t["sign"] in (1, -1) for t in segment["traits"])
         assert set(segment["centre"]) == encoded
         assert 0 <= segment["stability"] <= 1
     assert "age" in encoded and "account_type_Savings" in encoded
     assert first.kept == {}
     assert len(set(first.names.values())) == 5
+    assert record["names_dropped"] == {}
 
 
 def test_another_random_start_keeps_ids_and_names(first, cleaned, params):
@@ -120,9 +122,47 @@ def test_user_names_override_reference_names(first, cleaned, params):
     assert again.names[0] == first.names[0]
 
 
+def test_fewer_segments_drop_a_pinned_name_that_no_longer_fits(first, cleaned, params):
+    """Four segments against five pinned ones: segments that merge two personas keep a pinned id
+    but lose a pinned name whose traits they no longer have; the kept names still hold."""
+    fewer = _train(cleaned.kept, params, first.record, n_clusters=4)
+    assert len(fewer.kept) >= 3
+    dropped = fewer.naming.dropped
+    assert dropped, "a merged segment kept a name that no longer describes it"
+    for seg, reason in dropped.items():
+        old = first.record["segments"][str(fewer.kept[seg])]["name"]
+        assert fewer.names[seg] != old
+        assert reason.startswith(f"'{old}' no longer fits: the segment is no longer '")
+        assert fewer.record["names_dropped"][str(seg)] == reason
+    for seg, ref in fewer.kept.items():
+        if seg not in dropped:
+            assert fewer.names[seg] == first.record["segments"][str(ref)]["name"]
+            assert (
+                fewer.record["segments"][str(seg)]["traits"] == first.record["segments"][str(ref)]["traits"]
+            )
+
+
+def test_a_merged_segment_with_no_demat_account_is_not_named_for_it(first, cleaned, params):
+    """The case behind the rule: after merging, 40% of 'SIP investors ... without demat account'
+    hold a demat account; the name no longer says they have none."""
+    fewer = _train(cleaned.kept, params, first.record, n_clusters=4)
+    labels = pd.Series(fewer.kmeans.labels_, index=cleaned.kept.index)
+    for seg, name in fewer.names.items():
+        demat = (cleaned.kept.loc[labels == seg, "has_demat_account"] == "Yes").mean()
+        if "without demat account" in name or "without active SIP or demat account" in name:
+            assert demat < 0.1, (name, demat)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
+        (
+            {
+                "segments": {"0": {"name": "A", "centre": {}, "traits": [{"feature": "age"}]}},
+                "feature_spread": {},
+            },
+            "segment '0': expected 'traits' as a list",
+        ),
         ([], "expected a JSON object with a 'segments' mapping"),
         ({"segments": {"0": {"name": "A", "centre": {}}}}, "expected 'feature_spread'"),
         ({"segments": {"0": {"name": "A"}}, "feature_spread": {}}, "segment '0': expected an integer id"),
