@@ -247,19 +247,3 @@ def profile_metrics(profile: dict) -> dict:
 def feature_labels(features: FeatureParams) -> dict[str, str]:
     """Readable label of every feature column, as set in params (``label``)."""
     return {f.column: f.label for f in (*features.numeric, *features.categorical)}
-
-
-def effect_matrix(
-    effects: dict[int, list[Effect]], names: dict[int, str], features: FeatureParams
-) -> pd.DataFrame:
-    """Segments as rows, features (and category values) as columns, effect sizes as values."""
-    labels = feature_labels(features)
-    rows = {}
-    for seg, seg_effects in effects.items():
-        rows[f"{seg}: {names[seg]}"] = {
-            labels.get(e.feature, e.feature.replace("_", " "))
-            + ("" if e.value is None else f": {e.value}"): e.effect
-            for e in seg_effects
-        }
-    matrix = pd.DataFrame(rows).T
-    return matrix[sorted(matrix.columns)].fillna(0.0)

@@ -19,7 +19,6 @@ from bankseg.paths import check_args
 from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
 from bankseg.profiling import (
     add_confidence,
-    effect_matrix,
     profile_metrics,
     profile_segments,
     segment_effects,
@@ -115,12 +114,19 @@ def main() -> None:
         "quality": quality,
     }
 
-    save_figure(profile_heatmap(effect_matrix(effects, names, params.features)), args.profile_plot)
+    save_figure(
+        profile_heatmap(effects, names, params.features, formatter, drivers.get("feature_shares")),
+        args.profile_plot,
+    )
     logs = log_choices(customers, params.features, params.featurize.skew_threshold)
     save_figure(
-        distributions_figure(customers, segments, params.features, names, logs), args.distributions_plot
+        distributions_figure(customers, segments, params.features, names, formatter, logs),
+        args.distributions_plot,
     )
-    save_figure(projection_figure(pd.read_parquet(args.features), segments, names), args.projection_plot)
+    save_figure(
+        projection_figure(pd.read_parquet(args.features), segments, names, params.features),
+        args.projection_plot,
+    )
     figures = {
         "profile": args.profile_plot,
         "distributions": args.distributions_plot,

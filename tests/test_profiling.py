@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +12,6 @@ from bankseg.naming import name_segments
 from bankseg.profiling import (
     Effect,
     add_confidence,
-    effect_matrix,
     feature_labels,
     profile_metrics,
     profile_segments,
@@ -150,18 +148,6 @@ def test_feature_labels(params):
     assert labels["networth"] == "net worth"
     assert labels["age"] == "age"
     assert labels["account_type"] == "account"
-
-
-def test_effect_matrix(effects, names, params):
-    matrix = effect_matrix(effects, names, params.features)
-    assert list(matrix.index) == [f"{seg}: {names[seg]}" for seg in (0, 1, 2)]
-    assert list(matrix.columns) == sorted(matrix.columns)
-    assert "account: Current" in matrix.columns
-    assert "kyc status: Pending" in matrix.columns
-    assert "net worth" in matrix.columns
-    assert not matrix.isna().any().any()
-    assert matrix.loc[f"1: {names[1]}", "age"] == pytest.approx(_effect(effects, 1, "age").effect)
-    assert math.isclose(matrix.loc[f"0: {names[0]}", "age"], _effect(effects, 0, "age").effect)
 
 
 def test_profile_metrics_keeps_sizes_shares_and_stability():
