@@ -3,6 +3,7 @@ test command."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -198,3 +199,9 @@ def test_readme_marks_the_report_table() -> None:
     table = text.split(start, 1)[1].split(end, 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("|")]
     assert len(rows) >= 3, "no table between the report-table markers"
+    report = (ROOT / "reports" / "segments.md").read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(report) if line.startswith("|"))
+    expected = list(itertools.takewhile(lambda line: line.startswith("|"), report[first:]))
+    assert rows == expected, (
+        "README.md's report table differs from the first table of reports/segments.md: paste it again"
+    )
