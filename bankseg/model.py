@@ -160,3 +160,43 @@ def assign_segments(
         {"segment": segment.astype("int64"), "distance": distances[np.arange(len(segment)), segment]},
         index=customers.index,
     )
+
+
+def nearest_segments(model: Pipeline | KMeans, encoded: pd.DataFrame) -> pd.DataFrame:
+    """The nearest and the second-nearest segment of every customer, with the distances to
+    their centres (in the scaled features), and how clear-cut the assignment is.
+
+    ``model``: the fitted model (its last step is the K-means) or the K-means itself;
+    ``encoded``: the customers' features as the model's preprocessing made them (not encoded
+    again here). ``clarity`` is ``1 - distance / runner_up_distance``: 0 for a customer exactly
+    between two segments, 1 at its segment's centre. With a single segment there is no
+    runner-up (``<NA>``) and the clarity is 1. ``segment`` is the one :func:`assign_segments`
+    gives (ties go to the lower segment id).
+    """
+    kmeans = model[-1] if isinstance(model, Pipeline) else model
+    index = encoded.index if isinstance(encoded, pd.DataFrame) else None
+    k = int(kmeans.n_clusters)
+    empty = np.empty((0, k))
+    distances = np.asarray(kmeans.transform(encoded), dtype="float64") if len(encoded) else empty
+    order = np.argsort(distances, axis=1, kind="stable")
+    rows = np.arange(len(distances))
+    nearest = distances[rows, order[:, 0]]
+    if k > 1:
+        runner_up = pd.array(order[:, 1], dtype="Int64")
+        second = distances[rows, order[:, 1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            clarity = np.where(second > 0, 1.0 - nearest / second, 0.0)
+    else:
+        runner_up = pd.array([pd.NA] * len(rows), dtype="Int64")
+        second = np.full(len(rows), np.nan)
+        clarity = np.ones(len(rows))
+    return pd.DataFrame(
+        {
+            "segment": order[:, 0].astype("int64"),
+            "distance": nearest,
+            "runner_up": runner_up,
+            "runner_up_distance": second,
+            "clarity": clarity,
+        },
+        index=index,
+    )

@@ -2,7 +2,9 @@
 
 params.yaml and models/model.skops (recorded in dvc.lock) from the `tiny_model_dir` fixture,
 models/segments.json with automatic names, data/raw/new_customers.csv (its 200 new customers), reports/segments.json profiled
-with bankseg.profiling on the tiny model's training customers, metrics/*.json and plots/*.png.
+with bankseg.profiling on the tiny model's training customers, metrics/*.json (made-up figures, one
+of each kind the status page shows: an unstable segment, a flagged protected column, an outcome,
+and with ``with_drift`` a flagged feature drift), plots/elbow.json and plots/*.png.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from bankseg.profiling import name_segments, profile_segments, segment_effects
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 
 
-def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
+def build_project(folder: Path, tiny_model_dir: Path, params: Params, *, with_drift: bool = False) -> Path:
+    """The project folder; ``with_drift`` adds metrics/drift.json (the assign stage's, absent
+    otherwise, as before that stage ran)."""
     (folder / "models").mkdir(parents=True)
     for name in ("model.skops", "segments.json"):
         shutil.copy(tiny_model_dir / name, folder / "models" / name)
@@ -64,7 +68,86 @@ def build_project(folder: Path, tiny_model_dir: Path, params: Params) -> Path:
         },
         folder / "metrics" / "train.json",
     )
-    write_json({"mean_ari": 0.97, "segments": {}}, folder / "metrics" / "stability.json")
+    shares = {str(k): round(int(v) / len(kept), 4) for k, v in sizes.items()}
+    jaccard = {"0": 0.99, "1": 0.9, "2": 0.6}
+    write_json(
+        {
+            "n_customers": len(kept),
+            "n_segments": len(names),
+            "segments": {
+                str(k): {
+                    "share": shares[str(k)],
+                    "size": int(v),
+                    "small": False,
+                    "stability": jaccard[str(k)],
+                }
+                for k, v in sizes.items()
+            },
+        },
+        folder / "metrics" / "segments.json",
+    )
+    write_json(
+        {
+            "mean_ari": 0.97,
+            "threshold": 0.75,
+            "segments": {k: {"jaccard": j, "stable": j >= 0.75} for k, j in jaccard.items()},
+        },
+        folder / "metrics" / "stability.json",
+    )
+    write_json(
+        {"customers": {"rows_read": 1200, "rows_kept": len(kept), "rows_rejected": 1200 - len(kept)}},
+        folder / "metrics" / "data_quality.json",
+    )
+    write_json(
+        {
+            "columns": {"nationality": {"association": 0.41, "flagged": True}},
+            "threshold": 0.3,
+            "used_as_features": [],
+        },
+        folder / "metrics" / "fairness.json",
+    )
+    write_json(
+        {
+            "max_association": 0.2,
+            "outcomes": {
+                "took_loan": {
+                    "label": "took a loan",
+                    "kind": "rate",
+                    "association": 0.2,
+                    "overall": 0.1,
+                    "segments": {str(k): {"rate": 0.05 * (k + 1), "lift": 0.5 * (k + 1)} for k in names},
+                }
+            },
+        },
+        folder / "metrics" / "outcomes.json",
+    )
+    write_json(
+        {
+            "choices": {"silhouette": 3, "knee": 3, "gap": 4, "stable_silhouette": 3},
+            "method": "stable_silhouette",
+            "suggested_k": 3,
+            "warnings": [],
+        },
+        folder / "metrics" / "elbow.json",
+    )
+    write_json(
+        [
+            {"k": k, "silhouette": s, "stability": t, "inertia": i}
+            for k, s, t, i in [(2, 0.3, 0.99, 900.0), (3, 0.42, 0.97, 500.0), (4, 0.35, 0.8, 420.0)]
+        ],
+        folder / "plots" / "elbow.json",
+    )
+    if with_drift:
+        write_json(
+            {
+                "psi": {"age": 0.31, "networth": 0.012, "sip_status": 0.15},
+                "psi_threshold": 0.2,
+                "new_share": {"0": 0.5, "1": 0.3, "2": 0.2},
+                "share_change": {"0": 0.07, "1": -0.02, "2": -0.05},
+                "share_threshold": 0.05,
+            },
+            folder / "metrics" / "drift.json",
+        )
     for name in ("elbow", "segment_profile"):
         fig = Figure(figsize=(2, 1))
         fig.subplots().plot([1, 2, 3], [3, 1, 2])

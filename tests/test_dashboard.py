@@ -11,6 +11,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -45,7 +46,9 @@ SERVER = ROOT / "bankseg" / "dashboard" / "app.py"  # the ASGI app that serves i
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, tiny_model_dir, params) -> Path:
-    return build_project(tmp_path_factory.mktemp("dashboard") / "project", tiny_model_dir, params)
+    return build_project(
+        tmp_path_factory.mktemp("dashboard") / "project", tiny_model_dir, params, with_drift=True
+    )
 
 
 @pytest.fixture
@@ -74,6 +77,13 @@ def segment_labels(at: AppTest) -> list[str]:
     return [unescaped(e.label) for e in at.expander if e.label.startswith("Segment ")]
 
 
+def summary_table(at: AppTest) -> pd.DataFrame:
+    """The summary table (st.table, whose cells are Markdown), as the page shows it."""
+    tables = [t.value for t in at.table if "description" in t.value.columns]
+    assert len(tables) == 1
+    return tables[0].map(unescaped)
+
+
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
     at.file_uploader(key="upload").set_value((name, data, mime)).run()
     return at.button(key="segment_upload").click().run()
@@ -100,8 +110,10 @@ def test_batch_button_shows_every_segment(project, monkeypatch):
     assert "customers from data/raw/new_customers.csv" in unescaped(at.header[0].value)
     downloads = [b for b in at.get("download_button") if b.proto.label.startswith("Download segment")]
     assert len(downloads) == 3
-    # The one-line descriptions of reports/segments.json are shown, without training counts.
-    assert any("stands out as" in unescaped(m.value) for m in at.markdown)
+    # What reports/segments.json says of each segment is shown, without training counts.
+    summary = summary_table(at)
+    assert summary["description"].str.startswith("Stands out as ").all(), summary
+    assert any(unescaped(m.value).startswith("Stands out as ") for m in at.markdown)
 
 
 def test_uploaded_csv_is_segmented_like_the_assign_command(project, monkeypatch, params):
@@ -255,12 +267,58 @@ def test_status_page_shows_params_metrics_and_plots(project, monkeypatch):
     assert "n_clusters: auto" in at.code[0].value  # params.yaml
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["silhouette"] == "0.42"
-    assert metrics["segments (K)"] == "3"
-    assert {e.label for e in at.expander} >= {"metrics/train.json", "metrics/stability.json"}
+    assert metrics["segments"] == "3"
+    assert metrics["stability"] == "0.97"
     assert len(at.get("image")) == 2
     recorded = core.pipeline_status(project).model_md5
     assert recorded == hashlib.md5((project / "models/model.skops").read_bytes()).hexdigest()
     assert any(f"model MD5 in dvc.lock {recorded[:12]}" in unescaped(c.value) for c in at.caption)
+
+
+def test_status_page_shows_metrics_as_tables_and_charts_not_json(project, monkeypatch):
+    at = start(project, monkeypatch)
+    at.switch_page("views/status.py").run()
+    assert not at.exception and not at.error
+    assert not at.json  # no JSON element anywhere on the page
+    marks = [mark_types(json.loads(c.proto.spec)) for c in at.get("vega_lite_chart")]
+    assert {"bar"} in marks and any("line" in m for m in marks), marks
+    bars = next(c for c in at.get("vega_lite_chart") if '"bar"' in c.proto.spec)
+    assert f"0: {names_of(project)[0]}" in str(bars.proto.datasets)  # bars named by segment
+    names = names_of(project)
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    segments = tables[("segment", "name", "customers", "share", "stability", "note")]
+    assert segments["name"].tolist() == [names[s] for s in range(3)]
+    assert "unstable" in segments["note"].iloc[2]  # Jaccard 0.6, below 0.75
+    drift = tables[("feature", "PSI", "change")]
+    assert drift.iloc[0].tolist() == ["age", "0.310", "shifted: new customers differ, worth checking"]
+    assert ("column", "association", "segments follow it") in tables
+    assert ("outcome", "segment", "figure", "lift") in tables
+    assert ("criterion", "segments") in tables
+    # Every table says in a sentence what it means: each is followed by a caption.
+    kinds = [type(node).__name__ for node in at.main]
+    for i, kind in enumerate(kinds[:-1]):
+        if kind == "Dataframe" and i < kinds.index("Image"):
+            assert kinds[i + 1] == "Caption", kinds
+    text = " ".join(unescaped(m.value) for m in at.markdown)
+    assert "The pipeline suggests 3 segments" in text and "The model has 3 segments." in text
+    # The raw files stay available, collapsed, at the very bottom, as text.
+    assert at.expander[-1].label == "Raw metrics files (for analysts)"
+    assert type(list(at.main.children.values())[-1]).__name__ == "Expander"
+
+
+def mark_types(spec: object) -> set[str]:
+    """Every mark type in a Vega-Lite specification (layers included)."""
+    if isinstance(spec, dict):
+        found = set()
+        if "mark" in spec:
+            mark = spec["mark"]
+            found.add(mark["type"] if isinstance(mark, dict) else mark)
+        for value in spec.values():
+            found |= mark_types(value)
+        return found
+    if isinstance(spec, list):
+        return set().union(*(mark_types(v) for v in spec)) if spec else set()
+    return set()
 
 
 def test_status_page_without_pipeline_outputs(tmp_path, monkeypatch):

@@ -2,8 +2,9 @@
 Playwright with Debian's chromium (never a downloaded browser).
 
 Uploads a CSV, segments it, opens every segment, downloads one segment's CSV and checks it,
-checks that the page made no request outside the local server, and saves a screenshot
-(also copied to /tmp/dashboard_screenshot.png). Checks the headers that forbid framing on
+opens the status page, checks that the pages made no request outside the local server, and
+saves a screenshot of each (also copied to /tmp/dashboard_screenshot.png and
+/tmp/dashboard_status_screenshot.png). Checks the headers that forbid framing on
 every kind of response, with both ways of starting the server, and that a page of another
 origin cannot show the dashboard in a frame. Skipped when chromium or playwright is missing.
 """
@@ -49,6 +50,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOT_COPY = Path("/tmp/dashboard_screenshot.png")
+STATUS_SCREENSHOT_COPY = Path("/tmp/dashboard_status_screenshot.png")
 
 
 def _free_port() -> int:
@@ -121,15 +123,16 @@ def _streamlit_run(port: int) -> list[str]:
 
 
 def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny_model_dir, params):
-    project = build_project(tmp_path / "project", tiny_model_dir, params)
+    project = build_project(tmp_path / "project", tiny_model_dir, params, with_drift=True)
     raw = upload_customers(80)
     upload_file = tmp_path / "customers.csv"
     raw.to_csv(upload_file, index=False)
-    expected = core.score(raw, core.load_pipeline(project), "customers.csv")
+    pipeline = core.load_pipeline(project)
+    expected = core.score(raw, pipeline, "customers.csv")
     formula_segment = int(
         expected.labelled.loc[expected.labelled["customer_id"] == "=1+1", "segment"].iloc[0]
     )
-    expected_ids = set(core.segment_customers(expected, formula_segment)["customer_id"])
+    expected_ids = set(core.segment_customers(expected, pipeline, formula_segment)["customer_id"])
 
     log = tmp_path / "server.log"
     with _serving(_launcher, project, log) as url, playwright_api.sync_playwright() as pw:
@@ -162,7 +165,7 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
             download.save_as(saved)
 
             rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"))))
-            assert rows[0] == ASSIGNED_COLUMNS
+            assert rows[0] == [*ASSIGNED_COLUMNS, *core.DOWNLOAD_EXTRA]
             ids = [r[0] for r in rows[1:]]
             assert "'=1+1" in ids and "=1+1" not in ids
             assert not [i for i in ids if i[:1] in ("=", "+", "@") and not i.lstrip("+").isdigit()]
@@ -173,6 +176,22 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
             shutil.copy(shot, SCREENSHOT_COPY)
+
+            # The status page: metrics as charts and tables with a sentence each, no JSON viewer.
+            page.get_by_role("link", name="Pipeline status").click()
+            page.get_by_role("heading", name="Pipeline status").wait_for(timeout=60_000)
+            page.get_by_text("The pipeline suggests 3 segments").wait_for(timeout=30_000)
+            page.get_by_text("Raw metrics files (for analysts)").wait_for()
+            assert page.locator("[data-testid=stJson]").count() == 0
+            assert page.locator("[data-testid=stVegaLiteChart]").count() >= 2
+            assert page.locator("[data-testid=stDataFrame]").count() >= 6
+            page.get_by_text("Stability is how often refits").wait_for()
+            # Each kind of element loads its code on first use: wait for the headline figures.
+            page.locator("[data-testid=stMetric]", has_text="silhouette").wait_for(timeout=30_000)
+            assert "0.42" in page.locator("[data-testid=stMetric]", has_text="silhouette").inner_text()
+            status_shot = tmp_path / "status.png"
+            page.screenshot(path=str(status_shot), full_page=True)
+            shutil.copy(status_shot, STATUS_SCREENSHOT_COPY)
 
             outside = sorted({u for u in requests if not u.startswith((url, "data:", "blob:"))})
             assert not outside, f"requests outside the local server: {outside}"

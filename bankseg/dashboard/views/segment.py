@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from bankseg.dashboard import core
+from bankseg import formatting
+from bankseg.dashboard import charts, core
 from bankseg.errors import InputError
 from bankseg.io import load_model, neutralise_formulas
 
@@ -40,19 +40,6 @@ def _segment(job: Callable[[], core.Scored]) -> None:
         st.session_state["error"] = f"could not segment this file ({type(exc).__name__}); see the server log"
 
 
-def _sizes_chart(table: pd.DataFrame) -> alt.Chart:
-    data = table.assign(label=table["segment"].astype(str) + ": " + table["name"])
-    return (
-        alt.Chart(data, height=50 + 32 * len(data))
-        .mark_bar()
-        .encode(
-            x=alt.X("customers:Q", title="customers"),
-            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=500, labelOverlap=False)),
-            tooltip=["segment", "name", "customers", alt.Tooltip("share:Q", format=".1%")],
-        )
-    )
-
-
 def _table(df: pd.DataFrame, **kwargs) -> None:
     # Shown as the downloaded CSV will be: formula-like text prefixed with '.
     st.dataframe(neutralise_formulas(df), hide_index=True, **kwargs)
@@ -78,7 +65,7 @@ st.write(
 limit = int(st.get_option("server.maxUploadSize"))
 upload = st.file_uploader(
     f"Customer file: CSV or Parquet in the training data's format, up to {limit} MB "
-    f"and {core.MAX_UPLOAD_ROWS:,} rows",
+    f"and {formatting.count(core.MAX_UPLOAD_ROWS)} rows",
     type=["csv", "txt", "parquet", "pq"],
     help=core.upload_limits(limit),
     key="upload",
@@ -97,10 +84,10 @@ if "error" in st.session_state:
 
 scored: core.Scored | None = st.session_state.get("scored")
 if scored is not None:
-    st.header(f"{len(scored.labelled):,} customers from {core.plain(scored.source)}")
+    st.header(f"{formatting.count(len(scored.labelled))} customers from {core.plain(scored.source)}")
     if len(scored.rejected):
         st.warning(core.plain(core.rejected_summary(scored)))
-        with st.expander(f"Rejected rows ({len(scored.rejected):,})"):
+        with st.expander(f"Rejected rows ({formatting.count(len(scored.rejected))})"):
             _table(scored.rejected)
             st.download_button(
                 "Download the rejected rows as CSV",
@@ -110,46 +97,47 @@ if scored is not None:
                 on_click="ignore",
                 key="download_rejected",
             )
-    table = core.summary(scored, pipeline)
     st.subheader("Summary")
-    _table(
-        table.drop(columns="description"),
-        column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+    st.table(core.markdown_table(core.summary(scored, pipeline)), hide_index=True)
+    st.caption(
+        "Customers and share of this file in each segment; the description is the report's, "
+        "from the customers the model was trained on."
     )
-    st.altair_chart(_sizes_chart(table))
-    for row in table.itertuples():
-        if row.description:
-            st.markdown(f"**{row.segment}: {core.plain(row.name)}**: {core.plain(row.description)}")
+    st.altair_chart(charts.sizes_chart(core.size_chart_data(scored, pipeline)))
     if pipeline.profiles_note:
         st.caption(core.plain(pipeline.profiles_note))
 
     st.subheader("Segments")
+    st.caption(core.plain(f"{core.clarity_note(scored)} {core.DOWNLOAD_NOTE}"))
     for seg, name in sorted(pipeline.names.items()):
-        customers = core.segment_customers(scored, seg)
-        with st.expander(f"Segment {seg}: {core.plain(name)} ({len(customers):,} customers)"):
-            description = core.short_description((pipeline.profiles or {}).get("segments", {}).get(str(seg)))
-            if description:
-                st.write(core.plain(description))
+        customers = core.segment_customers(scored, pipeline, seg)
+        profile = core.segment_profile(pipeline, seg)
+        with st.expander(f"Segment {seg}: {core.plain(name)} ({formatting.count(len(customers))} customers)"):
+            text = core.description(profile)
+            if text:
+                st.write(core.plain(text))
+            for trait in core.traits(profile):
+                st.markdown(f"- {core.plain(trait)}")
             st.markdown("**Compared with all customers**")
             _table(core.numeric_profile(scored, pipeline, seg))
-            traits = core.differentiators(pipeline, seg)
-            if len(traits):
-                _table(
-                    traits,
-                    column_config={
-                        "difference (standard deviations)": st.column_config.NumberColumn(format="%+.2f")
-                    },
+            differences = core.differentiators(pipeline, seg)
+            if len(differences):
+                _table(differences)
+                st.caption(
+                    "What sets the segment apart: how far its average lies from that of all "
+                    "customers, in standard deviations (minus: lower or fewer)."
                 )
-            mix = core.category_mix(pipeline, seg)
+            mix = core.category_mix(pipeline, seg, scored.formatter)
             if len(mix):
                 _table(mix)
             st.markdown("**Customers**")
-            _table(customers)
+            _table(customers, column_config={"clarity": st.column_config.NumberColumn(format="%.2f")})
             st.download_button(
                 f"Download segment {seg} as CSV",
-                data=core.csv_bytes(customers),
+                data=core.csv_bytes(core.segment_download(scored, pipeline, seg)),
                 file_name=core.download_name(scored.source, seg),
                 mime="text/csv",
                 on_click="ignore",
                 key=f"download_{seg}",
+                help=core.DOWNLOAD_NOTE,
             )
