@@ -17,11 +17,14 @@ from lock_file import record_outputs
 from matplotlib.figure import Figure
 
 from bankseg.cleaning import clean_customers
+from bankseg.formatting import Formatter, whole_columns
 from bankseg.generate import generate_customers
 from bankseg.io import load_model, save_figure, write_json
 from bankseg.model import assign_segments
+from bankseg.naming import name_segments
 from bankseg.params import Params
-from bankseg.profiling import name_segments, profile_segments, segment_effects
+from bankseg.profiling import profile_segments, segment_effects
+from bankseg.report import describe_segments
 
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 
@@ -47,17 +50,20 @@ def build_project(folder: Path, tiny_model_dir: Path, params: Params, *, with_dr
     # Automatic names, as the train stage gives them (the fixture's own are placeholders).
     names = name_segments(
         effects,
+        params.features,
         top_features=params.segments.top_features,
-        overrides={},
         min_effect=params.segments.min_effect,
-    )
+        strong_effect=params.segments.strong_effect,
+    ).names
     write_json(
         {"segments": {str(k): {"name": v} for k, v in names.items()}}, folder / "models" / "segments.json"
     )
-    write_json(
-        profile_segments(kept, segments, params.features, columns, names, effects),
-        folder / "reports" / "segments.json",
-    )
+    # The report's profile, as the analyze stage writes it: portraits and traits in plain words.
+    profile = profile_segments(kept, segments, params.features, columns, names, effects)
+    whole = whole_columns(kept, [f.column for f in params.features.numeric])
+    formatter = Formatter(params.features, params.report, whole)
+    profile = describe_segments(profile, params.features, formatter, strong=params.segments.strong_effect)
+    write_json(profile | {"whole_numbers": whole}, folder / "reports" / "segments.json")
     sizes = segments.value_counts().sort_index()
     write_json(
         {

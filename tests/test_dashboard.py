@@ -112,8 +112,8 @@ def test_batch_button_shows_every_segment(project, monkeypatch):
     assert len(downloads) == 3
     # What reports/segments.json says of each segment is shown, without training counts.
     summary = summary_table(at)
-    assert summary["description"].str.startswith("Stands out as ").all(), summary
-    assert any(unescaped(m.value).startswith("Stands out as ") for m in at.markdown)
+    assert summary["description"].str.startswith("Typical customer: age ").all(), summary  # the portraits
+    assert any(unescaped(m.value).startswith("Typical customer: age ") for m in at.markdown)
 
 
 def test_uploaded_csv_is_segmented_like_the_assign_command(project, monkeypatch, params):

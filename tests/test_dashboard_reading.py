@@ -311,13 +311,16 @@ def test_portrait_and_traits_are_shown_when_the_report_has_them(project, tmp_pat
     report = read_json(copy / "reports" / "segments.json")
     report["segments"]["1"]["portrait"] = "Savers in their thirties who [never] invest."
     report["segments"]["1"]["traits"] = ["mostly cautious", "few have a demat account"]
+    # A report written before portraits: its description, without counts and medians.
+    del report["segments"]["0"]["portrait"]
+    report["segments"]["0"]["description"] = "5 customers (1.0%): median age 25.0; stands out as young."
     write_json(report, copy / "reports" / "segments.json")
     at = start(copy, monkeypatch)
     at.button(key="segment_batch").click().run()
     assert not at.exception and not at.error
     summary = summary_table(at)
     assert summary["description"].iloc[1] == "Savers in their thirties who [never] invest."
-    assert summary["description"].iloc[0].startswith("Stands out as ")  # the fallback
+    assert summary["description"].iloc[0] == "Stands out as young."  # the fallback
     shown = [unescaped(m.value) for m in at.markdown]
     assert "Savers in their thirties who [never] invest." in shown
     assert "- mostly cautious" in shown and "- few have a demat account" in shown

@@ -83,9 +83,9 @@ def test_bank_marketing_segments_separate_the_term_deposit(bank):
     rates = [s["rate"] for s in deposit["segments"].values()]
     assert max(rates) > 1.2 * deposit["overall"] > deposit["overall"] > min(rates)
     report = (bank / "reports" / "segments.md").read_text()
-    table = report.split("\n\n| segment |", 1)[1].split("\n\n", 1)[0]
-    assert "share term deposit" in table.splitlines()[0]
-    assert "| all customers | 45,211 | 100% | 11.7% |" in table
+    table = report.split("\n\n| Segment |", 1)[1].split("\n\n", 1)[0]
+    assert "term deposit (share)" in table.splitlines()[0]
+    assert "| **All customers** | 45,211 | 100.0% |  |  | 11.7% |" in table
 
 
 def test_bank_marketing_outcome_and_call_fields_are_never_features(bank):

@@ -99,6 +99,7 @@ def test_every_declared_output_exists(repo, segment_names):
         "plots/distributions.png",
         "plots/projection.png",
         "reports/segments.md",
+        "reports/segments.html",
     ]
     declared = _declared_outputs(repo)
     assert set(expected) <= set(declared) | {"data/assigned/new_by_segment"}
@@ -156,7 +157,7 @@ def test_every_criterion_records_its_choice_and_the_segments_are_stable(repo):
     assert min(jaccard.values()) >= 0.9, jaccard
     assert stability["n_unstable"] == 0 and stability["mean_ari"] >= 0.9
     report = (repo / "reports/segments.md").read_text()
-    assert "## How sure are these segments?" in report and "**unstable**" not in report
+    assert "## How these segments were chosen and how sure we are" in report and "| **no** |" not in report
 
 
 def test_new_batch_from_the_same_generator_shows_no_drift(repo):
@@ -206,7 +207,7 @@ def test_segment_names_are_distinct_and_match_the_report(repo, segment_names):
     assert len(set(segment_names.values())) == len(segment_names)
     report = (repo / "reports/segments.md").read_text()
     for segment, name in segment_names.items():
-        assert f"## Segment {segment}: {name}" in report
+        assert f"## {segment} · {name}" in report
 
 
 # --- personal data -----------------------------------------------------------------------
