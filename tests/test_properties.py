@@ -146,6 +146,11 @@ def _unquoted(text: str) -> str:
     return text.replace('"', "")
 
 
+def _id_column(params: Path | None) -> str:
+    """The id column of the outputs: a params file without data.id_column numbers customers by record."""
+    return ID if params is None else load_params(params).data.id_column
+
+
 def assign_and_check(
     source: Path, folder: Path, model_dir: Path, sentinels: list[str], params: Path | None = None
 ) -> Outcome:
@@ -164,14 +169,15 @@ def assign_and_check(
     if outcome.code == 0:
         assert not [line for line in outcome.err.splitlines() if line.startswith("error:")], outcome.err
         written = pd.read_csv(output, dtype=str, keep_default_na=False)
-        assert list(written.columns) == ASSIGNED_COLUMNS
+        assert list(written.columns) == [_id_column(params), *ASSIGNED_COLUMNS[1:]]
         assert output.read_bytes() != before_output
     else:
         lines = outcome.err.splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), outcome.err
         assert output.read_bytes() == before_output, "a failed run changed the earlier output"
     if rejected.read_bytes() != before_rejected:
-        assert list(pd.read_csv(rejected, dtype=str, keep_default_na=False).columns) == REJECTED_COLUMNS
+        rejected_columns = list(pd.read_csv(rejected, dtype=str, keep_default_na=False).columns)
+        assert rejected_columns == ["file", "row", _id_column(params), "reason"]
 
     shown = {
         "the output": _unquoted(output.read_text(encoding="utf-8", errors="replace")),
