@@ -47,14 +47,27 @@ class Naming:
     dropped: dict[int, str] = field(default_factory=dict)  # segment -> why its earlier name went
 
 
-def _feature(features: FeatureParams, column: str) -> NumericFeature | CategoricalFeature | None:
-    return next((f for f in features.all if f.column == column), None)
-
-
-def _words(feature: NumericFeature | CategoricalFeature) -> tuple[str, ...]:
+def trait_words(feature: NumericFeature | CategoricalFeature) -> tuple[str, ...]:
+    """The feature's own words for low, (middling,) and high values; () when it has none (a
+    numeric feature's default ``low, high`` is no word of its own)."""
     if isinstance(feature, NumericFeature):
         return () if feature.words == ("low", "high") else feature.words
     return feature.words
+
+
+def extreme_word(words: tuple[str, ...], effect: float, strong_effect: float) -> str | None:
+    """The low or high word for a difference of ``effect``; None without words, or when a
+    feature with three words is in the middle (below ``strong_effect``)."""
+    if not words or (len(words) == 3 and abs(effect) < strong_effect):
+        return None
+    return words[-1] if effect > 0 else words[0]
+
+
+def value_text(feature: CategoricalFeature, value: str) -> str:
+    """A category value with what it is: ``savings account`` (``values`` of a one-hot feature
+    name it whole), ``High income``, ``cautious risk appetite``."""
+    shown = feature.values.get(value, value)
+    return shown if feature.encoding == "onehot" and value in feature.values else f"{shown} {feature.label}"
 
 
 def trait(
@@ -66,7 +79,7 @@ def trait(
     needs ``strong_effect`` (below it the segment is in the middle, which sets nothing apart);
     an unordered category counts only for a value the segment has more of.
     """
-    feature = _feature(features, effect.feature)
+    feature = features.feature(effect.feature)
     if feature is None or abs(effect.effect) < min_effect:
         return None
     sign = 1 if effect.effect > 0 else -1
@@ -74,13 +87,9 @@ def trait(
         return Trait(effect.feature, effect.value, 1) if sign > 0 else None
     if isinstance(feature, CategoricalFeature) and feature.encoding == "yes_no":
         return Trait(effect.feature, YES_NO_VALUES[sign > 0], 1)
-    if len(_words(feature)) == 3 and abs(effect.effect) < strong_effect:
+    if trait_words(feature) and extreme_word(trait_words(feature), effect.effect, strong_effect) is None:
         return None
     return Trait(effect.feature, None, sign)
-
-
-def _value_text(feature: CategoricalFeature, value: str) -> str:
-    return feature.values.get(value, f"{value} {feature.label}")
 
 
 def _join(items: list[str], word: str) -> str:
@@ -89,14 +98,14 @@ def _join(items: list[str], word: str) -> str:
 
 def phrase(t: Trait, features: FeatureParams) -> str:
     """One trait in a few words: ``young``, ``savers``, ``no demat account``, ``high income``."""
-    feature = _feature(features, t.feature)
+    feature = features.feature(t.feature)
     if isinstance(feature, CategoricalFeature) and t.value is not None:
         if t.value in feature.people:
             return feature.people[t.value]
         if feature.encoding == "yes_no":
             return f"{'with' if t.value == YES_NO_VALUES[1] else 'no'} {feature.label}"
-        return _value_text(feature, t.value)
-    if words := _words(feature):
+        return value_text(feature, t.value)
+    if words := trait_words(feature):
         return words[-1] if t.sign > 0 else words[0]
     return f"{'high' if t.sign > 0 else 'low'} {feature.label}"
 
@@ -109,15 +118,15 @@ def render(traits: list[Trait], features: FeatureParams) -> str:
     having: list[str] = []
     lacking: list[str] = []
     for t in traits:
-        feature = _feature(features, t.feature)
+        feature = features.feature(t.feature)
         if isinstance(feature, CategoricalFeature) and t.value is not None:
             if t.value in feature.people and not nouns:
                 nouns.append(feature.people[t.value])
             elif feature.encoding == "yes_no":
                 (having if t.value == YES_NO_VALUES[1] else lacking).append(feature.label)
             else:
-                having.append(_value_text(feature, t.value))
-        elif words := _words(feature):
+                having.append(value_text(feature, t.value))
+        elif words := trait_words(feature):
             adjectives.append(words[-1] if t.sign > 0 else words[0])
         else:
             having.append(f"{'high' if t.sign > 0 else 'low'} {feature.label}")

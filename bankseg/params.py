@@ -123,6 +123,10 @@ class FeatureParams:
     def all(self) -> list[NumericFeature | CategoricalFeature]:
         return [*self.numeric, *self.categorical]
 
+    def feature(self, column: str) -> NumericFeature | CategoricalFeature | None:
+        """The settings of the feature ``column``, None when it is not a feature."""
+        return next((f for f in self.all if f.column == column), None)
+
     @property
     def missing(self) -> dict[str, str]:
         """Each feature's rule for a gap: drop (reject the row), an imputation, or level."""

@@ -69,7 +69,7 @@ def _unordered(features: FeatureParams, profile_columns: list[str]) -> list[tupl
 
 
 def _phrase_ordered(features: FeatureParams, column: str, effect: float, strong_effect: float) -> str:
-    feature = next(f for f in features.all if f.column == column)
+    feature = features.feature(column)
     if getattr(feature, "encoding", None) == "yes_no":
         return f"with {feature.label}" if effect > 0 else f"no {feature.label}"
     words = feature.words or ("low", "high")
@@ -242,8 +242,3 @@ def profile_metrics(profile: dict) -> dict:
             "category_agreement": (drivers.get("category_agreement") or {}).get("ari"),
         }
     return metrics
-
-
-def feature_labels(features: FeatureParams) -> dict[str, str]:
-    """Readable label of every feature column, as set in params (``label``)."""
-    return {f.column: f.label for f in (*features.numeric, *features.categorical)}

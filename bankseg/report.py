@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bankseg.formatting import Formatter, count, mix_share, share
+from bankseg.naming import extreme_word, trait_words, value_text
 from bankseg.params import YES_NO_VALUES, CategoricalFeature, FeatureParams, NumericFeature
 
 # Traits in a segment's line of the first table, and in its own section.
@@ -28,24 +29,11 @@ def escape_markdown(text: object) -> str:
     return re.sub(r"([\\`*_\[\]<>#!|~$&])", r"\\\1", " ".join(str(text).splitlines()))
 
 
-def _feature(features: FeatureParams, column: str) -> NumericFeature | CategoricalFeature | None:
-    return next((f for f in features.all if f.column == column), None)
-
-
-def value_text(feature: CategoricalFeature, value: str) -> str:
-    """A category value with what it is: ``savings account``, ``High income``, ``cautious risk appetite``."""
-    shown = feature.values.get(value, value)
-    return shown if feature.encoding == "onehot" and value in feature.values else f"{shown} {feature.label}"
-
-
 def _numeric_trait(
     feature: NumericFeature, effect: float, seg: dict, base: dict, fmt: Formatter, strong: float
 ) -> str:
-    words = () if feature.words == ("low", "high") else feature.words
-    if words and (len(words) == 2 or abs(effect) >= strong):
-        head = words[-1] if effect > 0 else words[0]
-    else:
-        head = f"{'above' if effect > 0 else 'below'}-average {feature.label}"
+    head = extreme_word(trait_words(feature), effect, strong)
+    head = head or f"{'above' if effect > 0 else 'below'}-average {feature.label}"
     median = fmt.value(feature.column, seg["numeric"][feature.column]["median"])
     overall = fmt.value(feature.column, base[feature.column]["median"])
     return f"{head} (median {feature.label} {median}; all customers {overall})"
@@ -60,11 +48,10 @@ def _ordinal_trait(
         else feature.order[: (len(feature.order) + 1) // 2]
     )
     value = max(half, key=lambda v: (mix.get(v, 0.0) - base_mix.get(v, 0.0), v))
-    words = feature.words
-    if words and (len(words) == 2 or abs(effect) >= strong):
-        head = words[-1] if effect > 0 else words[0]
-    else:
-        head = f"{'higher' if effect > 0 else 'lower'} {feature.label}"
+    head = (
+        extreme_word(feature.words, effect, strong)
+        or f"{'higher' if effect > 0 else 'lower'} {feature.label}"
+    )
     return f"{head} ({mix_share(mix.get(value, 0.0))} {value_text(feature, value)}; all customers {mix_share(base_mix.get(value, 0.0))})"
 
 
@@ -74,7 +61,7 @@ def trait_text(
     """One of a segment's differences in plain words and real units:
     ``young (median age 25; all customers 38)``, ``98% have no demat account (all customers 38%)``."""
     column, value, effect = difference["column"], difference.get("value"), difference["effect"]
-    feature = _feature(features, column)
+    feature = features.feature(column)
     mix = seg["categories"].get(column, {})
     base_mix = profile["base_categories"].get(column, {})
     if isinstance(feature, NumericFeature):
@@ -96,7 +83,7 @@ def portrait(seg: dict, features: FeatureParams, fmt: Formatter) -> str:
     ]
     shared = []
     for d in seg["differentiators"]:
-        feature = _feature(features, d["column"])
+        feature = features.feature(d["column"])
         if not isinstance(feature, CategoricalFeature) or feature.encoding == "ordinal":
             continue
         mix = seg["categories"].get(d["column"], {})

@@ -26,12 +26,15 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainedSegments:
     kmeans: KMeans
-    names: dict[int, str]
+    naming: Naming
     kept: dict[int, int]  # new id -> reference id, for segments matched to the reference
     stability: dict
     record: dict  # the content of models/segments.json
     warnings: list[str]
-    naming: Naming
+
+    @property
+    def names(self) -> dict[int, str]:
+        return self.naming.names
 
 
 def check_reference(reference: object, source: str) -> dict:
@@ -148,7 +151,7 @@ def naming_metrics(naming: Naming) -> dict:
     """What metrics/train.json says about the names: which earlier names were dropped and why."""
     return {
         "n_names_dropped": len(naming.dropped),
-        "names_dropped": {str(k): v for k, v in naming.dropped.items()},
+        "names_dropped": naming_metrics(naming)["names_dropped"],
     }
 
 
@@ -188,7 +191,7 @@ def segments_record(
             }
             for k, v in naming.names.items()
         },
-        "names_dropped": {str(k): v for k, v in naming.dropped.items()},
+        "names_dropped": naming_metrics(naming)["names_dropped"],
         "feature_spread": spread.to_dict(),
         "features": feature_signature(params.features),
     }
@@ -222,4 +225,4 @@ def train_segments(
     )
     findings = segment_findings(X, kmeans.labels_, preprocessing, customers, params)
     record["drivers"] = findings.metrics
-    return TrainedSegments(kmeans, naming.names, kept, stability, record, findings.warnings, naming)
+    return TrainedSegments(kmeans, naming, kept, stability, record, findings.warnings)

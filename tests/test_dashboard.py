@@ -35,12 +35,12 @@ from bankseg.errors import InputError
 from bankseg.io import read_json
 
 pytest.importorskip("streamlit")
+from dashboard_app import start, summary_table, unescaped  # noqa: E402
 from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.element_tree import Dataframe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "bankseg" / "dashboard" / "navigation.py"  # the Streamlit script AppTest runs
 SERVER = ROOT / "bankseg" / "dashboard" / "app.py"  # the ASGI app that serves it
 
 
@@ -57,31 +57,12 @@ def project_copy(project, tmp_path) -> Path:
     return Path(shutil.copytree(project, tmp_path / "project"))
 
 
-def start(root: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv(core.ROOT_VARIABLE, str(root))
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def unescaped(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
 def errors(at: AppTest) -> list[str]:
     return [unescaped(e.value) for e in at.error]
 
 
 def segment_labels(at: AppTest) -> list[str]:
     return [unescaped(e.label) for e in at.expander if e.label.startswith("Segment ")]
-
-
-def summary_table(at: AppTest) -> pd.DataFrame:
-    """The summary table (st.table, whose cells are Markdown), as the page shows it."""
-    tables = [t.value for t in at.table if "description" in t.value.columns]
-    assert len(tables) == 1
-    return tables[0].map(unescaped)
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:

@@ -24,10 +24,10 @@ from bankseg.io import read_json, write_json
 from bankseg.model import nearest_segments
 
 pytest.importorskip("streamlit")
+from dashboard_app import start, summary_table, unescaped  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "bankseg" / "dashboard" / "navigation.py"
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +45,6 @@ def pipeline(project) -> core.Pipeline:
 @pytest.fixture(scope="module")
 def scored(pipeline) -> core.Scored:
     return core.score_batch(pipeline)
-
-
-def start(root: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv(core.ROOT_VARIABLE, str(root))
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def unescaped(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def summary_table(at: AppTest) -> pd.DataFrame:
-    """The summary table (st.table, whose cells are Markdown), as the page shows it."""
-    tables = [t.value for t in at.table if "description" in t.value.columns]
-    assert len(tables) == 1
-    return tables[0].map(unescaped)
 
 
 def table_with(at: AppTest, column: str) -> list[pd.DataFrame]:

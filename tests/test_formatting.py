@@ -63,7 +63,12 @@ def test_a_formatter_knows_each_features_unit_labels_and_value_names(params):
     assert fmt.value("age", 25.25, exact=True) == "25.2"
     assert fmt.category("risk_id", "1") == "cautious"  # features.categorical.risk_id.values
     assert fmt.category("account_type", "Other") == "Other"
-    assert fmt.label("sip_amount") == "monthly SIP"
+    assert fmt.label("sip_amount") == "monthly SIP"  # features.<kind>.<column>.label
+    assert (fmt.label("networth"), fmt.label("age"), fmt.label("account_type")) == (
+        "net worth",
+        "age",
+        "account",
+    )
     assert fmt.tick("networth", 1e5) == "₹1 lakh"
 
 

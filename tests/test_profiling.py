@@ -12,7 +12,6 @@ from bankseg.naming import name_segments
 from bankseg.profiling import (
     Effect,
     add_confidence,
-    feature_labels,
     profile_metrics,
     profile_segments,
     segment_effects,
@@ -141,13 +140,6 @@ def test_profile_sizes_shares_and_summaries(three_segments, effects, names, para
     }
     assert profile["base"]["age"]["median"] == pytest.approx(45.0)
     assert sum(p["size"] for p in profile["segments"].values()) == 15
-
-
-def test_feature_labels(params):
-    labels = feature_labels(params.features)
-    assert labels["networth"] == "net worth"
-    assert labels["age"] == "age"
-    assert labels["account_type"] == "account"
 
 
 def test_profile_metrics_keeps_sizes_shares_and_stability():

@@ -53,7 +53,6 @@ PARAMS_TEXT = (ROOT / "params.yaml").read_text(encoding="utf-8")
 RAW_PARAMS = yaml.safe_load(PARAMS_TEXT)
 
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
-REJECTED_COLUMNS = ["file", "row", "customer_id", "reason"]
 ID = "customer_id"
 NUMERIC = ["age", "networth", "sip_amount"]
 CATEGORICAL = ["income_slab", "risk_id", "sip_status", "has_demat_account", "account_type"]

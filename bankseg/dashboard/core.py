@@ -437,44 +437,40 @@ def segment_label(segment: int | str, name: str | None) -> str:
     return f"{segment}: {name}" if name else str(segment)
 
 
-def summary(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
-    """One row per segment (empty ones included): id, name, customers and share in this file
-    (as the report writes them: ``5,051``, ``25.3%``), and what the report says of the segment
-    (its portrait, else its one-line description)."""
+def _file_sizes(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+    """Every segment (empty ones included): id, name, the count ``n`` in this file, and the
+    count and share as the report writes them (``5,051``, ``25.3%``)."""
     counts = scored.labelled["segment"].value_counts()
     total = len(scored.labelled)
-    rows = []
-    for seg, name in sorted(pipeline.names.items()):
-        n = int(counts.get(seg, 0))
-        rows.append(
-            {
-                "segment": seg,
-                "name": name,
-                "customers": formatting.count(n),
-                "share": formatting.share(n / total if total else 0.0),
-                "description": description(segment_profile(pipeline, seg)),
-            }
-        )
-    return pd.DataFrame(rows, columns=["segment", "name", "customers", "share", "description"])
+    rows = [
+        {
+            "segment": seg,
+            "name": name,
+            "n": int(counts.get(seg, 0)),
+            "customers": formatting.count(int(counts.get(seg, 0))),
+            "share": formatting.share(int(counts.get(seg, 0)) / total if total else 0.0),
+        }
+        for seg, name in sorted(pipeline.names.items())
+    ]
+    return pd.DataFrame(rows, columns=["segment", "name", "n", "customers", "share"])
+
+
+def summary(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+    """One row per segment: id, name, customers and share in this file, and what the report
+    says of the segment (its portrait, else its one-line description)."""
+    sizes = _file_sizes(scored, pipeline)
+    sizes["description"] = [description(segment_profile(pipeline, seg)) for seg in sizes["segment"]]
+    return sizes.drop(columns="n")
 
 
 def size_chart_data(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
     """Customers per segment for the bar chart: the label ``0: name``, the count, and the
     count and share as the summary table writes them (for the tooltips)."""
-    counts = scored.labelled["segment"].value_counts()
-    total = len(scored.labelled)
-    rows = []
-    for seg, name in sorted(pipeline.names.items()):
-        n = int(counts.get(seg, 0))
-        rows.append(
-            {
-                "segment": segment_label(seg, name),
-                "n": n,
-                "customers": formatting.count(n),
-                "share": formatting.share(n / total if total else 0.0),
-            }
-        )
-    return pd.DataFrame(rows, columns=["segment", "n", "customers", "share"])
+    sizes = _file_sizes(scored, pipeline)
+    sizes["segment"] = [
+        segment_label(seg, name) for seg, name in zip(sizes["segment"], sizes["name"], strict=True)
+    ]
+    return sizes.drop(columns="name")
 
 
 def assignment_words(
