@@ -151,7 +151,7 @@ def naming_metrics(naming: Naming) -> dict:
     """What metrics/train.json says about the names: which earlier names were dropped and why."""
     return {
         "n_names_dropped": len(naming.dropped),
-        "names_dropped": naming_metrics(naming)["names_dropped"],
+        "names_dropped": {str(k): v for k, v in naming.dropped.items()},
     }
 
 
