@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from bankseg.assignment import check_model_settings, label_customers, read_segment_names
-from bankseg.cleaning import FileCleaner, needed_columns
+from bankseg.data.cleaning import FileCleaner, needed_columns
+from bankseg.data.reading import in_blocks
+from bankseg.engines.training import check_reference
 from bankseg.errors import InputError, run_entry_point
-from bankseg.gate import evaluate, metrics_diff, parse_diff, passed, table
 from bankseg.io import csv_block_writer, load_model, read_json, write_json
 from bankseg.params import Params, load_params
 from bankseg.paths import check_paths
-from bankseg.reading import in_blocks
-from bankseg.training import check_reference
+from bankseg.reporting.gate import evaluate, metrics_diff, parse_diff, passed, table
+from bankseg.segmentation.assignment import check_model_settings, label_customers, read_segment_names
 
 log = logging.getLogger("bankseg")
 

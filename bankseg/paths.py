@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from bankseg.data.reading import check_regular_file
 from bankseg.errors import InputError
-from bankseg.reading import check_regular_file
 
 
 def _flag(dest: str) -> str:

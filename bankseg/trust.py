@@ -50,7 +50,7 @@ ALLOWED_TYPES = frozenset(
         "numpy.ndarray",
         # the scaling of mixed features
         "bankseg.features.FeatureScaler",
-        # bankseg.features.build_preprocessing and bankseg.model.build_model
+        # bankseg.segmentation.encoding.build_preprocessing and bankseg.segmentation.kmeans.build_model
         "sklearn.cluster._kmeans.KMeans",
         "sklearn.compose._column_transformer.ColumnTransformer",
         "sklearn.impute._base.MissingIndicator",

@@ -2,9 +2,9 @@
 
 The features are the pipeline's own: each data set is cleaned and featurized with its params
 (``examples/bank-marketing/params.yaml``, ``examples/credit-cards/params.yaml`` and the
-project's ``params.yaml``) by :mod:`bankseg.cleaning` and :func:`bankseg.features.fit_preprocessing`.
+project's ``params.yaml``) by :mod:`bankseg.data.cleaning` and :func:`bankseg.segmentation.encoding.fit_preprocessing`.
 
-Then runs :func:`bankseg.choosing_k.sweep` for each data set, each number of bootstrap
+Then runs :func:`bankseg.segmentation.choosing_k.sweep` for each data set, each number of bootstrap
 resamples and several seeds, and prints per K the quality criteria, the stability (mean and
 spread across seeds for each number of resamples), the seconds per sweep, and the K that each
 ``elbow.method`` suggests. On the built-in customers it also prints the adjusted Rand index
@@ -38,12 +38,12 @@ from sklearn.metrics import adjusted_rand_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bankseg.choosing_k import seeded_sample, suggest_k, sweep  # noqa: E402
-from bankseg.cleaning import clean_customers, needed_columns  # noqa: E402
-from bankseg.features import fit_preprocessing, log_choices  # noqa: E402
-from bankseg.generate import generate_customers  # noqa: E402
+from bankseg.data.cleaning import clean_customers, needed_columns  # noqa: E402
+from bankseg.data.generate import generate_customers  # noqa: E402
+from bankseg.data.reading import read_customers  # noqa: E402
 from bankseg.params import K_METHODS, ElbowParams, load_params  # noqa: E402
-from bankseg.reading import read_customers  # noqa: E402
+from bankseg.segmentation.choosing_k import seeded_sample, suggest_k, sweep  # noqa: E402
+from bankseg.segmentation.encoding import fit_preprocessing, log_choices  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "real"  # the real files stay outside the project
 K_MIN, K_MAX = 2, 10

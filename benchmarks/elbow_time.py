@@ -30,10 +30,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bankseg.cleaning import clean_customers  # noqa: E402
-from bankseg.features import fit_preprocessing  # noqa: E402
-from bankseg.generate import generate_customers  # noqa: E402
+from bankseg.data.cleaning import clean_customers  # noqa: E402
+from bankseg.data.generate import generate_customers  # noqa: E402
 from bankseg.params import load_params  # noqa: E402
+from bankseg.segmentation.encoding import fit_preprocessing  # noqa: E402
 
 CHUNK = 200_000
 

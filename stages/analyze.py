@@ -7,24 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from bankseg.assignment import read_segment_names
-from bankseg.cleaning import selective_warnings
+from bankseg.data.cleaning import selective_warnings
 from bankseg.errors import run_entry_point
-from bankseg.evaluation import driver_warnings, fairness, outcomes
-from bankseg.features import log_choices
-from bankseg.formatting import Formatter, whole_columns
 from bankseg.io import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.paths import check_args
-from bankseg.plots import distributions_figure, profile_heatmap, projection_figure
-from bankseg.profiling import (
+from bankseg.reporting.formatting import Formatter, whole_columns
+from bankseg.reporting.plots import distributions_figure, profile_heatmap, projection_figure
+from bankseg.reporting.profiling import (
     add_confidence,
     profile_metrics,
     profile_segments,
     segment_effects,
 )
-from bankseg.report import describe_segments, report_markdown
-from bankseg.report_html import embedded_images, report_html
+from bankseg.reporting.report import describe_segments, report_markdown
+from bankseg.reporting.report_html import embedded_images, report_html
+from bankseg.segmentation.assignment import read_segment_names
+from bankseg.segmentation.encoding import log_choices
+from bankseg.segmentation.evaluation import driver_warnings, fairness, outcomes
 
 log = logging.getLogger("analyze")
 

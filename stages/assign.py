@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from bankseg.assignment import label_customers, read_segment_names, split_by_segment
-from bankseg.drift import drift_report
 from bankseg.errors import InputError, run_entry_point
 from bankseg.io import load_model, read_json, write_csv, write_json
 from bankseg.params import load_params
 from bankseg.paths import check_args
+from bankseg.reporting.drift import drift_report
+from bankseg.segmentation.assignment import label_customers, read_segment_names, split_by_segment
 
 log = logging.getLogger("assign")
 
@@ -35,7 +35,7 @@ def main() -> None:
         folders=["by_segment"],
     )
     if load_params().engine == "spark":
-        from bankseg.spark_assign import run
+        from bankseg.engines.spark.assign import run
 
         return run(args, load_params())
     params = load_params()

@@ -4,12 +4,12 @@ import argparse
 
 import pandas as pd
 
-from bankseg.choosing_k import choose_k, seeded_sample
 from bankseg.errors import run_entry_point
 from bankseg.io import save_figure, write_json
 from bankseg.params import load_params
 from bankseg.paths import check_args
-from bankseg.plots import elbow_figure
+from bankseg.reporting.plots import elbow_figure
+from bankseg.segmentation.choosing_k import choose_k, seeded_sample
 
 
 def main() -> None:
@@ -21,7 +21,7 @@ def main() -> None:
     args = parser.parse_args()
     check_args(args, inputs=["features"], outputs=["scores", "figure", "metrics"])
     if load_params().engine == "spark":
-        from bankseg.spark_elbow import run
+        from bankseg.engines.spark.elbow import run
 
         return run(args, load_params())
     params = load_params().elbow

@@ -5,10 +5,10 @@ import argparse
 import pandas as pd
 
 from bankseg.errors import run_entry_point
-from bankseg.features import fit_preprocessing
 from bankseg.io import save_model, write_parquet
 from bankseg.params import load_params
 from bankseg.paths import check_args
+from bankseg.segmentation.encoding import fit_preprocessing
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     check_args(args, inputs=["customers"], outputs=["preprocessing", "features"])
     if load_params().engine == "spark":
-        from bankseg.spark_featurize import run
+        from bankseg.engines.spark.featurize import run
 
         return run(args, load_params())
     params = load_params()

@@ -2,8 +2,8 @@
 
 import argparse
 
+from bankseg.data.generate import customer_blocks
 from bankseg.errors import run_entry_point
-from bankseg.generate import customer_blocks
 from bankseg.io import write_csv_blocks
 from bankseg.params import load_params
 from bankseg.paths import check_args

@@ -5,12 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bankseg.errors import run_entry_point
-from bankseg.io import load_model, save_model, write_json
-from bankseg.model import build_model, training_metrics
-from bankseg.params import load_params
-from bankseg.paths import check_args
-from bankseg.training import (
+from bankseg.engines.training import (
     naming_metrics,
     read_reference,
     resolve_n_clusters,
@@ -18,6 +13,11 @@ from bankseg.training import (
     warn,
     warn_unstable,
 )
+from bankseg.errors import run_entry_point
+from bankseg.io import load_model, save_model, write_json
+from bankseg.params import load_params
+from bankseg.paths import check_args
+from bankseg.segmentation.kmeans import build_model, training_metrics
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
         outputs=["model", "segments", "metrics", "stability"],
     )
     if load_params().engine == "spark":
-        from bankseg.spark_train import run
+        from bankseg.engines.spark.train import run
 
         return run(args, load_params())
     params = load_params()

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from lock_file import record_outputs  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 
-from bankseg.cleaning import clean_customers  # noqa: E402
-from bankseg.features import fit_preprocessing  # noqa: E402
-from bankseg.generate import generate_customers  # noqa: E402
+from bankseg.data.cleaning import clean_customers  # noqa: E402
+from bankseg.data.generate import generate_customers  # noqa: E402
 from bankseg.io import save_model, write_json  # noqa: E402
-from bankseg.model import build_model, fit_kmeans  # noqa: E402
 from bankseg.params import load_params  # noqa: E402
+from bankseg.segmentation.encoding import fit_preprocessing  # noqa: E402
+from bankseg.segmentation.kmeans import build_model, fit_kmeans  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "params.yaml"

@@ -2,7 +2,7 @@
 
 params.yaml and models/model.skops (recorded in dvc.lock) from the `tiny_model_dir` fixture,
 models/segments.json with automatic names, data/raw/new_customers.csv (its 200 new customers), reports/segments.json profiled
-with bankseg.profiling on the tiny model's training customers, metrics/*.json (made-up figures, one
+with bankseg.reporting.profiling on the tiny model's training customers, metrics/*.json (made-up figures, one
 of each kind the status page shows: an unstable segment, a flagged protected column, an outcome,
 and with ``with_drift`` a flagged feature drift), plots/elbow.json and plots/*.png.
 """
@@ -16,15 +16,15 @@ import pandas as pd
 from lock_file import record_outputs
 from matplotlib.figure import Figure
 
-from bankseg.cleaning import clean_customers
-from bankseg.formatting import Formatter, whole_columns
-from bankseg.generate import generate_customers
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.generate import generate_customers
 from bankseg.io import load_model, save_figure, write_json
-from bankseg.model import assign_segments
-from bankseg.naming import name_segments
 from bankseg.params import Params
-from bankseg.profiling import profile_segments, segment_effects
-from bankseg.report import describe_segments
+from bankseg.reporting.formatting import Formatter, whole_columns
+from bankseg.reporting.naming import name_segments
+from bankseg.reporting.profiling import profile_segments, segment_effects
+from bankseg.reporting.report import describe_segments
+from bankseg.segmentation.kmeans import assign_segments
 
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 

@@ -16,7 +16,6 @@ from lock_file import record_outputs
 
 def spark_train(spark: Any, inputs: Path, features: Path, out: Path, params: Any) -> None:
     """The Spark train stage on ``features``, with the other inputs of ``inputs``; outputs to ``out``."""
-    from bankseg import spark_train
 
     with contextlib.chdir(inputs):
         spark_train.run_train(

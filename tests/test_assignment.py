@@ -1,4 +1,4 @@
-"""bankseg.assignment: labelled customers and one frame per segment."""
+"""bankseg.segmentation.assignment: labelled customers and one frame per segment."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from lock_file import record_outputs
 
-from bankseg.assignment import label_customers, read_segment_names, split_by_segment
-from bankseg.cleaning import clean_customers
-from bankseg.features import feature_frame
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.reading import read_customers
 from bankseg.io import load_model, write_parquet
-from bankseg.model import assign_segments
-from bankseg.reading import read_customers
+from bankseg.segmentation.assignment import label_customers, read_segment_names, split_by_segment
+from bankseg.segmentation.encoding import feature_frame
+from bankseg.segmentation.kmeans import assign_segments
 
 NAMES = {0: "Young savers", 1: "Retirees", 2: "Affluent", 3: "Traders", 4: "Mid-career"}
 

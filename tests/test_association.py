@@ -1,4 +1,4 @@
-"""bankseg.association: outcomes and protected attributes by segment."""
+"""bankseg.data.association: outcomes and protected attributes by segment."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.association import (
+from bankseg.data.association import (
     correlation_ratio,
     cramers_v,
     outcome_summary,
@@ -88,7 +88,7 @@ def test_positive_value_detects_a_binary_outcome(values, expected):
 def test_a_given_positive_value_is_matched_without_case_and_as_a_number(caplog):
     assert positive_value(pd.Series(["Churned", "Stayed", "Moved"]), "CHURNED") == "Churned"
     assert positive_value(pd.Series([0.0, 1.0, 2.0]), "1") == "1.0"
-    with caplog.at_level(logging.WARNING, logger="bankseg.association"):
+    with caplog.at_level(logging.WARNING, logger="bankseg.data.association"):
         assert positive_value(pd.Series(["a", "b"]), " closed ") == "closed"
     assert "no value matches" in caplog.text
 

@@ -1,4 +1,4 @@
-"""bankseg.choosing_k: a sweep over K and a suggestion that says why."""
+"""bankseg.segmentation.choosing_k: a sweep over K and a suggestion that says why."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 
-from bankseg.choosing_k import (
+from bankseg.params import ElbowParams
+from bankseg.segmentation.choosing_k import (
     STABLE,
     VOTERS,
     adjusted_rand_index,
@@ -30,7 +31,6 @@ from bankseg.choosing_k import (
     suggest_k,
     sweep,
 )
-from bankseg.params import ElbowParams
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_sweep_does_not_depend_on_the_number_of_cores(blobs, monkeypatch):
     X, _ = blobs
     scores = {}
     for cores in (1, 3):
-        monkeypatch.setattr("bankseg.choosing_k.cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr("bankseg.segmentation.choosing_k.cpu_count", lambda cores=cores: cores)
         scores[cores] = sweep(X[::2], k_min=2, k_max=6, n_init=2, random_state=1, silhouette_sample=300)
     pd.testing.assert_frame_equal(scores[1], scores[3], check_exact=True)
     assert scores[1].attrs == scores[3].attrs
@@ -274,9 +274,9 @@ def test_the_report_says_a_single_blob_has_no_clear_segments(one_blob_suggestion
     """From the sweep to the report's words, on data with no cluster structure."""
     from sklearn.cluster import KMeans
 
-    from bankseg.profiling import add_confidence
-    from bankseg.report import choice_lines, stability_lines
-    from bankseg.stability import bootstrap_stability
+    from bankseg.reporting.profiling import add_confidence
+    from bankseg.reporting.report import choice_lines, stability_lines
+    from bankseg.segmentation.stability import bootstrap_stability
 
     scores, suggestion = one_blob_suggestion
     X = np.random.default_rng(1).normal(size=(1500, 3))
@@ -329,7 +329,7 @@ def test_stable_silhouette_weighs_the_silhouette_of_the_stable_k_by_their_stabil
 
 def test_no_stable_k_falls_back_to_the_most_stable_and_warns(caplog):
     scores = UNSTABLE_BEST.assign(stability=[0.5, 0.6, 0.8, 0.7, 0.4])
-    with caplog.at_level("WARNING", logger="bankseg.choosing_k"):
+    with caplog.at_level("WARNING", logger="bankseg.segmentation.choosing_k"):
         suggestion = suggest_k(scores, "stable_silhouette")
     assert suggestion["suggested_k"] == 4
     assert suggestion["choices"]["stable_silhouette"] is None
@@ -359,7 +359,7 @@ def _params(**changes) -> ElbowParams:
 def test_every_criterion_preferring_the_largest_k_is_flagged_at_the_upper_edge(blobs, caplog):
     """Four blobs scored only up to K=4: each criterion runs into the top of the range."""
     X, _ = blobs
-    with caplog.at_level("WARNING", logger="bankseg.choosing_k"):
+    with caplog.at_level("WARNING", logger="bankseg.segmentation.choosing_k"):
         scores, suggestion = choose_k(X, _params(k_max=4))
     assert {k for c, k in suggestion["choices"].items() if c not in ("knee", "gap")} == {4}
     assert suggestion["suggested_k"] == 4

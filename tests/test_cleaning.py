@@ -1,4 +1,4 @@
-"""bankseg.cleaning: required columns, personal data dropped, invalid rows rejected with a reason."""
+"""bankseg.data.cleaning: required columns, personal data dropped, invalid rows rejected with a reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.cleaning import FileCleaner, _to_number, clean_customers, match_columns, require_rows
+from bankseg.data.cleaning import FileCleaner, _to_number, clean_customers, match_columns, require_rows
 from bankseg.errors import InputError
 
 PERSONAL = [

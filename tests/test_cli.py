@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from bankseg import reading
 from bankseg.__main__ import main
-from bankseg.cleaning import clean_customers
+from bankseg.data import reading
+from bankseg.data.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
 from bankseg.io import write_parquet
 

@@ -27,12 +27,12 @@ import pyarrow.parquet as pq
 import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
-from bankseg.assignment import read_segment_names
-from bankseg.cleaning import clean_customers, needed_columns
 from bankseg.dashboard import core
 from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
+from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
 from bankseg.io import read_json
+from bankseg.segmentation.assignment import read_segment_names
 
 pytest.importorskip("streamlit")
 from dashboard_app import start, summary_table, unescaped  # noqa: E402

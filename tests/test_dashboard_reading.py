@@ -1,7 +1,7 @@
-"""The dashboard reads like the report: counts, shares and amounts from bankseg.formatting, metrics
+"""The dashboard reads like the report: counts, shares and amounts from bankseg.reporting.formatting, metrics
 as small tables, and each customer's runner-up segment with how clear-cut the assignment is.
 
-Pure functions of bankseg.dashboard.core and bankseg.model, and the pages run with streamlit's
+Pure functions of bankseg.dashboard.core and bankseg.segmentation.kmeans, and the pages run with streamlit's
 AppTest on a small project folder (see dashboard_data.py).
 """
 
@@ -18,10 +18,10 @@ from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
-from bankseg import formatting
 from bankseg.dashboard import core
 from bankseg.io import read_json, write_json
-from bankseg.model import nearest_segments
+from bankseg.reporting import formatting
+from bankseg.segmentation.kmeans import nearest_segments
 
 pytest.importorskip("streamlit")
 from dashboard_app import start, summary_table, unescaped  # noqa: E402
@@ -119,7 +119,7 @@ def test_scoring_encodes_the_customers_once(pipeline, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("customers encoded a second time")
 
-    monkeypatch.setattr("bankseg.model.feature_frame", refuse)
+    monkeypatch.setattr("bankseg.segmentation.kmeans.feature_frame", refuse)
     scored = core.score(upload_customers(50), pipeline, "customers.csv")
     assert calls == [1]
     assert scored.nearest["segment"].tolist() == scored.labelled["segment"].tolist()

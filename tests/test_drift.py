@@ -1,4 +1,4 @@
-"""bankseg.drift: population stability index and segment share shifts."""
+"""bankseg.reporting.drift: population stability index and segment share shifts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.drift import categorical_psi, drift_report, numeric_psi, psi
 from bankseg.params import DriftParams
+from bankseg.reporting.drift import categorical_psi, drift_report, numeric_psi, psi
 
 
 def test_psi_of_identical_shares_is_zero_and_grows_with_the_shift():

@@ -9,8 +9,19 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
+def _module_file(name: str) -> str | None:
+    """The file of module ``name`` (a package's ``__init__.py``), or None when it is not a module."""
+    path = ROOT / name.replace(".", "/")
+    if path.with_suffix(".py").is_file():
+        return f"{name.replace('.', '/')}.py"
+    if (path / "__init__.py").is_file():
+        return f"{name.replace('.', '/')}/__init__.py"
+    return None
+
+
 def _project_imports(path: Path) -> set[str]:
-    """Files of the bankseg package that ``path`` imports, directly or through other modules."""
+    """Files of the bankseg package that ``path`` imports, directly or through other modules,
+    with the ``__init__.py`` of every package on the way (importing a module runs them)."""
     found: set[str] = set()
     todo = [path]
     while todo:
@@ -18,16 +29,19 @@ def _project_imports(path: Path) -> set[str]:
         for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
+                # ``from bankseg.reporting import plots`` imports the module bankseg.reporting.plots
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             for name in names:
-                if name.split(".")[0] != "bankseg" or name == "bankseg":
+                if name.split(".")[0] != "bankseg":
                     continue
-                rel = name.replace(".", "/") + ".py"
-                if rel not in found:
-                    found.add(rel)
-                    todo.append(ROOT / rel)
+                parts = name.split(".")
+                for i in range(1, len(parts) + 1):
+                    rel = _module_file(".".join(parts[:i]))
+                    if rel is not None and rel not in found:
+                        found.add(rel)
+                        todo.append(ROOT / rel)
     return found
 
 

@@ -1,4 +1,4 @@
-"""bankseg.evaluation: what drives the segments, fairness, outcomes, and their warnings."""
+"""bankseg.segmentation.evaluation: what drives the segments, fairness, outcomes, and their warnings."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.cleaning import rejection_comparison, selective_warnings
-from bankseg.evaluation import driver_warnings, fairness, outcomes, segment_drivers
+from bankseg.data.cleaning import rejection_comparison, selective_warnings
 from bankseg.params import FairnessParams, Outcome
+from bankseg.segmentation.evaluation import driver_warnings, fairness, outcomes, segment_drivers
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""bankseg.features: one preprocessing, fitted on the training customers and reused unchanged."""
+"""bankseg.segmentation.encoding: one preprocessing, fitted on the training customers and reused unchanged."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from scipy.stats import skew
 
-from bankseg.cleaning import clean_customers
-from bankseg.features import (
-    FeatureScaler,
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.generate import generate_customers
+from bankseg.features import FeatureScaler
+from bankseg.params import FeaturizeParams
+from bankseg.segmentation.encoding import (
     build_preprocessing,
     feature_frame,
     fit_preprocessing,
     fitted_logs,
     log_choice,
 )
-from bankseg.generate import generate_customers
-from bankseg.params import FeaturizeParams
 
 EXPECTED_COLUMNS = [
     "age",
@@ -351,7 +351,7 @@ def test_the_spark_engines_rule_for_grouped_values_is_scikit_learns(seed):
     group exactly those."""
     from sklearn.preprocessing import OneHotEncoder
 
-    from bankseg.spark_featurize import _copies, _frequent_values
+    from bankseg.engines.spark.featurize import _copies, _frequent_values
 
     def infrequent(rows, **settings) -> set:
         encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", **settings).fit(rows)

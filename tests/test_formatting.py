@@ -1,12 +1,12 @@
-"""bankseg.formatting: how numbers read in the report, the figures and the dashboard."""
+"""bankseg.reporting.formatting: how numbers read in the report, the figures and the dashboard."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from bankseg.formatting import Formatter, NumberFormat, count, mix_share, share, whole_columns
 from bankseg.params import ReportParams
+from bankseg.reporting.formatting import Formatter, NumberFormat, count, mix_share, share, whole_columns
 
 INDIAN = NumberFormat(ReportParams(currency="₹", number_style="indian"))
 INTERNATIONAL = NumberFormat(ReportParams(currency="$", number_style="international"))

@@ -1,4 +1,4 @@
-"""bankseg.gate and ``python -m bankseg gate``: pass and fail paths of the quality gate."""
+"""bankseg.reporting.gate and ``python -m bankseg gate``: pass and fail paths of the quality gate."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import yaml
 
 from bankseg.__main__ import main
 from bankseg.errors import InputError
-from bankseg.gate import evaluate, parse_diff, passed, table
 from bankseg.params import GateParams
+from bankseg.reporting.gate import evaluate, parse_diff, passed, table
 
 
 def _diff(**changes) -> dict:

@@ -1,4 +1,4 @@
-"""bankseg.generate: a deterministic base in the original export's format, with planted personas."""
+"""bankseg.data.generate: a deterministic base in the original export's format, with planted personas."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.generate import COLUMNS, PERSONAS, generate_customers
+from bankseg.data.generate import COLUMNS, PERSONAS, generate_customers
 
 
 def test_columns_are_the_27_of_the_export_in_order(customers):

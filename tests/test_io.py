@@ -19,7 +19,6 @@ from lock_file import record_outputs
 from matplotlib.figure import Figure
 
 from bankseg.errors import InputError
-from bankseg.features import feature_frame
 from bankseg.io import (
     atomic_path,
     csv_block_writer,
@@ -33,6 +32,7 @@ from bankseg.io import (
     write_parquet,
     write_text,
 )
+from bankseg.segmentation.encoding import feature_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,11 +172,11 @@ SAVE_TINY_MODEL = """
 import sys
 from dataclasses import replace
 
-from bankseg.cleaning import clean_customers
-from bankseg.features import fit_preprocessing
-from bankseg.generate import generate_customers
+from bankseg.data.cleaning import clean_customers
+from bankseg.segmentation.encoding import fit_preprocessing
+from bankseg.data.generate import generate_customers
 from bankseg.io import save_model
-from bankseg.model import build_model, fit_kmeans
+from bankseg.segmentation.kmeans import build_model, fit_kmeans
 from bankseg.params import load_params
 
 params = load_params(sys.argv[1])

@@ -1,4 +1,4 @@
-"""bankseg.model: canonical segment ids, one fitted model, scoring with distances."""
+"""bankseg.segmentation.kmeans: canonical segment ids, one fitted model, scoring with distances."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from bankseg.errors import InputError
-from bankseg.features import feature_frame
-from bankseg.model import assign_segments, canonical_order, fit_kmeans, training_metrics
+from bankseg.segmentation.encoding import feature_frame
+from bankseg.segmentation.kmeans import assign_segments, canonical_order, fit_kmeans, training_metrics
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""bankseg.naming: persona-style names from traits, kept only while their traits hold."""
+"""bankseg.reporting.naming: persona-style names from traits, kept only while their traits hold."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bankseg.naming import Trait, false_traits, name_segments, render, trait
-from bankseg.profiling import Effect
+from bankseg.reporting.naming import Trait, false_traits, name_segments, render, trait
+from bankseg.reporting.profiling import Effect
 
 
 def _name(effects, params, **settings):

@@ -1,4 +1,4 @@
-"""bankseg.plots: each function returns a matplotlib Figure that a person reads without help:
+"""bankseg.reporting.plots: each function returns a matplotlib Figure that a person reads without help:
 segment names and colours, amounts in their unit, axes named for what drives them, readable
 numbers on every cell, each criterion's choice of K in sight."""
 
@@ -12,10 +12,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-from bankseg.features import log_choices
-from bankseg.formatting import Formatter
 from bankseg.params import CategoricalFeature, FeatureParams, NumericFeature
-from bankseg.plots import (
+from bankseg.reporting.formatting import Formatter
+from bankseg.reporting.plots import (
     component_description,
     distributions_figure,
     elbow_figure,
@@ -26,7 +25,8 @@ from bankseg.plots import (
     source_features,
     wrapped,
 )
-from bankseg.profiling import Effect
+from bankseg.reporting.profiling import Effect
+from bankseg.segmentation.encoding import log_choices
 
 NAMES = {0: "Young", 1: "Senior", 2: "Affluent"}
 

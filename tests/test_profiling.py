@@ -1,4 +1,4 @@
-"""bankseg.profiling: effect sizes, profiles of the segments and their metrics."""
+"""bankseg.reporting.profiling: effect sizes, profiles of the segments and their metrics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.naming import name_segments
-from bankseg.profiling import (
+from bankseg.reporting.naming import name_segments
+from bankseg.reporting.profiling import (
     Effect,
     add_confidence,
     profile_metrics,

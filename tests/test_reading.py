@@ -1,4 +1,4 @@
-"""bankseg.reading: customer files are recognised by content and read as text, exactly."""
+"""bankseg.data.reading: customer files are recognised by content and read as text, exactly."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bankseg import reading
+from bankseg.data import reading
+from bankseg.data.reading import MALFORMED, read_customers
 from bankseg.errors import InputError
 from bankseg.io import write_csv, write_parquet
-from bankseg.reading import MALFORMED, read_customers
 
 SMALL = pd.DataFrame(
     {"customer_id": ["1", "2"], "address": ["12\nMG Road", "H.No. 5, Rao Chowk"], "age": [30, 40]}

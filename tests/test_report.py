@@ -1,4 +1,4 @@
-"""bankseg.report: the report in two parts, the first free of statistics."""
+"""bankseg.reporting.report: the report in two parts, the first free of statistics."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 import pandas as pd
 import pytest
 
-from bankseg.formatting import Formatter
-from bankseg.naming import name_segments
-from bankseg.profiling import add_confidence, profile_segments, segment_effects
-from bankseg.report import ANALYST_PART, describe_segments, escape_markdown, report_markdown
+from bankseg.reporting.formatting import Formatter
+from bankseg.reporting.naming import name_segments
+from bankseg.reporting.profiling import add_confidence, profile_segments, segment_effects
+from bankseg.reporting.report import ANALYST_PART, describe_segments, escape_markdown, report_markdown
 
 PROFILE = ["kyc_status"]
 # Words a marketing reader should not meet before the second part.

@@ -1,4 +1,4 @@
-"""bankseg.report_html: the Markdown report as one self-contained, safe HTML file."""
+"""bankseg.reporting.report_html: the Markdown report as one self-contained, safe HTML file."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bankseg.errors import InputError
-from bankseg.report import escape_markdown
-from bankseg.report_html import embedded_images, heading_anchor, report_html
+from bankseg.reporting.report import escape_markdown
+from bankseg.reporting.report_html import embedded_images, heading_anchor, report_html
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # any bytes: only their round trip is checked

@@ -1,4 +1,4 @@
-"""bankseg.separation: which features drive the segments, and whether categories explain them."""
+"""bankseg.segmentation.separation: which features drive the segments, and whether categories explain them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.features import build_preprocessing, fit_preprocessing
-from bankseg.separation import category_agreement, feature_groups, separation_shares
+from bankseg.segmentation.encoding import build_preprocessing, fit_preprocessing
+from bankseg.segmentation.separation import category_agreement, feature_groups, separation_shares
 
 
 def test_feature_groups_map_every_encoded_column_to_its_feature(fitted, params):

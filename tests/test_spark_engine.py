@@ -27,14 +27,14 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from spark_stages import run_spark_stages, spark_train
 
-from bankseg.choosing_k import choose_k, seeded_sample
-from bankseg.cleaning import clean_customers
-from bankseg.features import feature_frame, fit_preprocessing
-from bankseg.generate import generate_customers
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.generate import generate_customers
+from bankseg.engines.training import train_segments
 from bankseg.io import load_model, save_model, write_csv, write_parquet
-from bankseg.model import build_model
 from bankseg.params import SparkParams
-from bankseg.training import train_segments
+from bankseg.segmentation.choosing_k import choose_k, seeded_sample
+from bankseg.segmentation.encoding import feature_frame, fit_preprocessing
+from bankseg.segmentation.kmeans import build_model
 from bankseg.trust import ALLOWED_TYPES, schema_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def spark():
         pytest.skip("pyspark is not installed (python -m pip install -r requirements-spark.txt)")
     if shutil.which("java") is None:
         pytest.skip("Java 17+ is not installed (pyspark needs a JVM)")
-    from bankseg.spark_engine import spark_session
+    from bankseg.engines.spark.session import spark_session
 
     with spark_session(SparkParams(master="local[2]")) as session:
         yield session
@@ -159,7 +159,7 @@ def test_spark_segments_agree_with_the_default_engines(spark_run, sklearn_run, d
 @pytest.mark.spark
 @pytest.mark.slow
 def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, sklearn_run, data, params):
-    from bankseg.assignment import label_customers
+    from bankseg.segmentation.assignment import label_customers
 
     model = load_model(spark_run / "model.skops", root=spark_run)
     assert type(model).__module__.startswith("sklearn")
@@ -182,8 +182,8 @@ def test_spark_model_is_plain_scikit_learn_and_scores_new_customers(spark_run, s
 def test_spark_models_hold_only_the_types_the_loader_allows(spark, spark_run, data, spark_params, tmp_path):
     """The Spark engine's preprocessing (with every scaler) and model load under the same
     allowlist of types as the default engine's: the same scaling class, fitted from Spark's sums."""
-    from bankseg.spark_engine import read_parquet
-    from bankseg.spark_featurize import fit_preprocessing as spark_preprocessing
+    from bankseg.engines.spark.featurize import fit_preprocessing as spark_preprocessing
+    from bankseg.engines.spark.session import read_parquet
 
     def types(path):
         with zipfile.ZipFile(path) as archive:
@@ -203,7 +203,7 @@ def test_spark_models_hold_only_the_types_the_loader_allows(spark, spark_run, da
 @pytest.mark.spark
 @pytest.mark.slow
 def test_collect_rows_takes_the_seeded_sample_in_file_order(spark, data):
-    from bankseg.spark_engine import collect_rows, read_parquet
+    from bankseg.engines.spark.session import collect_rows, read_parquet
 
     positions = seeded_sample(len(data.customers), 100, 7)
     df = read_parquet(spark, data.folder / "customers.parquet")
@@ -218,7 +218,7 @@ def test_single_files_written_like_the_default_engines(spark, data, tmp_path):
     """Spark's output is written as one file, as write_csv and write_parquet write; also with no rows."""
     import pyarrow.parquet as pq
 
-    from bankseg.spark_engine import read_parquet, write_single_csv, write_single_parquet
+    from bankseg.engines.spark.session import read_parquet, write_single_csv, write_single_parquet
 
     risky = spark.createDataFrame([("=1+1", 1), ("ok", 2)], ["text", "n"])
     write_single_csv(risky, tmp_path / "risky.csv")
@@ -242,7 +242,7 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
     another path; the model and the other outputs must not show it."""
     import pyarrow.parquet as pq
 
-    from bankseg.spark_engine import read_features
+    from bankseg.engines.spark.session import read_features
 
     features = tmp_path / "features.parquet"
     pq.write_table(pq.read_table(spark_run / "features.parquet"), features, row_group_size=300)
@@ -320,7 +320,7 @@ def test_a_standalone_cluster_writes_the_files_of_a_local_run(
         "from pathlib import Path\n"
         f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
         "from spark_stages import run_spark_stages\n"
-        "from bankseg.spark_engine import spark_session\n"
+        "from bankseg.engines.spark.session import spark_session\n"
         "params = pickle.loads(Path(sys.argv[1]).read_bytes())\n"
         "with spark_session(params.spark) as spark:\n"
         "    assert spark.sparkContext.master.startswith('spark://'), spark.sparkContext.master\n"
@@ -345,8 +345,8 @@ def test_a_standalone_cluster_writes_the_files_of_a_local_run(
 def test_spark_groups_the_rarest_one_hot_values_as_the_default_engine(spark, data, small_params, tmp_path):
     """With more values than featurize.max_categories, ties at the cut included, both engines
     give the same columns and the same features."""
-    from bankseg.spark_engine import read_parquet
-    from bankseg.spark_featurize import fit_preprocessing as spark_fit_preprocessing
+    from bankseg.engines.spark.featurize import fit_preprocessing as spark_fit_preprocessing
+    from bankseg.engines.spark.session import read_parquet
 
     counts = {"A": 500, "B": 400, "C": 300, "D": 300, "E": 300} | {f"rare{i}": 10 for i in range(20)}
     customers = data.customers.head(sum(counts.values())).copy()

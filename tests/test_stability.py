@@ -1,4 +1,4 @@
-"""bankseg.stability: clusterwise bootstrap Jaccard and mean adjusted Rand index."""
+"""bankseg.segmentation.stability: clusterwise bootstrap Jaccard and mean adjusted Rand index."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bankseg.params import StabilityParams
-from bankseg.stability import best_jaccard, bootstrap_stability
+from bankseg.segmentation.stability import best_jaccard, bootstrap_stability
 
 
 def test_best_jaccard_of_identical_and_merged_groups():
@@ -68,6 +68,6 @@ def test_stability_does_not_depend_on_the_number_of_cores(params, small_params, 
     train = replace(params.train, n_init=1)
     results = []
     for cores in (1, 3):
-        monkeypatch.setattr("bankseg.choosing_k.cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr("bankseg.segmentation.choosing_k.cpu_count", lambda cores=cores: cores)
         results.append(bootstrap_stability(X, labels, 6, train=train, params=small_params))
     assert results[0] == results[1]

@@ -1,4 +1,4 @@
-"""bankseg.training: segment ids and names persist across random starts and more customers."""
+"""bankseg.engines.training: segment ids and names persist across random starts and more customers."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from bankseg.cleaning import clean_customers
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.generate import generate_customers
+from bankseg.engines.training import check_reference, train_segments
 from bankseg.errors import InputError
-from bankseg.features import fit_preprocessing
-from bankseg.generate import generate_customers
-from bankseg.training import check_reference, train_segments
+from bankseg.segmentation.encoding import fit_preprocessing
 
 NO_REFERENCE = {"segments": {}}
 

@@ -33,14 +33,14 @@ from lock_file import record_outputs
 from sklearn.pipeline import Pipeline
 
 from bankseg.__main__ import main
-from bankseg.cleaning import clean_customers
 from bankseg.dashboard import core
+from bankseg.data.cleaning import clean_customers
+from bankseg.data.generate import generate_customers
 from bankseg.errors import InputError
-from bankseg.features import fit_preprocessing
-from bankseg.generate import generate_customers
 from bankseg.io import load_model, save_model
-from bankseg.model import build_model, fit_kmeans
 from bankseg.params import SCALERS, load_params
+from bankseg.segmentation.encoding import fit_preprocessing
+from bankseg.segmentation.kmeans import build_model, fit_kmeans
 from bankseg.trust import ALLOWED_TYPES, check_types, project_path, schema_types
 
 ROOT = Path(__file__).resolve().parent.parent

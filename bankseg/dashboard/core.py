@@ -1,15 +1,15 @@
 """What the dashboard shows, as plain functions (no streamlit import, unit-tested on their own).
 
-Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.reading.read_customers`,
-then :func:`bankseg.cleaning.clean_customers` with the rules of ``params.yaml``, then
-:func:`bankseg.assignment.label_customers` with the model the pipeline trained, loaded by
+Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.data.reading.read_customers`,
+then :func:`bankseg.data.cleaning.clean_customers` with the rules of ``params.yaml``, then
+:func:`bankseg.segmentation.assignment.label_customers` with the model the pipeline trained, loaded by
 :func:`bankseg.io.load_model`, which first checks it against the project's ``dvc.lock`` (its
 MD5, then the types it holds). The model always comes from the project folder, never from an
-upload. The features are encoded once; from them :func:`bankseg.model.nearest_segments` also
+upload. The features are encoded once; from them :func:`bankseg.segmentation.kmeans.nearest_segments` also
 gives each customer's runner-up segment and how clear-cut its assignment is.
 
 Figures read as in the report: counts, shares, amounts and category values come from
-:mod:`bankseg.formatting`, with the report's whole-number columns. The status page's metrics
+:mod:`bankseg.reporting.formatting`, with the report's whole-number columns. The status page's metrics
 files become small tables (:func:`segment_table`, :func:`drift_table`, ...) and charts.
 """
 
@@ -32,16 +32,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bankseg import formatting
-from bankseg.assignment import check_model_settings, label_customers, read_segment_names
-from bankseg.cleaning import clean_customers, needed_columns
+from bankseg.data.cleaning import clean_customers, needed_columns
+from bankseg.data.reading import DELIMITERS, read_customers
 from bankseg.errors import InputError
-from bankseg.features import feature_frame
-from bankseg.formatting import Formatter
 from bankseg.io import load_model, neutralise_formulas, read_json
-from bankseg.model import nearest_segments
 from bankseg.params import Params, load_params
-from bankseg.reading import DELIMITERS, read_customers
+from bankseg.reporting import formatting
+from bankseg.reporting.formatting import Formatter
+from bankseg.segmentation.assignment import check_model_settings, label_customers, read_segment_names
+from bankseg.segmentation.encoding import feature_frame
+from bankseg.segmentation.kmeans import nearest_segments
 from bankseg.trust import LOCK_FILE, recorded_md5
 
 # Where the pipeline writes what the dashboard reads, relative to the project folder.
@@ -180,7 +180,7 @@ class Scored:
     rejected: pd.DataFrame  # rows that failed validation, with the reason
     kept: pd.DataFrame  # the cleaned customers, in the order of labelled
     quality: dict
-    # segment, distance, runner_up, runner_up_distance, clarity (bankseg.model.nearest_segments),
+    # segment, distance, runner_up, runner_up_distance, clarity (bankseg.segmentation.kmeans.nearest_segments),
     # in the order of labelled
     nearest: pd.DataFrame
     formatter: Formatter  # how this file's figures read (as in the report)
@@ -211,7 +211,7 @@ def upload_limits(limit_mb: int) -> str:
 def read_upload(
     name: str, data: bytes, limit_mb: int, *, columns: Callable[[str], bool] | None = None
 ) -> pd.DataFrame:
-    """Read uploaded bytes with :func:`bankseg.reading.read_customers` (CSV or Parquet, by the name's
+    """Read uploaded bytes with :func:`bankseg.data.reading.read_customers` (CSV or Parquet, by the name's
     suffix), after :func:`check_upload`; ``columns`` (a test of a header) reads only those.
     Errors name the uploaded file, not the temporary copy."""
     shown = Path(name).name or "upload"
@@ -320,7 +320,7 @@ def _decoded_bytes(chunk: pa.Array) -> int:
 
 # How clear-cut an assignment must be to read "clearly": clarity is 1 - d1 / d2, from the
 # distances to the nearest and the second-nearest segment centre (0 exactly between two
-# segments, 1 at the centre). Measured with bankseg.model.nearest_segments on the built-in
+# segments, 1 at the centre). Measured with bankseg.segmentation.kmeans.nearest_segments on the built-in
 # customers after `dvc repro` (data/prepared/customers.parquet and new_customers.parquet, the
 # 5-segment model of the default params.yaml): quantiles of clarity 5% 0.35, 10% 0.48,
 # 20% 0.60, 50% 0.78, 90% 0.85, the same on the training and on the new customers; below 0.6
@@ -357,7 +357,7 @@ def score(raw: pd.DataFrame, pipeline: Pipeline, source: str) -> Scored:
 
 def score_upload(name: str, data: bytes, pipeline: Pipeline, limit_mb: int) -> Scored:
     """Check, read and score an uploaded file, reading only the columns the cleaning uses
-    (:func:`bankseg.cleaning.needed_columns`): the personal ones are never loaded."""
+    (:func:`bankseg.data.cleaning.needed_columns`): the personal ones are never loaded."""
     raw = read_upload(name, data, limit_mb, columns=needed_columns(pipeline.params))
     return score(raw, pipeline, name)
 

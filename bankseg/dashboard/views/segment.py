@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from bankseg import formatting
 from bankseg.dashboard import charts, core
 from bankseg.errors import InputError
 from bankseg.io import load_model, neutralise_formulas
+from bankseg.reporting import formatting
 
 log = logging.getLogger("bankseg.dashboard")
 

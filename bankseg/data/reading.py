@@ -32,8 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from bankseg.data.personal import normalise_header, shown_name, value_kind
 from bankseg.errors import InputError
-from bankseg.personal import normalise_header, shown_name, value_kind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

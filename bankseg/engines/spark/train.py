@@ -11,16 +11,7 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
-from bankseg.choosing_k import quality_scores, seeded_sample
-from bankseg.errors import InputError
-from bankseg.io import (
-    load_model,
-    save_model,
-    write_json,
-)
-from bankseg.model import build_model, canonical_order, encoded_centres, new_kmeans
-from bankseg.params import Params
-from bankseg.spark_engine import (
+from bankseg.engines.spark.session import (
     assemble,
     collect_rows,
     map_frames,
@@ -29,8 +20,7 @@ from bankseg.spark_engine import (
     run_stage,
     spark_kmeans,
 )
-from bankseg.stability import bootstrap_stability
-from bankseg.training import (
+from bankseg.engines.training import (
     follow_reference,
     naming_metrics,
     read_reference,
@@ -41,6 +31,16 @@ from bankseg.training import (
     warn,
     warn_unstable,
 )
+from bankseg.errors import InputError
+from bankseg.io import (
+    load_model,
+    save_model,
+    write_json,
+)
+from bankseg.params import Params
+from bankseg.segmentation.choosing_k import quality_scores, seeded_sample
+from bankseg.segmentation.kmeans import build_model, canonical_order, encoded_centres, new_kmeans
+from bankseg.segmentation.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params) -> KMe
     kmeans.cluster_centers_ = np.round(np.asarray(centres, dtype="float64"), 9)
     kmeans.n_features_in_ = len(names)
     kmeans.feature_names_in_ = np.asarray(names, dtype=object)
-    kmeans._n_threads = 1  # as bankseg.model.relabel: the same model file everywhere
+    kmeans._n_threads = 1  # as bankseg.segmentation.kmeans.relabel: the same model file everywhere
     kmeans._n_init = train.n_init
     kmeans._algorithm = train.algorithm
     kmeans.labels_ = np.zeros(0, dtype=np.int32)
@@ -67,7 +67,7 @@ def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params) -> KMe
 
 
 def reorder(kmeans: KMeans, order: np.ndarray) -> KMeans:
-    """New segment ``i`` is old cluster ``order[i]`` (centres rounded as in bankseg.model.relabel)."""
+    """New segment ``i`` is old cluster ``order[i]`` (centres rounded as in bankseg.segmentation.kmeans.relabel)."""
     kmeans.cluster_centers_ = np.round(kmeans.cluster_centers_[order], 9)
     return kmeans
 
@@ -95,7 +95,7 @@ def score_rows(features: Any, kmeans: KMeans, names: list[str]) -> tuple[np.ndar
 
 
 def feature_spread(features: Any, preprocessing: Pipeline, names: list[str]) -> pd.Series:
-    """As :func:`bankseg.model.encoded_spread`: the standard deviation of each encoded feature.
+    """As :func:`bankseg.segmentation.kmeans.encoded_spread`: the standard deviation of each encoded feature.
 
     The scalers are affine, so the encoded spread is the scaled one times the inverse scale.
     """
@@ -133,7 +133,7 @@ def train(
     n_clusters: int,
 ) -> dict:
     """K-means on Spark, exported as scikit-learn; ids, names, stability and metrics as
-    :func:`bankseg.training.train_segments` and :func:`bankseg.model.training_metrics` do."""
+    :func:`bankseg.engines.training.train_segments` and :func:`bankseg.segmentation.kmeans.training_metrics` do."""
     from pyspark.sql import functions as F
 
     features, names = read_features(spark, features_path)

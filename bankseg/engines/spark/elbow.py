@@ -3,7 +3,7 @@ sweep on that sample is the default engine's.
 
 The sweep's work is bounded by ``elbow.sample_size`` whatever the number of customers, and a
 sample of that size fits the driver: there the default engine's sweep gives a monotone
-inertia curve (grown fits, see :func:`bankseg.choosing_k.sweep`) and, on the same rows, the
+inertia curve (grown fits, see :func:`bankseg.segmentation.choosing_k.sweep`) and, on the same rows, the
 same scores and the same suggested K as the default engine. What grows with the customers
 (reading, counting, drawing the sample) runs on Spark. (Fitting pyspark.ml K-means for every
 K on every customer instead took 606 s of a 931 s run for 1,000,000 customers.)
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bankseg.choosing_k import choose_k, seeded_sample
+from bankseg.engines.spark.session import collect_rows, read_features, run_stage
 from bankseg.io import save_figure, write_json
 from bankseg.params import Params
-from bankseg.plots import elbow_figure
-from bankseg.spark_engine import collect_rows, read_features, run_stage
+from bankseg.reporting.plots import elbow_figure
+from bankseg.segmentation.choosing_k import choose_k, seeded_sample
 
 
 def run_elbow(spark: Any, args: Any, params: Params) -> None:

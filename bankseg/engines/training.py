@@ -12,13 +12,13 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.evaluation import Findings, driver_warnings, segment_drivers
 from bankseg.io import read_json
-from bankseg.model import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
-from bankseg.naming import Naming, name_segments
 from bankseg.params import FeatureParams, Params
-from bankseg.profiling import segment_effects
-from bankseg.stability import bootstrap_stability
+from bankseg.reporting.naming import Naming, name_segments
+from bankseg.reporting.profiling import segment_effects
+from bankseg.segmentation.evaluation import Findings, driver_warnings, segment_drivers
+from bankseg.segmentation.kmeans import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
+from bankseg.segmentation.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def naming_metrics(naming: Naming) -> dict:
 def segment_findings(
     X: pd.DataFrame, labels: np.ndarray, preprocessing: Pipeline, customers: pd.DataFrame, params: Params
 ) -> Findings:
-    """What drives the segments and which are too small (:mod:`bankseg.evaluation`)."""
+    """What drives the segments and which are too small (:mod:`bankseg.segmentation.evaluation`)."""
     drivers = segment_drivers(
         X,
         labels,
@@ -208,7 +208,7 @@ def train_segments(
 ) -> TrainedSegments:
     """Fit K-means on the scaled features ``X`` of the cleaned ``customers`` and describe it.
 
-    Segment ids follow ``reference`` (see :func:`bankseg.model.reference_order`); matched
+    Segment ids follow ``reference`` (see :func:`bankseg.segmentation.kmeans.reference_order`); matched
     segments keep the reference's names, the others get automatic names distinct from them;
     ``segments.names`` in params override both.
     """

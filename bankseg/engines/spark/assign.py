@@ -8,9 +8,13 @@ from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from bankseg.assignment import label_customers, read_segment_names, split_by_segment
-from bankseg.choosing_k import seeded_sample
-from bankseg.drift import drift_report
+from bankseg.engines.spark.session import (
+    collect_rows,
+    map_frames,
+    read_parquet,
+    run_stage,
+    write_single_csv,
+)
 from bankseg.io import (
     load_model,
     read_json,
@@ -18,13 +22,9 @@ from bankseg.io import (
     write_json,
 )
 from bankseg.params import Params
-from bankseg.spark_engine import (
-    collect_rows,
-    map_frames,
-    read_parquet,
-    run_stage,
-    write_single_csv,
-)
+from bankseg.reporting.drift import drift_report
+from bankseg.segmentation.assignment import label_customers, read_segment_names, split_by_segment
+from bankseg.segmentation.choosing_k import seeded_sample
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def labelled(df: Any, model: Pipeline, names: dict[int, str], params: Params) -> Any:
-    """:func:`bankseg.assignment.label_customers` run on the executors for every customer."""
+    """:func:`bankseg.segmentation.assignment.label_customers` run on the executors for every customer."""
     from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
     schema = StructType(

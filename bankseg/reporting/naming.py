@@ -2,7 +2,7 @@
 kept from one run to the next only while they stay true.
 
 A trait is a difference a name may state: a feature (and, for categories, a value) and its
-direction, strong enough by the effect-size rule of :mod:`bankseg.profiling`. Names read like
+direction, strong enough by the effect-size rule of :mod:`bankseg.reporting.profiling`. Names read like
 personas: adjectives from features with ``words`` (``young``, ``affluent``), a noun from a
 value with ``people`` (``SIP investors``), then what they have and lack ("Young savers
 without active SIP or demat account").
@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bankseg.params import YES_NO_VALUES, CategoricalFeature, FeatureParams, NumericFeature
-from bankseg.profiling import Effect
+from bankseg.reporting.profiling import Effect
 
 log = logging.getLogger(__name__)
 

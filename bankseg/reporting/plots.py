@@ -1,7 +1,7 @@
 """Figures for people. Each function returns a matplotlib Figure; the caller saves it.
 
 Every figure names segments by their names (never bare numbers) and gives each segment the same
-colour (:func:`segment_colours`); axes read in the features' own units (:mod:`bankseg.formatting`).
+colour (:func:`segment_colours`); axes read in the features' own units (:mod:`bankseg.reporting.formatting`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sklearn.decomposition import PCA
 from bankseg.params import FeatureParams
 
 if TYPE_CHECKING:
-    from bankseg.formatting import Formatter
-    from bankseg.profiling import Effect
+    from bankseg.reporting.formatting import Formatter
+    from bankseg.reporting.profiling import Effect
 
 LABEL_CHARS = 80  # longer names and values are cut in figures (the report has them whole)
 NAME_WIDTH = 30  # characters per line of a segment name beside an axis or in a legend
@@ -291,7 +291,7 @@ def profile_heatmap(
 ) -> Figure:
     """How each segment differs from all customers, one row per segment and one column per
     feature (a category value for unordered categories): the standardised differences of
-    :func:`bankseg.profiling.segment_effects`, grouped by kind and ordered by ``importance``
+    :func:`bankseg.reporting.profiling.segment_effects`, grouped by kind and ordered by ``importance``
     (each feature column's share of the separation between segments; largest difference when
     absent). Columns without a difference of at least :data:`NEAR_EMPTY` anywhere are left out.
     """

@@ -31,7 +31,7 @@ def feature_groups(preprocessing: Pipeline) -> dict[str, list[str]]:
     if scale is None or not hasattr(scale, "feature_names_in_") or not scale.layout:
         raise ValueError(
             f"preprocessing={type(preprocessing).__name__} should be a fitted preprocessing "
-            "(bankseg.features.fit_preprocessing) with a fitted step 'scale'"
+            "(bankseg.segmentation.encoding.fit_preprocessing) with a fitted step 'scale'"
         )
     groups: dict[str, list[str]] = {}
     for name, (feature, _) in zip(scale.feature_names_in_, scale.layout, strict=True):

@@ -1,16 +1,16 @@
 """The segment report, in two parts: first for the people who act on the segments (who is in
 each, how many, what sets them apart, in business words and real units), then for the analyst
 (how the segments were chosen and how sure we are, each term explained where it first
-appears). Every figure is written by :mod:`bankseg.formatting`, as in the dashboard.
+appears). Every figure is written by :mod:`bankseg.reporting.formatting`, as in the dashboard.
 """
 
 from __future__ import annotations
 
 import re
 
-from bankseg.formatting import Formatter, count, mix_share, share
-from bankseg.naming import extreme_word, trait_words, value_text
 from bankseg.params import YES_NO_VALUES, CategoricalFeature, FeatureParams, NumericFeature
+from bankseg.reporting.formatting import Formatter, count, mix_share, share
+from bankseg.reporting.naming import extreme_word, trait_words, value_text
 
 # Traits in a segment's line of the first table, and in its own section.
 TABLE_TRAITS = 3

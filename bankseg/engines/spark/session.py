@@ -16,7 +16,7 @@ reports and ``analyze`` need no Spark.
   pandas on seeded samples collected to the driver: the same rows the default engine uses,
   so the values are comparable (and equal when the sample holds every customer).
 - Segment ids follow the same rules: canonical order, then the reference segments
-  (:func:`bankseg.model.canonical_order`, :func:`bankseg.model.reference_order`).
+  (:func:`bankseg.segmentation.kmeans.canonical_order`, :func:`bankseg.segmentation.kmeans.reference_order`).
 
 pyspark is imported here only, inside functions: nothing imports it unless the engine is
 chosen. Rows keep the order of the input file (a single Parquet file read in order), which
@@ -66,7 +66,7 @@ def master_url(params: SparkParams) -> str:
 
 def _package_zip(folder: Path) -> Path:
     """The bankseg package as a zip for the executors (they run its preprocessing and scoring)."""
-    source = Path(__file__).resolve().parent
+    source = Path(__file__).resolve().parents[2]
     target = folder / "bankseg.zip"
     with zipfile.ZipFile(target, "w") as archive:
         for path in sorted(source.rglob("*.py")):

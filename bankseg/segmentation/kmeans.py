@@ -8,10 +8,10 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
-from bankseg.choosing_k import quality_scores
 from bankseg.errors import InputError
-from bankseg.features import feature_frame
 from bankseg.params import FeatureParams, TrainParams
+from bankseg.segmentation.choosing_k import quality_scores
+from bankseg.segmentation.encoding import feature_frame
 
 
 def canonical_order(centers: np.ndarray, labels: np.ndarray) -> np.ndarray:

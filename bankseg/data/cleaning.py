@@ -3,7 +3,7 @@
 Personal identifiers are dropped first, so nothing after this point (kept rows, rejected
 rows, metrics) can carry them. Only the id, the feature columns and the profile-only
 columns travel on; a rejected row is reported by its file, record number, id and reason, and
-a reason never shows a value that may be personal (see :func:`bankseg.personal.shown_value`).
+a reason never shows a value that may be personal (see :func:`bankseg.data.personal.shown_value`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bankseg.association import positive_value
-from bankseg.errors import InputError
-from bankseg.params import YES_NO_VALUES, Params, feature_key
-from bankseg.personal import (
+from bankseg.data.association import positive_value
+from bankseg.data.personal import (
     header_key,
     listed,
     normalise_header,
@@ -33,11 +31,13 @@ from bankseg.personal import (
     shown_value,
     value_kind,
 )
-from bankseg.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
+from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
+from bankseg.errors import InputError
+from bankseg.params import YES_NO_VALUES, Params, feature_key
 
 log = logging.getLogger(__name__)
 
-YES_NO = YES_NO_VALUES
+
 # The value a categorical gap becomes with ``missing: level``: a category of its own.
 MISSING_LEVEL = "missing"
 # Other spellings of a yes/no answer (after capitalisation), e.g. booleans from a Parquet file.
@@ -449,7 +449,7 @@ def clean_customers(
         values = text[column].where(~text[column].str.lower().isin(tokens))
         if feature.encoding == "yes_no":
             values = values.str.capitalize().replace(YES_NO_SYNONYMS)
-            allowed: tuple[str, ...] | None = YES_NO
+            allowed: tuple[str, ...] | None = YES_NO_VALUES
         elif feature.encoding == "ordinal":
             allowed = feature.order
         else:

@@ -9,27 +9,26 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from bankseg.errors import InputError
-from bankseg.features import (
-    FeatureScaler,
-    build_preprocessing,
-    choose_log,
-    encoded_layout,
-    feature_frame,
-    report_logs,
-    scaling,
-    warn_grouped_values,
-)
-from bankseg.io import (
-    save_model,
-)
-from bankseg.params import Params
-from bankseg.spark_engine import (
+from bankseg.engines.spark.session import (
     double_schema,
     map_frames,
     read_parquet,
     run_stage,
     write_single_parquet,
+)
+from bankseg.errors import InputError
+from bankseg.features import FeatureScaler, scaling
+from bankseg.io import (
+    save_model,
+)
+from bankseg.params import Params
+from bankseg.segmentation.encoding import (
+    build_preprocessing,
+    choose_log,
+    encoded_layout,
+    feature_frame,
+    report_logs,
+    warn_grouped_values,
 )
 
 log = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
 
 
 def _log_choices(df: Any, params: Params) -> dict[str, str | None]:
-    """``log`` of every numeric feature, decided as :func:`bankseg.features.log_choice` decides it."""
+    """``log`` of every numeric feature, decided as :func:`bankseg.segmentation.encoding.log_choice` decides it."""
     from pyspark.sql import functions as F
 
     auto = [f.column for f in params.features.numeric if f.log == "auto"]

@@ -6,11 +6,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
+from bankseg.data.personal import shown_name
 from bankseg.errors import InputError
-from bankseg.features import build_preprocessing, fitted_logs
-from bankseg.model import assign_segments
 from bankseg.params import Params
-from bankseg.personal import shown_name
+from bankseg.segmentation.encoding import build_preprocessing, fitted_logs
+from bankseg.segmentation.kmeans import assign_segments
 
 
 def label_customers(

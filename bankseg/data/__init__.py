@@ -1,0 +1,1 @@
+"""Customer data: reading exports, cleaning and validating them, personal columns, generated customers."""

@@ -1,0 +1,1 @@
+"""The engines that run the heavy stages: scikit-learn on one machine, or Apache Spark."""

@@ -1,0 +1,1 @@
+"""The Apache Spark engine (``engine: spark``)."""

@@ -1,0 +1,1 @@
+"""The segmentation itself: encoding features, choosing K, K-means, stability and scoring customers."""
