@@ -4,10 +4,16 @@ Nothing else in the project parses YAML. A wrong value is reported once, naming 
 key, the value and what is allowed. Nothing is taken on trust: an unknown (misspelled) key,
 a repeated key, a YAML anchor or alias and a value that can only be a mistake are errors,
 never silently ignored or used.
+
+Each section has its ``parse_<section>`` function (``parse_train(raw) -> TrainParams``), reading
+its mapping through a :class:`Section`; a key left out gets the default of its dataclass field,
+the one place where defaults are written. :func:`parse_params` reads every section, then checks
+the settings across sections (no personal or protected column in a role it may not have).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from collections.abc import Iterable
@@ -78,8 +84,8 @@ class DataParams:
 @dataclass(frozen=True)
 class NumericFeature:
     column: str
-    log: bool | str = False  # True, False or "auto" (log when heavily skewed)
-    label: str = ""
+    log: bool | str = "auto"  # True, False or "auto" (log when heavily skewed)
+    label: str = ""  # "": the column's name, with spaces for underscores
     words: tuple[str, ...] = ("low", "high")  # low, high; or low, middle, high
     missing: str = "median"
     flag_missing: bool = False  # add a was-missing indicator beside the imputed value
@@ -146,8 +152,8 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class PrepareParams:
-    personal_columns: tuple[str, ...]
-    profile_columns: tuple[str, ...]
+    personal_columns: tuple[str, ...] = ()
+    profile_columns: tuple[str, ...] = ()
     not_personal: tuple[str, ...] = ()
     decimal_mark: str = "auto"
     max_rejected_gap: float = 0.1
@@ -182,10 +188,10 @@ class FeaturizeParams:
 class ElbowParams:
     k_min: int
     k_max: int
-    n_init: int
-    silhouette_sample: int
-    method: str
-    random_state: int
+    n_init: int = 5
+    silhouette_sample: int = 10000
+    method: str = "stable_silhouette"
+    random_state: int = 0
     sample_size: int = 20000
     n_references: int = 5
     n_bootstrap: int = 10
@@ -193,12 +199,12 @@ class ElbowParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    n_clusters: int | str
-    n_init: int
-    max_iter: int
-    tol: float
-    algorithm: str
-    random_state: int
+    n_clusters: int | str  # or "auto": the elbow stage's suggestion
+    n_init: int = 10
+    max_iter: int = 300
+    tol: float = 1e-4
+    algorithm: str = "lloyd"
+    random_state: int = 0
 
 
 @dataclass(frozen=True)
@@ -303,58 +309,76 @@ def _nearest(name: object, candidates: Iterable[object]) -> str | None:
     return close[0] if close else None
 
 
-class _Section:
-    """Typed access to one mapping of params.yaml, naming the dotted key on error.
+def invalid(key: str, value: Any, expected: str) -> InputError:
+    """The one sentence every wrong setting gets: ``params.yaml: 'train.n_init' is 0, expected ...``."""
+    return InputError(f"params.yaml: '{key}' is {value!r}, expected {expected}")
 
-    It records the keys it is asked for; once a section is parsed, :meth:`refuse_unknown`
+
+# A reader's default when none is passed: the default of the section's dataclass field.
+_FIELD: Any = object()
+
+
+class Section:
+    """One mapping of params.yaml, read a key at a time by typed readers that name the dotted key
+    on error.
+
+    A key that is not written gets a default: the one passed to the reader, or else the default
+    of the field of the same name in ``fields`` (the section's dataclass, the one place where
+    defaults are written). A key with neither, or with the default ``...``, is required. The
+    readers record every key they are asked for; once a section is read, :meth:`refuse_unknown`
     reports any other key, with the nearest known one (a misspelled key would otherwise be
     ignored, and its default silently used).
     """
 
-    def __init__(self, raw: Any, key: str):
+    def __init__(self, raw: Any, key: str, fields: type | None = None):
         self.key = shown_name(key)
         if not isinstance(raw, dict):
             raise InputError(f"params.yaml: '{self.key}' must be a mapping, got {raw!r}")
         self.raw = raw
         self.asked: list[str] = []
+        self._fields = {f.name: f for f in dataclasses.fields(fields)} if fields is not None else {}
 
-    def _dotted(self, name: object) -> str:
+    def dotted(self, name: object) -> str:
+        """The key as params.yaml writes it: ``train.n_init``."""
         return f"{self.key}.{shown_name(name)}" if self.key else shown_name(name)
 
-    def _get(self, name: str, default: Any = ...) -> Any:
+    def fail(self, name: object, value: Any, expected: str) -> InputError:
+        return invalid(self.dotted(name), value, expected)
+
+    def default(self, name: str) -> Any:
+        """The default of the dataclass field ``name``; ``...`` (required) when it has none."""
+        spec = self._fields.get(name)
+        if spec is None:
+            return ...
+        if spec.default is not dataclasses.MISSING:
+            return spec.default
+        if spec.default_factory is not dataclasses.MISSING:
+            return spec.default_factory()
+        return ...
+
+    def value(self, name: str, default: Any = _FIELD) -> Any:
+        """The value of ``name`` as written, unchecked; its default when it is not written."""
         if name not in self.asked:
             self.asked.append(name)
-        if name not in self.raw:
-            if default is ...:
-                raise InputError(f"params.yaml: missing key '{self._dotted(name)}'")
-            return default
-        return self.raw[name]
+        if name in self.raw:
+            return self.raw[name]
+        if default is _FIELD:
+            default = self.default(name)
+        if default is ...:
+            raise InputError(f"params.yaml: missing key '{self.dotted(name)}'")
+        return default
 
-    def refuse_unknown(self) -> None:
-        for name in self.raw:
-            if name not in self.asked:
-                near = _nearest(name, self.asked)
-                hint = (
-                    f"did you mean '{self._dotted(near)}'?"
-                    if near is not None
-                    else f"expected one of {', '.join(self.asked)}"
-                )
-                raise InputError(f"params.yaml: unknown key '{self._dotted(name)}'; {hint}")
-
-    def _fail(self, name: object, value: Any, expected: str) -> InputError:
-        return InputError(f"params.yaml: '{self._dotted(name)}' is {value!r}, expected {expected}")
-
-    def int(
-        self, name: str, *, minimum: int | None = None, maximum: int | None = None, default: Any = ...
+    def integer(
+        self, name: str, *, minimum: int | None = None, maximum: int | None = None, default: Any = _FIELD
     ) -> int:
-        value = self._get(name, default)
+        value = self.value(name, default)
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
             or (minimum is not None and value < minimum)
             or (maximum is not None and value > maximum)
         ):
-            raise self._fail(name, value, _bounded("an integer", minimum, maximum))
+            raise self.fail(name, value, _bounded("an integer", minimum, maximum))
         return value
 
     def number(
@@ -363,53 +387,66 @@ class _Section:
         *,
         minimum: float | None = None,
         maximum: float | None = None,
-        default: Any = ...,
+        default: Any = _FIELD,
     ) -> float:
-        value = self._get(name, default)
+        value = self.value(name, default)
         if (
             not _is_finite_number(value)
             or (minimum is not None and value < minimum)
             or (maximum is not None and value > maximum)
         ):
-            raise self._fail(name, value, _bounded("a finite number", minimum, maximum))
+            raise self.fail(name, value, _bounded("a finite number", minimum, maximum))
         return float(value)
 
-    def str(self, name: str, *, choices: tuple[str, ...] | None = None, default: Any = ...) -> str:
-        value = self._get(name, default)
+    def text(self, name: str, *, default: Any = _FIELD) -> str:
+        value = self.value(name, default)
         if not isinstance(value, str) or not value.strip():
-            raise self._fail(name, value, "a non-empty string")
-        if choices is not None and value not in choices:
-            shown = [c if c.isidentifier() else repr(c) for c in choices]
-            raise self._fail(name, value, f"one of {', '.join(shown)}")
+            raise self.fail(name, value, "a non-empty string")
         return value
 
-    def section(self, name: str, default: Any = ...) -> _Section:
-        return _Section(self._get(name, default), self._dotted(name))
+    def choice(self, name: str, choices: tuple[str, ...], *, default: Any = _FIELD) -> str:
+        value = self.text(name, default=default)
+        if value not in choices:
+            shown = [c if c.isidentifier() else repr(c) for c in choices]
+            raise self.fail(name, value, f"one of {', '.join(shown)}")
+        return value
 
-    def str_list(self, name: str, *, default: Any = ...) -> tuple[str, ...]:
-        value = self._get(name, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self._fail(name, value, "a list of non-empty strings")
+    def flag(self, name: str, *, default: Any = _FIELD) -> bool:
+        value = self.value(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, value, "true or false")
+        return value
+
+    def texts(self, name: str, *, default: Any = _FIELD) -> tuple[str, ...]:
+        """A list of non-empty strings (a default may be a tuple)."""
+        value = self.value(name, default)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(name, value, "a list of non-empty strings")
         return tuple(value)
+
+    def refuse_unknown(self) -> None:
+        for name in self.raw:
+            if name not in self.asked:
+                near = _nearest(name, self.asked)
+                hint = (
+                    f"did you mean '{self.dotted(near)}'?"
+                    if near is not None
+                    else f"expected one of {', '.join(self.asked)}"
+                )
+                raise InputError(f"params.yaml: unknown key '{self.dotted(name)}'; {hint}")
+
+    def finish(self, parsed: Any) -> Any:
+        """``parsed``, once no key of the section is left unread (:meth:`refuse_unknown`)."""
+        self.refuse_unknown()
+        return parsed
 
 
 def _default_label(column: object) -> str:
     return str(column).replace("_", " ")
 
 
-def _weight(sec: _Section) -> float:
-    return sec.number("weight", minimum=0, maximum=100, default=1.0)
-
-
-def _flag_missing(sec: _Section) -> bool:
-    flag = sec._get("flag_missing", False)
-    if not isinstance(flag, bool):
-        raise sec._fail("flag_missing", flag, "true or false")
-    return flag
-
-
-def _range(sec: _Section) -> tuple[float | None, float | None] | None:
-    bounds = sec._get("range", None)
+def _range(sec: Section) -> tuple[float | None, float | None] | None:
+    bounds = sec.value("range")
     if bounds is None:
         return None
     ok = (
@@ -418,131 +455,41 @@ def _range(sec: _Section) -> tuple[float | None, float | None] | None:
         and all(b is None or _is_finite_number(b) for b in bounds)
     )
     if not ok:
-        raise sec._fail("range", bounds, "[min, max] with finite numbers or null")
+        raise sec.fail("range", bounds, "[min, max] with finite numbers or null")
     low, high = bounds
     if low is not None and high is not None and low > high:
-        raise sec._fail("range", bounds, "[min, max] with min <= max")
+        raise sec.fail("range", bounds, "[min, max] with min <= max")
     return (low, high)
 
 
-def _numeric_features(raw: Any) -> tuple[NumericFeature, ...]:
-    if not isinstance(raw, dict):
-        raise InputError(
-            f"params.yaml: 'features.numeric' is {raw!r}, expected a mapping of column to settings"
-        )
-    features = []
-    for column, settings in raw.items():
-        sec = _Section(settings if settings is not None else {}, f"features.numeric.{column}")
-        log = sec._get("log", "auto")
-        if not (isinstance(log, bool) or log == "auto"):
-            raise sec._fail("log", log, "true, false or auto (log when heavily skewed)")
-        words = _words(sec, ["low", "high"])
-        label = sec.str("label", default=_default_label(column))
-        missing = sec.str("missing", choices=NUMERIC_MISSING, default=NumericFeature.missing)
-        bounds = _range(sec)
-        if log is True and bounds is not None and any(b is not None and b < 0 for b in bounds):
-            raise sec._fail(
-                "range", list(bounds), "bounds >= 0 with log: true (log: auto handles values below zero)"
-            )
-        feature = NumericFeature(
-            str(column),
-            log,
-            label,
-            tuple(words),
-            missing=missing,
-            flag_missing=_flag_missing(sec),
-            range=bounds,
-            weight=_weight(sec),
-            unit=_unit(sec),
-        )
-        sec.refuse_unknown()
-        features.append(feature)
-    return tuple(features)
-
-
-def _categorical_features(raw: Any) -> tuple[CategoricalFeature, ...]:
-    if not isinstance(raw, dict):
-        raise InputError(
-            f"params.yaml: 'features.categorical' is {raw!r}, expected a mapping of column to settings"
-        )
-    features = []
-    for column, settings in raw.items():
-        sec = _Section(settings, f"features.categorical.{column}")
-        encoding = sec.str("encoding", choices=ENCODINGS)
-        # Other encodings ignore an order: switching encoding in an experiment keeps it valid.
-        values = sec._get("order") if encoding == "ordinal" else sec._get("order", None)
-        order: tuple[str, ...] = ()
-        if encoding == "ordinal":
-            ok = (
-                isinstance(values, list)
-                and len(values) >= 2
-                and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values)
-            )
-            if not ok:
-                raise sec._fail(
-                    "order",
-                    values,
-                    "a list of at least two values (text or numbers; quote Yes, No, On, Off), lowest first",
-                )
-            order = tuple(str(v) for v in values)
-            repeated = next((v for i, v in enumerate(order) if v in order[:i]), None)
-            if repeated is not None:
-                raise sec._fail(
-                    "order", values, f"distinct values, lowest first ({repeated!r} is listed twice)"
-                )
-        words = _words(sec, [])  # other encodings ignore words, as they do an order
-        label = sec.str("label", default=_default_label(column))
-        default_missing = "level" if encoding == "onehot" else CategoricalFeature.missing
-        missing = sec.str("missing", choices=CATEGORICAL_MISSING, default=default_missing)
-        if missing == "level" and encoding != "onehot":
-            raise sec._fail(
-                "missing", missing, f"drop or most_frequent for encoding {encoding} (level needs onehot)"
-            )
-        feature = CategoricalFeature(
-            str(column),
-            encoding,
-            order,
-            label,
-            missing=missing,
-            flag_missing=_flag_missing(sec),
-            weight=_weight(sec),
-            words=words if encoding == "ordinal" else (),
-            values=_value_texts(sec, "values", encoding, order),
-            people=_value_texts(sec, "people", encoding, order),
-        )
-        sec.refuse_unknown()
-        features.append(feature)
-    return tuple(features)
-
-
-def _unit(sec: _Section) -> str:
-    unit = sec._get("unit", "")
+def _unit(sec: Section) -> str:
+    unit = sec.value("unit")
     if not isinstance(unit, str) or len(unit) > 20:
-        raise sec._fail("unit", unit, "money, or a unit of up to 20 characters such as years")
+        raise sec.fail("unit", unit, "money, or a unit of up to 20 characters such as years")
     return unit.strip()
 
 
-def _words(sec: _Section, default: list[str]) -> tuple[str, ...]:
-    """Words for low, (middling,) and high values: ``young, middle-aged, senior``; an empty
-    list (the default of an ordinal feature) for none."""
-    words = sec._get("words", default)
-    ok = isinstance(words, list) and all(isinstance(w, str) and w.strip() for w in words)
-    if not ok or len(words) not in ((0, 2, 3) if not default else (2, 3)):
-        raise sec._fail(
+def _words(sec: Section, counts: tuple[int, ...]) -> tuple[str, ...]:
+    """Words for low, (middling,) and high values: ``young, middle-aged, senior``; ``counts``
+    are the numbers of words allowed (an ordinal feature may have none, its default)."""
+    words = sec.value("words")
+    ok = isinstance(words, (list, tuple)) and all(isinstance(w, str) and w.strip() for w in words)
+    if not ok or len(words) not in counts:
+        raise sec.fail(
             "words", words, "[word for low values, (word for middling values,) word for high values]"
         )
     return tuple(w.strip() for w in words)
 
 
-def _value_texts(sec: _Section, name: str, encoding: str, order: tuple[str, ...]) -> dict[str, str]:
+def _value_texts(sec: Section, name: str, encoding: str, order: tuple[str, ...]) -> dict[str, str]:
     """A mapping of the feature's values to texts (``values``: how a value is shown; ``people``:
     what customers with that value are called). Keys are the values as the file has them;
     unquoted Yes/No, which YAML reads as true/false, are taken as Yes/No for a yes_no feature."""
-    raw = sec._get(name, {}) or {}
+    raw = sec.value(name) or {}
     known = YES_NO_VALUES if encoding == "yes_no" else order
     expected = "a mapping of value to a non-empty text" + (f" (values: {', '.join(known)})" if known else "")
     if not isinstance(raw, dict):
-        raise sec._fail(name, raw, expected)
+        raise sec.fail(name, raw, expected)
     texts = {}
     for key, text in raw.items():
         if isinstance(key, bool) and encoding == "yes_no":
@@ -553,11 +500,94 @@ def _value_texts(sec: _Section, name: str, encoding: str, order: tuple[str, ...]
             or not isinstance(text, str)
             or not text.strip()
         ):
-            raise sec._fail(name, raw, expected)
+            raise sec.fail(name, raw, expected)
         if known and str(key) not in known:
-            raise sec._fail(f"{name}.{key}", text, f"a key among the feature's values {', '.join(known)}")
+            raise sec.fail(f"{name}.{key}", text, f"a key among the feature's values {', '.join(known)}")
         texts[str(key)] = text.strip()
     return texts
+
+
+def parse_numeric_feature(column: object, settings: Any) -> NumericFeature:
+    """``features.numeric.<column>``: the settings of one numeric feature (none: all defaults)."""
+    sec = Section(settings if settings is not None else {}, f"features.numeric.{column}", NumericFeature)
+    log = sec.value("log")
+    if not (isinstance(log, bool) or log == "auto"):
+        raise sec.fail("log", log, "true, false or auto (log when heavily skewed)")
+    words = _words(sec, (2, 3))
+    label = sec.text("label", default=_default_label(column))
+    missing = sec.choice("missing", NUMERIC_MISSING)
+    bounds = _range(sec)
+    if log is True and bounds is not None and any(b is not None and b < 0 for b in bounds):
+        raise sec.fail(
+            "range", list(bounds), "bounds >= 0 with log: true (log: auto handles values below zero)"
+        )
+    return sec.finish(
+        NumericFeature(
+            str(column),
+            log,
+            label,
+            words,
+            missing=missing,
+            flag_missing=sec.flag("flag_missing"),
+            range=bounds,
+            weight=sec.number("weight", minimum=0, maximum=100),
+            unit=_unit(sec),
+        )
+    )
+
+
+def _order(sec: Section) -> tuple[str, ...]:
+    """The values of an ordinal feature, lowest first: at least two, each once."""
+    values = sec.value("order", ...)
+    ok = (
+        isinstance(values, list)
+        and len(values) >= 2
+        and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values)
+    )
+    if not ok:
+        raise sec.fail(
+            "order",
+            values,
+            "a list of at least two values (text or numbers; quote Yes, No, On, Off), lowest first",
+        )
+    order = tuple(str(v) for v in values)
+    repeated = next((v for i, v in enumerate(order) if v in order[:i]), None)
+    if repeated is not None:
+        raise sec.fail("order", values, f"distinct values, lowest first ({repeated!r} is listed twice)")
+    return order
+
+
+def parse_categorical_feature(column: object, settings: Any) -> CategoricalFeature:
+    """``features.categorical.<column>``: the settings of one categorical feature."""
+    sec = Section(settings, f"features.categorical.{column}", CategoricalFeature)
+    encoding = sec.choice("encoding", ENCODINGS)
+    # Other encodings ignore an order: switching encoding in an experiment keeps it valid.
+    if encoding == "ordinal":
+        order = _order(sec)
+    else:  # read, so that it is no unknown key
+        sec.value("order", None)
+        order = ()
+    words = _words(sec, (0, 2, 3))  # other encodings ignore words, as they do an order
+    label = sec.text("label", default=_default_label(column))
+    missing = sec.choice("missing", CATEGORICAL_MISSING, default="level" if encoding == "onehot" else _FIELD)
+    if missing == "level" and encoding != "onehot":
+        raise sec.fail(
+            "missing", missing, f"drop or most_frequent for encoding {encoding} (level needs onehot)"
+        )
+    return sec.finish(
+        CategoricalFeature(
+            str(column),
+            encoding,
+            order,
+            label,
+            missing=missing,
+            flag_missing=sec.flag("flag_missing"),
+            weight=sec.number("weight", minimum=0, maximum=100),
+            words=words if encoding == "ordinal" else (),
+            values=_value_texts(sec, "values", encoding, order),
+            people=_value_texts(sec, "people", encoding, order),
+        )
+    )
 
 
 def _feature_keys(features: FeatureParams) -> list[tuple[str, str]]:
@@ -572,13 +602,23 @@ def feature_key(features: FeatureParams, column: str) -> str:
     return next(key for key, c in _feature_keys(features) if c == column)
 
 
-def _features(root: _Section, id_column: str) -> FeatureParams:
-    feat = root.section("features")
+def _feature_mapping(sec: Section, kind: str) -> dict:
+    raw = sec.value(kind, {})
+    if not isinstance(raw, dict):
+        raise sec.fail(kind, raw, "a mapping of column to settings")
+    return raw
+
+
+def parse_features(raw: Any, *, id_column: str) -> FeatureParams:
+    """``features``: at least one column, each once however it is spelled, none the id column."""
+    sec = Section(raw, "features")
     features = FeatureParams(
-        numeric=_numeric_features(feat._get("numeric", {})),
-        categorical=_categorical_features(feat._get("categorical", {})),
+        numeric=tuple(parse_numeric_feature(c, s) for c, s in _feature_mapping(sec, "numeric").items()),
+        categorical=tuple(
+            parse_categorical_feature(c, s) for c, s in _feature_mapping(sec, "categorical").items()
+        ),
     )
-    feat.refuse_unknown()
+    sec.refuse_unknown()
     if not features.columns:
         raise InputError("params.yaml: 'features' lists no columns, expected at least one feature")
     first: dict[str, str] = {}
@@ -596,11 +636,6 @@ def _features(root: _Section, id_column: str) -> FeatureParams:
     return features
 
 
-def _did_you_mean(sec: _Section, name: object, candidates: list[str]) -> str:
-    near = _nearest(name, candidates)
-    return f"; did you mean '{sec._dotted(near)}'?" if near is not None else ""
-
-
 # Keys of an older params layout, and where each setting lives now.
 MOVED_KEYS = {
     "missing": "features.<numeric|categorical>.<column>.missing",
@@ -608,38 +643,37 @@ MOVED_KEYS = {
 }
 
 
-def _refuse_moved(sec: _Section) -> None:
+def _refuse_moved(sec: Section) -> None:
     """A key of the older layout is named, with where its settings go now (one edit per column)."""
     for key, now in MOVED_KEYS.items():
         if key in sec.raw:
             raise InputError(
-                f"params.yaml: '{sec._dotted(key)}' has moved: every setting of a feature sits under "
+                f"params.yaml: '{sec.dotted(key)}' has moved: every setting of a feature sits under "
                 f"the feature now; write it as {now}"
             )
 
 
-def _prepare(root: _Section, data: DataParams, features: FeatureParams) -> PrepareParams:
-    prep = root.section("prepare")
-    profile = prep.str_list("profile_columns", default=[])
-    same_as_id = listed(data.id_column, profile)
+def parse_prepare(raw: Any, *, id_column: str) -> PrepareParams:
+    """``prepare``: which columns are personal data, and how raw values are read."""
+    sec = Section(raw, "prepare", PrepareParams)
+    profile = sec.texts("profile_columns")
+    same_as_id = listed(id_column, profile)
     if same_as_id is not None:
         raise InputError(
             f"params.yaml: 'prepare.profile_columns' lists {same_as_id!r}, the same column as "
-            f"'data.id_column' {data.id_column!r}; expected columns other than the id"
+            f"'data.id_column' {id_column!r}; expected columns other than the id"
         )
-    _refuse_moved(prep)
-    prepare = PrepareParams(
-        personal_columns=prep.str_list("personal_columns", default=[]),
-        profile_columns=profile,
-        not_personal=prep.str_list("not_personal", default=[]),
-        decimal_mark=prep.str("decimal_mark", choices=DECIMAL_MARKS, default=PrepareParams.decimal_mark),
-        max_rejected_gap=prep.number(
-            "max_rejected_gap", minimum=0, maximum=1, default=PrepareParams.max_rejected_gap
-        ),
-        missing_values=prep.str_list("missing_values", default=[]),
+    _refuse_moved(sec)
+    return sec.finish(
+        PrepareParams(
+            personal_columns=sec.texts("personal_columns"),
+            profile_columns=profile,
+            not_personal=sec.texts("not_personal"),
+            decimal_mark=sec.choice("decimal_mark", DECIMAL_MARKS),
+            max_rejected_gap=sec.number("max_rejected_gap", minimum=0, maximum=1),
+            missing_values=sec.texts("missing_values"),
+        )
     )
-    prep.refuse_unknown()
-    return prepare
 
 
 def _refuse_personal(
@@ -678,40 +712,37 @@ def _refuse_personal(
             )
 
 
-def _outcomes(root: _Section) -> tuple[Outcome, ...]:
-    raw = root._get("outcomes", {}) or {}
+def parse_outcomes(raw: Any) -> tuple[Outcome, ...]:
+    """``outcomes``: the columns the segments are judged by (none when empty or null)."""
+    raw = raw or {}
     if not isinstance(raw, dict):
-        raise root._fail("outcomes", raw, "a mapping of outcome column to settings (label, positive)")
+        raise invalid("outcomes", raw, "a mapping of outcome column to settings (label, positive)")
     outcomes = []
     for column, settings in raw.items():
-        sec = _Section(settings if settings is not None else {}, f"outcomes.{column}")
-        positive = sec._get("positive", None)
+        sec = Section(settings if settings is not None else {}, f"outcomes.{column}", Outcome)
+        positive = sec.value("positive")
         if positive is not None and (
             isinstance(positive, bool) or not isinstance(positive, (str, int, float))
         ):
-            raise sec._fail("positive", positive, "the value that counts as the event, e.g. 'yes' or 1")
-        outcomes.append(
-            Outcome(
-                str(column),
-                label=sec.str("label", default=_default_label(column)),
-                positive=None if positive is None else str(positive),
-            )
+            raise sec.fail("positive", positive, "the value that counts as the event, e.g. 'yes' or 1")
+        outcome = Outcome(
+            str(column),
+            label=sec.text("label", default=_default_label(column)),
+            positive=None if positive is None else str(positive),
         )
-        sec.refuse_unknown()
+        outcomes.append(sec.finish(outcome))
     return tuple(outcomes)
 
 
-def _fairness(root: _Section) -> FairnessParams:
-    fa = root.section("fairness", {})
-    fairness = FairnessParams(
-        protected=fa.str_list("protected", default=list(PROTECTED)),
-        use_as_feature=fa.str_list("use_as_feature", default=[]),
-        max_association=fa.number(
-            "max_association", minimum=0, maximum=1, default=FairnessParams.max_association
-        ),
+def parse_fairness(raw: Any) -> FairnessParams:
+    sec = Section(raw, "fairness", FairnessParams)
+    return sec.finish(
+        FairnessParams(
+            protected=sec.texts("protected"),
+            use_as_feature=sec.texts("use_as_feature"),
+            max_association=sec.number("max_association", minimum=0, maximum=1),
+        )
     )
-    fa.refuse_unknown()
-    return fairness
 
 
 def _check_roles(
@@ -737,152 +768,141 @@ def _check_roles(
             )
 
 
-def _generate(root: _Section) -> GenerateParams:
-    gen = root.section("generate")
-    generate = GenerateParams(
-        n_customers=gen.int("n_customers", minimum=1, maximum=100_000_000),
-        n_new_customers=gen.int("n_new_customers", minimum=1, maximum=100_000_000),
-        seed=gen.int("seed", minimum=0, maximum=MAX_SEED),
+def parse_generate(raw: Any) -> GenerateParams:
+    sec = Section(raw, "generate", GenerateParams)
+    return sec.finish(
+        GenerateParams(
+            n_customers=sec.integer("n_customers", minimum=1, maximum=100_000_000),
+            n_new_customers=sec.integer("n_new_customers", minimum=1, maximum=100_000_000),
+            seed=sec.integer("seed", minimum=0, maximum=MAX_SEED),
+        )
     )
-    gen.refuse_unknown()
-    return generate
 
 
-def _data(root: _Section) -> DataParams:
-    dat = root.section("data")
-    raw = dat.str("raw")
-    new = None if dat._get("new", None) is None else dat.str("new")
-    generated = dat._get("id_column", None) is None
-    id_column = RECORD_ID if generated else dat.str("id_column")
-    data = DataParams(raw=raw, new=new, id_column=id_column, id_generated=generated)
-    dat.refuse_unknown()
-    return data
+def parse_data(raw: Any) -> DataParams:
+    """``data``: the files; without ``new`` no new customers are scored, without ``id_column``
+    a customer's id is its record number (:data:`RECORD_ID`)."""
+    sec = Section(raw, "data", DataParams)
+    raw_file = sec.text("raw")
+    new = None if sec.value("new", None) is None else sec.text("new")
+    generated = sec.value("id_column", None) is None
+    id_column = RECORD_ID if generated else sec.text("id_column")
+    return sec.finish(DataParams(raw=raw_file, new=new, id_column=id_column, id_generated=generated))
 
 
-def _featurize(root: _Section) -> FeaturizeParams:
-    fz = root.section("featurize", {})
-    feature_range = fz._get("feature_range", [0, 1])
+def parse_featurize(raw: Any) -> FeaturizeParams:
+    sec = Section(raw, "featurize", FeaturizeParams)
+    feature_range = sec.value("feature_range")
     ok = (
-        isinstance(feature_range, list)
+        isinstance(feature_range, (list, tuple))
         and len(feature_range) == 2
         and all(_is_finite_number(v) for v in feature_range)
         and feature_range[0] < feature_range[1]
     )
     if not ok:
-        raise fz._fail("feature_range", feature_range, "[low, high] with finite numbers, low < high")
-    balance = fz._get("balance", FeaturizeParams.balance)
-    if not isinstance(balance, bool):
-        raise fz._fail("balance", balance, "true or false")
-    featurize = FeaturizeParams(
-        scaler=fz.str("scaler", choices=SCALERS, default=FeaturizeParams.scaler),
-        feature_range=(float(feature_range[0]), float(feature_range[1])),
-        max_categories=fz.int(
-            "max_categories", minimum=2, maximum=1000, default=FeaturizeParams.max_categories
-        ),
-        min_frequency=fz.number(
-            "min_frequency", minimum=0, maximum=0.5, default=FeaturizeParams.min_frequency
-        ),
-        balance=balance,
-        skew_threshold=fz.number("skew_threshold", minimum=0, default=FeaturizeParams.skew_threshold),
+        raise sec.fail("feature_range", feature_range, "[low, high] with finite numbers, low < high")
+    balance = sec.flag("balance")
+    return sec.finish(
+        FeaturizeParams(
+            scaler=sec.choice("scaler", SCALERS),
+            feature_range=(float(feature_range[0]), float(feature_range[1])),
+            max_categories=sec.integer("max_categories", minimum=2, maximum=1000),
+            min_frequency=sec.number("min_frequency", minimum=0, maximum=0.5),
+            balance=balance,
+            skew_threshold=sec.number("skew_threshold", minimum=0),
+        )
     )
-    fz.refuse_unknown()
-    return featurize
 
 
-def _elbow(root: _Section) -> ElbowParams:
-    el = root.section("elbow")
-    elbow = ElbowParams(
-        k_min=el.int("k_min", minimum=1),
-        k_max=el.int("k_max", minimum=2, maximum=100),
-        n_init=el.int("n_init", minimum=1, maximum=1000, default=5),
-        silhouette_sample=el.int("silhouette_sample", minimum=100, maximum=100_000, default=10000),
-        method=el.str("method", choices=K_METHODS, default="stable_silhouette"),
-        random_state=el.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
-        sample_size=el.int("sample_size", minimum=100, default=20000),
-        n_references=el.int("n_references", minimum=1, maximum=100, default=5),
-        n_bootstrap=el.int("n_bootstrap", minimum=1, maximum=1000, default=ElbowParams.n_bootstrap),
+def parse_elbow(raw: Any) -> ElbowParams:
+    """``elbow``: at least three K to score; K = 1 only for the methods that can choose it."""
+    sec = Section(raw, "elbow", ElbowParams)
+    elbow = sec.finish(
+        ElbowParams(
+            k_min=sec.integer("k_min", minimum=1),
+            k_max=sec.integer("k_max", minimum=2, maximum=100),
+            n_init=sec.integer("n_init", minimum=1, maximum=1000),
+            silhouette_sample=sec.integer("silhouette_sample", minimum=100, maximum=100_000),
+            method=sec.choice("method", K_METHODS),
+            random_state=sec.integer("random_state", minimum=0, maximum=MAX_SEED),
+            sample_size=sec.integer("sample_size", minimum=100),
+            n_references=sec.integer("n_references", minimum=1, maximum=100),
+            n_bootstrap=sec.integer("n_bootstrap", minimum=1, maximum=1000),
+        )
     )
-    el.refuse_unknown()
     if elbow.k_max - elbow.k_min < 2:
-        raise el._fail("k_max", elbow.k_max, f"at least k_min + 2 = {elbow.k_min + 2}")
+        raise sec.fail("k_max", elbow.k_max, f"at least k_min + 2 = {elbow.k_min + 2}")
     if elbow.method not in ("knee", "gap") and elbow.k_min < 2:
-        raise el._fail("k_min", elbow.k_min, f"at least 2 for method {elbow.method}")
+        raise sec.fail("k_min", elbow.k_min, f"at least 2 for method {elbow.method}")
     return elbow
 
 
-def _train(root: _Section) -> TrainParams:
-    tr = root.section("train")
-    n_clusters = tr._get("n_clusters")
+def parse_train(raw: Any) -> TrainParams:
+    sec = Section(raw, "train", TrainParams)
+    n_clusters = sec.value("n_clusters")
     if n_clusters != "auto" and (
         isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or not 2 <= n_clusters <= 100
     ):
-        raise tr._fail("n_clusters", n_clusters, "an integer between 2 and 100, or auto")
-    train = TrainParams(
-        n_clusters=n_clusters,
-        n_init=tr.int("n_init", minimum=1, maximum=1000, default=10),
-        max_iter=tr.int("max_iter", minimum=1, maximum=100_000, default=300),
-        tol=tr.number("tol", minimum=0, default=1e-4),
-        algorithm=tr.str("algorithm", choices=KMEANS_ALGORITHMS, default="lloyd"),
-        random_state=tr.int("random_state", minimum=0, maximum=MAX_SEED, default=0),
+        raise sec.fail("n_clusters", n_clusters, "an integer between 2 and 100, or auto")
+    return sec.finish(
+        TrainParams(
+            n_clusters=n_clusters,
+            n_init=sec.integer("n_init", minimum=1, maximum=1000),
+            max_iter=sec.integer("max_iter", minimum=1, maximum=100_000),
+            tol=sec.number("tol", minimum=0),
+            algorithm=sec.choice("algorithm", KMEANS_ALGORITHMS),
+            random_state=sec.integer("random_state", minimum=0, maximum=MAX_SEED),
+        )
     )
-    tr.refuse_unknown()
-    return train
 
 
-def _segments(root: _Section) -> SegmentParams:
-    seg = root.section("segments", {})
-    names_raw = seg._get("names", {}) or {}
-    if not isinstance(names_raw, dict) or not all(
+def parse_segments(raw: Any) -> SegmentParams:
+    sec = Section(raw, "segments", SegmentParams)
+    names = sec.value("names") or {}
+    if not isinstance(names, dict) or not all(
         isinstance(k, int) and not isinstance(k, bool) and isinstance(v, str) and v.strip()
-        for k, v in names_raw.items()
+        for k, v in names.items()
     ):
-        raise seg._fail("names", names_raw, "a mapping of segment id (integer) to name")
-    segments = SegmentParams(
-        names=dict(names_raw),
-        top_features=seg.int("top_features", minimum=1, maximum=20, default=3),
-        reference=seg.str("reference", default=SegmentParams.reference),
-        match_distance=seg.number("match_distance", minimum=0, default=SegmentParams.match_distance),
-        min_effect=seg.number("min_effect", minimum=0, default=SegmentParams.min_effect),
-        strong_effect=seg.number("strong_effect", minimum=0, default=SegmentParams.strong_effect),
-        min_share=seg.number("min_share", minimum=0, maximum=0.5, default=SegmentParams.min_share),
-        max_feature_share=seg.number(
-            "max_feature_share", minimum=0, maximum=1, default=SegmentParams.max_feature_share
-        ),
-        max_category_agreement=seg.number(
-            "max_category_agreement", minimum=0, maximum=1, default=SegmentParams.max_category_agreement
-        ),
+        raise sec.fail("names", names, "a mapping of segment id (integer) to name")
+    return sec.finish(
+        SegmentParams(
+            names=dict(names),
+            top_features=sec.integer("top_features", minimum=1, maximum=20),
+            reference=sec.text("reference"),
+            match_distance=sec.number("match_distance", minimum=0),
+            min_effect=sec.number("min_effect", minimum=0),
+            strong_effect=sec.number("strong_effect", minimum=0),
+            min_share=sec.number("min_share", minimum=0, maximum=0.5),
+            max_feature_share=sec.number("max_feature_share", minimum=0, maximum=1),
+            max_category_agreement=sec.number("max_category_agreement", minimum=0, maximum=1),
+        )
     )
-    seg.refuse_unknown()
-    return segments
 
 
-def _stability(root: _Section) -> StabilityParams:
-    st = root.section("stability", {})
-    stability = StabilityParams(
-        n_bootstrap=st.int("n_bootstrap", minimum=2, maximum=1000, default=StabilityParams.n_bootstrap),
-        sample_size=st.int("sample_size", minimum=100, default=StabilityParams.sample_size),
-        random_state=st.int(
-            "random_state", minimum=0, maximum=MAX_SEED, default=StabilityParams.random_state
-        ),
-        threshold=st.number("threshold", default=StabilityParams.threshold),
+def parse_stability(raw: Any) -> StabilityParams:
+    sec = Section(raw, "stability", StabilityParams)
+    stability = sec.finish(
+        StabilityParams(
+            n_bootstrap=sec.integer("n_bootstrap", minimum=2, maximum=1000),
+            sample_size=sec.integer("sample_size", minimum=100),
+            random_state=sec.integer("random_state", minimum=0, maximum=MAX_SEED),
+            threshold=sec.number("threshold"),
+        )
     )
-    st.refuse_unknown()
     if not 0 < stability.threshold <= 1:
-        raise st._fail("threshold", stability.threshold, "a number in (0, 1]")
+        raise sec.fail("threshold", stability.threshold, "a number in (0, 1]")
     return stability
 
 
-def _drift(root: _Section) -> DriftParams:
-    dr = root.section("drift", {})
-    drift = DriftParams(
-        bins=dr.int("bins", minimum=2, maximum=1000, default=DriftParams.bins),
-        psi_threshold=dr.number("psi_threshold", minimum=0, default=DriftParams.psi_threshold),
-        share_threshold=dr.number(
-            "share_threshold", minimum=0, maximum=1, default=DriftParams.share_threshold
-        ),
+def parse_drift(raw: Any) -> DriftParams:
+    sec = Section(raw, "drift", DriftParams)
+    return sec.finish(
+        DriftParams(
+            bins=sec.integer("bins", minimum=2, maximum=1000),
+            psi_threshold=sec.number("psi_threshold", minimum=0),
+            share_threshold=sec.number("share_threshold", minimum=0, maximum=1),
+        )
     )
-    dr.refuse_unknown()
-    return drift
 
 
 # (minimum, maximum) of each gate threshold: shares and stabilities are fractions.
@@ -896,86 +916,81 @@ GATE_BOUNDS = {
 }
 
 
-def _gate(root: _Section) -> GateParams:
-    ga = root.section("gate", {})
-    gate = GateParams(
-        **{
-            name: ga.number(name, minimum=low, maximum=high, default=getattr(GateParams, name))
-            for name, (low, high) in GATE_BOUNDS.items()
-        }
-    )
-    ga.refuse_unknown()
-    return gate
+def parse_gate(raw: Any) -> GateParams:
+    sec = Section(raw, "gate", GateParams)
+    thresholds = {
+        name: sec.number(name, minimum=low, maximum=high) for name, (low, high) in GATE_BOUNDS.items()
+    }
+    return sec.finish(GateParams(**thresholds))
 
 
-def _currency(sec: _Section) -> str:
-    value = sec._get("currency", "")
+def _currency(sec: Section) -> str:
+    value = sec.value("currency")
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or not value.strip() or len(value) > 8:
-        raise sec._fail(
+        raise sec.fail(
             "currency", value, "a currency code such as INR, USD, EUR, or a symbol of up to 8 characters"
         )
     return CURRENCY_SYMBOLS.get(value.strip().upper(), value.strip())
 
 
-def _report(root: _Section) -> ReportParams:
-    sec = root.section("report", {})
-    report = ReportParams(
-        currency=_currency(sec),
-        number_style=sec.str("number_style", choices=NUMBER_STYLES, default=ReportParams.number_style),
+def parse_report(raw: Any) -> ReportParams:
+    sec = Section(raw, "report", ReportParams)
+    return sec.finish(
+        ReportParams(currency=_currency(sec), number_style=sec.choice("number_style", NUMBER_STYLES))
     )
-    sec.refuse_unknown()
-    return report
 
 
-def _spark(root: _Section) -> SparkParams:
-    sp = root.section("spark", {})
-    config = sp._get("config", {}) or {}
+def parse_spark(raw: Any) -> SparkParams:
+    sec = Section(raw, "spark", SparkParams)
+    config = sec.value("config") or {}
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-        raise sp._fail("config", config, "a mapping of Spark setting to value")
-    spark = SparkParams(
-        master=sp.str("master", default=SparkParams.master),
-        sample_size=sp.int("sample_size", minimum=100, default=SparkParams.sample_size),
-        config={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()},
+        raise sec.fail("config", config, "a mapping of Spark setting to value")
+    return sec.finish(
+        SparkParams(
+            master=sec.text("master"),
+            sample_size=sec.integer("sample_size", minimum=100),
+            config={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()},
+        )
     )
-    sp.refuse_unknown()
-    return spark
 
 
 def parse_params(raw: Any) -> Params:
-    """Validate the content of params.yaml (already loaded as plain data)."""
+    """Validate the content of params.yaml (already loaded as plain data): each section by its
+    ``parse_<section>``, then the checks across sections. Sections other than generate, data,
+    features, prepare, elbow and train may be left out."""
     if not isinstance(raw, dict):
         raise InputError(f"params.yaml: expected a mapping of sections (generate, data, ...), got {raw!r}")
-    root = _Section(raw, "")
-    generate = _generate(root)
-    data = _data(root)
-    features = _features(root, data.id_column)
-    prepare = _prepare(root, data, features)
-    outcomes = _outcomes(root)
-    fairness = _fairness(root)
+    root = Section(raw, "", Params)
+    generate = parse_generate(root.value("generate"))
+    data = parse_data(root.value("data"))
+    features = parse_features(root.value("features"), id_column=data.id_column)
+    prepare = parse_prepare(root.value("prepare"), id_column=data.id_column)
+    outcomes = parse_outcomes(root.value("outcomes", {}))
+    fairness = parse_fairness(root.value("fairness", {}))
     _refuse_personal(data, features, prepare, outcomes)
     _check_roles(features, outcomes, fairness, data)
-    params = Params(
-        generate,
-        data,
-        features,
-        prepare,
-        _featurize(root),
-        _elbow(root),
-        _train(root),
-        _segments(root),
-        _stability(root),
-        _drift(root),
-        _gate(root),
-        root.str("engine", choices=ENGINES, default="sklearn"),
-        _spark(root),
-        outcomes,
-        fairness,
-        _report(root),
+    return root.finish(
+        Params(
+            generate,
+            data,
+            features,
+            prepare,
+            featurize=parse_featurize(root.value("featurize", {})),
+            elbow=parse_elbow(root.value("elbow")),
+            train=parse_train(root.value("train")),
+            segments=parse_segments(root.value("segments", {})),
+            stability=parse_stability(root.value("stability", {})),
+            drift=parse_drift(root.value("drift", {})),
+            gate=parse_gate(root.value("gate", {})),
+            engine=root.choice("engine", ENGINES),
+            spark=parse_spark(root.value("spark", {})),
+            outcomes=outcomes,
+            fairness=fairness,
+            report=parse_report(root.value("report", {})),
+        )
     )
-    root.refuse_unknown()
-    return params
 
 
 class _Refused(Exception):
