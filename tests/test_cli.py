@@ -1,4 +1,4 @@
-"""bankseg.__main__ and bankseg.errors: ``python -m bankseg assign INPUT OUTPUT``.
+"""bankseg.cli and bankseg.errors: ``python -m bankseg assign INPUT OUTPUT``.
 
 A few tests run the real command in a subprocess (help, a user mistake, one success); the
 others call ``main`` in-process, which is much faster.
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bankseg.__main__ import main
+from bankseg.cli import main
 from bankseg.data import reading
 from bankseg.data.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
