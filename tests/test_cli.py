@@ -6,11 +6,13 @@ others call ``main`` in-process, which is much faster.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -311,6 +313,14 @@ def test_a_file_with_a_header_and_no_rows_gives_an_empty_result(tmp_path, tiny_m
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ASSIGNED_COLUMNS
     assert out.empty
+
+
+def test_the_installed_command_runs_this_main():
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        entry = tomllib.load(handle)["project"]["scripts"]["bankseg"]
+    module, _, name = entry.partition(":")
+    assert getattr(importlib.import_module(module), name) is main
+    assert importlib.import_module("bankseg.__main__").main is main
 
 
 def test_command_is_required(capsys):
