@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from bankseg.dashboard import core
+from bankseg.dashboard import server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "bankseg" / "dashboard" / "navigation.py"  # the Streamlit script AppTest runs
 
 
 def start(root: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv(core.ROOT_VARIABLE, str(root))
+    monkeypatch.setenv(server.ROOT_VARIABLE, str(root))
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

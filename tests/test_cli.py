@@ -1,4 +1,4 @@
-"""bankseg.__main__ and bankseg.errors: ``python -m bankseg assign INPUT OUTPUT``.
+"""bankseg.cli and bankseg.errors: ``python -m bankseg assign INPUT OUTPUT``.
 
 A few tests run the real command in a subprocess (help, a user mistake, one success); the
 others call ``main`` in-process, which is much faster.
@@ -6,18 +6,20 @@ others call ``main`` in-process, which is much faster.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from bankseg.__main__ import main
+from bankseg.cli import main
 from bankseg.data import reading
 from bankseg.data.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
@@ -311,6 +313,14 @@ def test_a_file_with_a_header_and_no_rows_gives_an_empty_result(tmp_path, tiny_m
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ASSIGNED_COLUMNS
     assert out.empty
+
+
+def test_the_installed_command_runs_this_main():
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        entry = tomllib.load(handle)["project"]["scripts"]["bankseg"]
+    module, _, name = entry.partition(":")
+    assert getattr(importlib.import_module(module), name) is main
+    assert importlib.import_module("bankseg.__main__").main is main
 
 
 def test_command_is_required(capsys):

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
-from bankseg.dashboard import core
+from bankseg.dashboard import core, server
 from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
 from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
@@ -102,7 +102,7 @@ def test_uploaded_csv_is_segmented_like_the_assign_command(project, monkeypatch,
     at = start(project, monkeypatch)
     upload(at, "customers.csv", csv_of(raw))
     assert not at.exception and not at.error, errors(at)
-    expected = core.score(raw, core.load_pipeline(project), "customers.csv")
+    expected = core.score(raw, core.load_segmentation(project), "customers.csv")
     assert unescaped(at.header[0].value) == f"{len(expected.labelled):,} customers from customers.csv"
     counts = expected.labelled["segment"].value_counts()
     for seg in range(3):
@@ -171,7 +171,7 @@ def test_upload_over_the_size_limit(project, monkeypatch):
     try:
         upload(at, "big.csv", csv_of(upload_customers()) + b"\n" * (1024 * 1024))
     finally:
-        st_config.set_option("server.maxUploadSize", core.SAFE_OPTIONS["server.maxUploadSize"])
+        st_config.set_option("server.maxUploadSize", server.SAFE_OPTIONS["server.maxUploadSize"])
     assert not at.exception
     assert errors(at) == ["big.csv: 1.0 MB is larger than the upload limit of 1 MB"]
 
@@ -348,12 +348,12 @@ def test_server_settings_agree_with_config_toml():
     with open(ROOT / ".streamlit" / "config.toml", "rb") as handle:
         config = tomllib.load(handle)
     flat = {f"{section}.{key}": value for section, values in config.items() for key, value in values.items()}
-    assert flat == core.SAFE_OPTIONS
-    assert core.SAFE_OPTIONS["server.address"] == "127.0.0.1"
-    assert core.SAFE_OPTIONS["browser.gatherUsageStats"] is False
-    assert "--server.address=127.0.0.1" in core.option_args()
-    assert "--browser.gatherUsageStats=false" in core.option_args()
-    hosts = [a for a in core.option_args() if a.startswith("--server.allowedHosts=")]
+    assert flat == server.SAFE_OPTIONS
+    assert server.SAFE_OPTIONS["server.address"] == "127.0.0.1"
+    assert server.SAFE_OPTIONS["browser.gatherUsageStats"] is False
+    assert "--server.address=127.0.0.1" in server.option_args()
+    assert "--browser.gatherUsageStats=false" in server.option_args()
+    hosts = [a for a in server.option_args() if a.startswith("--server.allowedHosts=")]
     assert hosts == ["--server.allowedHosts=127.0.0.1", "--server.allowedHosts=localhost"]
 
 
@@ -391,7 +391,7 @@ def test_launcher_passes_the_safe_settings():
     cmd = command(8600)
     assert cmd[1:5] == ["-m", "streamlit", "run", str(LAUNCHED)]
     assert LAUNCHED == SERVER
-    assert set(core.option_args()) <= set(cmd)
+    assert set(server.option_args()) <= set(cmd)
     assert cmd[-1] == "--server.port=8600"
 
 
@@ -428,7 +428,7 @@ def test_parquet_with_millions_of_rows_is_refused_before_loading(project, tmp_pa
     with pytest.raises(InputError, match=f"^{re.escape(ROWS_BOMB)}$"):
         core.read_upload("bomb.parquet", path.read_bytes(), 50)
     with pytest.raises(InputError, match=f"^{re.escape(ROWS_BOMB)}$"):
-        core.score_upload("bomb.parquet", path.read_bytes(), core.load_pipeline(project), 50)
+        core.score_upload("bomb.parquet", path.read_bytes(), core.load_segmentation(project), 50)
 
 
 def test_a_value_repeated_in_every_row_is_measured_decoded(project, tmp_path):
@@ -439,7 +439,7 @@ def test_a_value_repeated_in_every_row_is_measured_decoded(project, tmp_path):
         r"^long\.parquet: 20,0\d\d\.\d MB in the columns read, decoded, more than the upload limit of 200 MB$"
     )
     with pytest.raises(InputError, match=message):
-        core.score_upload("long.parquet", path.read_bytes(), core.load_pipeline(project), 50)
+        core.score_upload("long.parquet", path.read_bytes(), core.load_segmentation(project), 50)
 
 
 # The peak is VmHWM, this process's own: ru_maxrss would keep the test process's peak, which
@@ -451,7 +451,7 @@ from bankseg.dashboard import core
 from bankseg.errors import InputError
 path, root = Path(sys.argv[1]), Path(sys.argv[2])
 try:
-    core.score_upload(path.name, path.read_bytes(), core.load_pipeline(root), 50)
+    core.score_upload(path.name, path.read_bytes(), core.load_segmentation(root), 50)
 except InputError as exc:
     print(exc)
 status = Path("/proc/self/status").read_text()

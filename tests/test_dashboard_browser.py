@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 
-from bankseg.dashboard import core
+from bankseg.dashboard import core, server
 from bankseg.dashboard.headers import SECURITY_HEADERS
 
 pytestmark = pytest.mark.slow
@@ -101,15 +101,15 @@ def _serving(command: Callable[[int], list[str]], project: Path, log: Path) -> I
     """Run the dashboard server ``command(port)`` from the repository root, for ``project``,
     until the block ends; yields its URL."""
     port = _free_port()
-    env = {**os.environ, core.ROOT_VARIABLE: str(project), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, server.ROOT_VARIABLE: str(project), "PYTHONPATH": str(ROOT)}
     with open(log, "wb") as out:
-        server = subprocess.Popen(command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command(port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_healthy(url, server, log)
+        _wait_healthy(url, process, log)
         yield url
     finally:
-        _stop(server)
+        _stop(process)
 
 
 def _launcher(port: int) -> list[str]:
@@ -127,12 +127,12 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
     raw = upload_customers(80)
     upload_file = tmp_path / "customers.csv"
     raw.to_csv(upload_file, index=False)
-    pipeline = core.load_pipeline(project)
-    expected = core.score(raw, pipeline, "customers.csv")
+    segmentation = core.load_segmentation(project)
+    expected = core.score(raw, segmentation, "customers.csv")
     formula_segment = int(
         expected.labelled.loc[expected.labelled["customer_id"] == "=1+1", "segment"].iloc[0]
     )
-    expected_ids = set(core.segment_customers(expected, pipeline, formula_segment)["customer_id"])
+    expected_ids = set(core.segment_customers(expected, segmentation, formula_segment)["customer_id"])
 
     log = tmp_path / "server.log"
     with _serving(_launcher, project, log) as url, playwright_api.sync_playwright() as pw:
@@ -201,7 +201,7 @@ def test_upload_segment_and_download_in_a_browser(playwright_api, tmp_path, tiny
 
 
 def expected_names(project: Path) -> dict[int, str]:
-    return core.load_pipeline(project).names
+    return core.load_segmentation(project).names
 
 
 def _response_headers(url: str, method: str = "GET") -> tuple[int, dict[str, str]]:

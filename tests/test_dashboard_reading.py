@@ -38,13 +38,13 @@ def project(tmp_path_factory, tiny_model_dir, params) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pipeline(project) -> core.Pipeline:
-    return core.load_pipeline(project)
+def segmentation(project) -> core.TrainedSegmentation:
+    return core.load_segmentation(project)
 
 
 @pytest.fixture(scope="module")
-def scored(pipeline) -> core.Scored:
-    return core.score_batch(pipeline)
+def scored(segmentation) -> core.Scored:
+    return core.score_batch(segmentation)
 
 
 def table_with(at: AppTest, column: str) -> list[pd.DataFrame]:
@@ -111,7 +111,7 @@ def test_assignment_words():
     assert at_cut.tolist() == ["clearly segment 0 (Young savers)", "clearly segment 1 (Affluent investors)"]
 
 
-def test_scoring_encodes_the_customers_once(pipeline, monkeypatch):
+def test_scoring_encodes_the_customers_once(segmentation, monkeypatch):
     calls = []
     encode = core.feature_frame
     monkeypatch.setattr(core, "feature_frame", lambda *a, **k: calls.append(1) or encode(*a, **k))
@@ -120,7 +120,7 @@ def test_scoring_encodes_the_customers_once(pipeline, monkeypatch):
         raise AssertionError("customers encoded a second time")
 
     monkeypatch.setattr("bankseg.segmentation.kmeans.feature_frame", refuse)
-    scored = core.score(upload_customers(50), pipeline, "customers.csv")
+    scored = core.score(upload_customers(50), segmentation, "customers.csv")
     assert calls == [1]
     assert scored.nearest["segment"].tolist() == scored.labelled["segment"].tolist()
     assert scored.nearest["distance"].round(6).tolist() == scored.labelled["distance"].tolist()
@@ -128,14 +128,14 @@ def test_scoring_encodes_the_customers_once(pipeline, monkeypatch):
     assert scored.nearest["clarity"].between(0, 1).all()
 
 
-def test_customer_table_has_words_not_a_distance(scored, pipeline):
-    for seg in pipeline.names:
-        table = core.segment_customers(scored, pipeline, seg)
-        assert list(table.columns) == [pipeline.params.data.id_column, *core.CUSTOMER_COLUMNS]
+def test_customer_table_has_words_not_a_distance(scored, segmentation):
+    for seg in segmentation.names:
+        table = core.segment_customers(scored, segmentation, seg)
+        assert list(table.columns) == [segmentation.params.data.id_column, *core.CUSTOMER_COLUMNS]
         assert core.CUSTOMER_COLUMNS == ("clarity", "assignment", "runner-up segment")
         assert "distance" not in table.columns
         clear = table["clarity"] >= core.CLEAR_CUT  # as shown (two decimals): words and number agree
-        assert table.loc[clear, "assignment"].eq(f"clearly segment {seg} ({pipeline.names[seg]})").all()
+        assert table.loc[clear, "assignment"].eq(f"clearly segment {seg} ({segmentation.names[seg]})").all()
         assert table.loc[~clear, "assignment"].str.startswith(f"between segments {seg} and ").all()
         assert table.loc[~clear, "assignment"].str.endswith(f", closer to {seg}").all()
         assert not table["runner-up segment"].str.startswith(f"{seg}:").any()
@@ -159,21 +159,21 @@ def test_customer_table_in_the_page(project, monkeypatch):
     )
 
 
-def test_download_keeps_the_assign_columns_then_the_runner_up(scored, pipeline):
-    for seg in pipeline.names:
-        download = core.segment_download(scored, pipeline, seg)
+def test_download_keeps_the_assign_columns_then_the_runner_up(scored, segmentation):
+    for seg in segmentation.names:
+        download = core.segment_download(scored, segmentation, seg)
         assert list(download.columns) == [*ASSIGNED_COLUMNS, *core.DOWNLOAD_EXTRA]
         assigned = scored.labelled[scored.labelled["segment"] == seg].reset_index(drop=True)
         pd.testing.assert_frame_equal(download[ASSIGNED_COLUMNS], assigned)
-        named = download["runner_up"].map(pipeline.names)
+        named = download["runner_up"].map(segmentation.names)
         assert download["runner_up_name"].tolist() == named.tolist()
 
 
 # ---- Counts, shares and amounts as the report writes them ----
 
 
-def test_summary_counts_and_shares_read_as_formatting_writes_them(scored, pipeline):
-    table = core.summary(scored, pipeline)
+def test_summary_counts_and_shares_read_as_formatting_writes_them(scored, segmentation):
+    table = core.summary(scored, segmentation)
     counts = scored.labelled["segment"].value_counts()
     total = len(scored.labelled)
     for row in table.itertuples():
@@ -240,10 +240,10 @@ def test_summary_in_the_page_reads_like_the_heading(project, monkeypatch):
     assert any("," in c for c in summary["customers"])
 
 
-def test_numeric_profile_in_the_features_units(scored, pipeline, params):
-    table = core.numeric_profile(scored, pipeline, 0)
+def test_numeric_profile_in_the_features_units(scored, segmentation, params):
+    table = core.numeric_profile(scored, segmentation, 0)
     assert table["feature"].tolist() == ["age", "net worth", "monthly SIP"]
-    base = pipeline.profiles["base"]
+    base = segmentation.profiles["base"]
     fmt = scored.formatter
     assert table.iloc[1]["all customers median"] == fmt.value("networth", base["networth"]["median"])
     assert table.iloc[1]["all customers median"].startswith("₹")
@@ -262,26 +262,26 @@ def test_whole_number_columns_come_from_the_report_first(params):
     assert core.profile_formatter(params, None).value("age", 37.5) == "37.5"
 
 
-def test_category_mix_names_values_in_their_order(pipeline, scored):
-    table = core.category_mix(pipeline, 0, scored.formatter)
+def test_category_mix_names_values_in_their_order(segmentation, scored):
+    table = core.category_mix(segmentation, 0, scored.formatter)
     mix = dict(zip(table["category"], table["in this segment"], strict=True))
     risk = re.findall(r"(\w+) (\d+)%", mix["risk appetite"])
     order = ["cautious", "moderate", "bold", "speculative"]
     assert [value for value, _ in risk] == [v for v in order if v in {value for value, _ in risk}]
-    shares = pipeline.profiles["segments"]["0"]["categories"]["risk_id"]
+    shares = segmentation.profiles["segments"]["0"]["categories"]["risk_id"]
     labels = {"1": "cautious", "2": "moderate", "3": "bold", "4": "speculative"}
     assert mix["risk appetite"] == ", ".join(
         f"{labels[v]} {formatting.mix_share(shares[v])}" for v in sorted(shares)
     )
 
 
-def test_differences_read_as_in_the_report(pipeline):
-    table = core.differentiators(pipeline, 0)
+def test_differences_read_as_in_the_report(segmentation):
+    table = core.differentiators(segmentation, 0)
     effects = [
         d["effect"]
         for d in [
-            *pipeline.profiles["segments"]["0"]["differentiators"],
-            *pipeline.profiles["segments"]["0"]["under_represented"],
+            *segmentation.profiles["segments"]["0"]["differentiators"],
+            *segmentation.profiles["segments"]["0"]["under_represented"],
         ]
     ]
     assert table[core.DIFFERENCE].tolist() == [f"{e:+.2f}" for e in effects]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import yaml
 
-from bankseg.__main__ import main
+from bankseg import cli
+from bankseg.cli import main, parse_diff
 from bankseg.errors import InputError
 from bankseg.params import GateParams
-from bankseg.reporting.gate import evaluate, parse_diff, passed, table
+from bankseg.reporting.gate import evaluate, passed, table
 
 
 def _diff(**changes) -> dict:
@@ -72,6 +74,37 @@ def test_broken_diff_json_is_one_clear_error():
         parse_diff("{oops", "diff.json")
     with pytest.raises(InputError, match="expected a JSON object"):
         parse_diff("[]", "diff.json")
+
+
+def test_dvc_missing_or_failing_is_one_clear_error(monkeypatch):
+    def missing(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "dvc")
+
+    monkeypatch.setattr(cli.subprocess, "run", missing)
+    with pytest.raises(InputError, match="^dvc: command not found, expected DVC installed"):
+        cli.metrics_diff("main")
+
+    def failing(command, **kwargs):
+        return subprocess.CompletedProcess(
+            command, 1, "", "some detail\nERROR: unknown Git revision 'nope'\n"
+        )
+
+    monkeypatch.setattr(cli.subprocess, "run", failing)
+    with pytest.raises(InputError, match="^dvc metrics diff nope: ERROR: unknown Git revision 'nope'$"):
+        cli.metrics_diff("nope")
+
+
+def test_the_diff_dvc_prints_is_what_the_gate_reads(monkeypatch):
+    diff = _diff(silhouette=0.5)
+    ran = []
+
+    def dvc(command, **kwargs):
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0, json.dumps(diff), "")
+
+    monkeypatch.setattr(cli.subprocess, "run", dvc)
+    assert cli.metrics_diff("main") == diff
+    assert ran == [["dvc", "metrics", "diff", "main", "--json", "--all"]]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The entry points (``python -m bankseg assign`` and ``python -m stages.assign``, run as
 ``python -m`` runs them, the command line also in a subprocess, and the dashboard's
-``core.load_pipeline``) are given model files someone could put in place of ours
+``core.load_segmentation``) are given model files someone could put in place of ours
 (tests/hostile_models.py: a pickle and a skops archive whose loading would create a marker
 file), with and without the old ``.sha256`` file beside them: each refuses in one ``error:``
 line and the marker never appears. The end-to-end cases (``dvc repro``, a tampered DVC
@@ -363,7 +363,7 @@ def _refused_everywhere(project: Path, expected: str, monkeypatch, capsys) -> No
     for entry, args in ENTRY_POINTS.items():
         assert _error_line(_run_here(args, project, monkeypatch, capsys)) == expected, entry
     with pytest.raises(InputError) as info:
-        core.load_pipeline(project)
+        core.load_segmentation(project)
     assert str(info.value) == expected.replace(MODEL, str(project / MODEL), 1)
     _no_outputs(project)
 
@@ -420,8 +420,8 @@ def test_the_pipelines_own_model_loads_and_scores(built_project, tmp_path, param
     result = _run(ENTRY_POINTS["command line"], project)
     assert result.returncode == 0, result.stderr
     segmented = pd.read_csv(project / "segmented.csv", dtype={"customer_id": str})
-    pipeline = core.load_pipeline(project)
-    scored = core.score_batch(pipeline)
+    segmentation = core.load_segmentation(project)
+    scored = core.score_batch(segmentation)
     assert segmented["segment"].tolist() == scored.labelled["segment"].tolist()
-    assert set(segmented["segment"]) == set(pipeline.names)
+    assert set(segmented["segment"]) == set(segmentation.names)
     assert core.pipeline_status(project).model_md5 == hashlib.md5((project / MODEL).read_bytes()).hexdigest()

@@ -1,7 +1,7 @@
 """``python -m bankseg.dashboard [--root DIR] [--port N]``: start the dashboard safely.
 
 Runs ``streamlit run`` on ``app.py`` (the server, which adds the headers that forbid framing
-to every response) with the settings of :data:`bankseg.dashboard.core.SAFE_OPTIONS` on the
+to every response) with the settings of :data:`bankseg.dashboard.server.SAFE_OPTIONS` on the
 command line (localhost only, 50 MB uploads, XSRF protection, no usage statistics, no table
 export), so they hold from any working directory.
 """
@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bankseg.dashboard.core import ROOT_VARIABLE, SAFE_OPTIONS, option_args, project_root
+from bankseg import layout
+from bankseg.dashboard.server import ROOT_VARIABLE, SAFE_OPTIONS, option_args, project_root
 
 APP = Path(__file__).resolve().parent / "app.py"
 
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = dict(os.environ)
     root = Path(args.root).resolve() if args.root else project_root()
-    if not (root / "params.yaml").is_file():
-        print(f"error: {root}: no params.yaml; pass --root with the project folder", file=sys.stderr)
+    if not (root / layout.PARAMS).is_file():
+        print(f"error: {root}: no {layout.PARAMS}; pass --root with the project folder", file=sys.stderr)
         return 2
     env[ROOT_VARIABLE] = str(root)
     # The app imports the same bankseg as this launcher, installed or not.

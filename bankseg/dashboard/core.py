@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -32,6 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from bankseg import layout
+from bankseg.dashboard.server import SAFE_OPTIONS
 from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.data.reading import DELIMITERS, read_customers
 from bankseg.errors import InputError
@@ -44,36 +45,8 @@ from bankseg.segmentation.encoding import feature_frame
 from bankseg.segmentation.kmeans import nearest_segments
 from bankseg.trust import LOCK_FILE, recorded_md5
 
-# Where the pipeline writes what the dashboard reads, relative to the project folder.
-PARAMS = "params.yaml"
-MODEL = "models/model.skops"
-SEGMENTS = "models/segments.json"
-PROFILES = "reports/segments.json"
-METRICS = "metrics"
-ELBOW = "plots/elbow.json"
-PLOTS = (("Choosing K", "plots/elbow.png"), ("Segment profiles", "plots/segment_profile.png"))
-ROOT_VARIABLE = "BANKSEG_ROOT"
-
-# Server settings the launcher passes on the command line; .streamlit/config.toml holds the
-# same values (a test checks they agree), so they also apply to a plain `streamlit run`.
-SAFE_OPTIONS: dict[str, Any] = {
-    "server.address": "127.0.0.1",  # reachable from this machine only
-    # Only a page loaded from this machine by these names may open the app's connection: a
-    # site that points its own name at 127.0.0.1 (DNS rebinding) is refused.
-    "server.allowedHosts": ["127.0.0.1", "localhost"],
-    "server.headless": True,  # do not try to open a browser
-    "server.maxUploadSize": 50,  # MB, checked by the browser, the server and the app
-    "server.enableXsrfProtection": True,
-    "server.enableCORS": True,
-    "server.enableStaticServing": False,
-    "server.fileWatcherType": "none",
-    "server.runOnSave": False,
-    "server.showEmailPrompt": False,
-    "browser.gatherUsageStats": False,  # no usage statistics sent anywhere
-    "client.toolbarMode": "minimal",
-    "client.showErrorDetails": "none",  # never a traceback in the page
-    "client.disableDataExport": True,  # no unescaped CSV export button on tables
-}
+# The figures the status page shows, with their titles.
+PLOTS = (("Choosing K", layout.ELBOW_PLOT), ("Segment profiles", layout.PROFILE_PLOT))
 
 # What an upload may hold, checked before it is loaded (see check_upload): Parquet compresses
 # so well that a file of a few hundred kB can hold millions of rows and take gigabytes.
@@ -90,26 +63,6 @@ MAX_UPLOAD_FOOTER_MB = 4
 MAX_UPLOAD_ROW_GROUPS = 1_000
 
 
-def option_args(options: dict[str, Any] = SAFE_OPTIONS) -> list[str]:
-    """``--server.address=127.0.0.1 ...``: the options as ``streamlit run`` flags (a list as
-    one flag per item)."""
-    flags = []
-    for key, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            flags.append(f"--{key}={str(item).lower() if isinstance(item, bool) else item}")
-    return flags
-
-
-def project_root() -> Path:
-    """The project folder: ``$BANKSEG_ROOT``, else the working directory if it holds a
-    ``params.yaml``, else the repository this package was installed from."""
-    if os.environ.get(ROOT_VARIABLE):
-        return Path(os.environ[ROOT_VARIABLE]).expanduser().resolve()
-    if (Path.cwd() / PARAMS).is_file():
-        return Path.cwd().resolve()
-    return Path(__file__).resolve().parents[2]
-
-
 def in_root(root: Path, path: str | Path) -> Path:
     path = Path(path)
     return path if path.is_absolute() else root / path
@@ -124,7 +77,7 @@ def plain(text: object) -> str:
 
 
 @dataclass(frozen=True)
-class Pipeline:
+class TrainedSegmentation:
     """What the last ``dvc repro`` left for scoring: settings, verified model, segment names."""
 
     root: Path
@@ -140,35 +93,35 @@ class Pipeline:
         return in_root(self.root, self.params.data.new)
 
 
-def load_pipeline(root: Path, model_loader: Callable[[Path], Any] | None = None) -> Pipeline:
+def load_segmentation(root: Path, model_loader: Callable[[Path], Any] | None = None) -> TrainedSegmentation:
     """Read params, the verified model and the segment names; raise InputError with one line
     (saying to run ``dvc repro`` when something is missing or does not match dvc.lock).
 
     ``model_loader(path)`` loads the model; by default :func:`bankseg.io.load_model`, checked
     against ``root``'s dvc.lock.
     """
-    params = load_params(root / PARAMS)
-    model_path = root / MODEL
+    params = load_params(root / layout.PARAMS)
+    model_path = root / layout.MODEL
     if not model_path.exists():
-        raise InputError(f"{MODEL}: no trained model in {root}; run the pipeline first (dvc repro)")
+        raise InputError(f"{layout.MODEL}: no trained model in {root}; run the pipeline first (dvc repro)")
     model = model_loader(model_path) if model_loader else load_model(model_path, root=root)
-    check_model_settings(model, params, model_path=MODEL, params_path=PARAMS)
-    names = read_segment_names(read_json(root / SEGMENTS))
+    check_model_settings(model, params, model_path=layout.MODEL, params_path=layout.PARAMS)
+    names = read_segment_names(read_json(root / layout.SEGMENTS))
     profiles, note = None, None
-    if not (root / PROFILES).exists():
-        note = f"{PROFILES} not found; run dvc repro to see the segment profiles"
+    if not (root / layout.PROFILES).exists():
+        note = f"{layout.PROFILES} not found; run dvc repro to see the segment profiles"
     else:
-        profiles = read_json(root / PROFILES)
+        profiles = read_json(root / layout.PROFILES)
         if set(profiles.get("segments", {})) != {str(s) for s in names}:
-            profiles, note = None, f"{PROFILES} describes other segments than the model; run dvc repro"
-    return Pipeline(root, params, model, names, profiles, note)
+            profiles, note = None, f"{layout.PROFILES} describes other segments than the model; run dvc repro"
+    return TrainedSegmentation(root, params, model, names, profiles, note)
 
 
 def model_cache_key(root: Path) -> str:
     """The MD5 of the model file and of dvc.lock ('' for a missing one): the key of the
     dashboard's model cache, so that a change to either is checked again."""
     digests = []
-    for path in (root / MODEL, root / LOCK_FILE):
+    for path in (root / layout.MODEL, root / LOCK_FILE):
         digests.append(hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else "")
     return ":".join(digests)
 
@@ -342,35 +295,39 @@ def profile_formatter(
     return Formatter(params.features, params.report, whole)
 
 
-def score(raw: pd.DataFrame, pipeline: Pipeline, source: str) -> Scored:
+def score(raw: pd.DataFrame, segmentation: TrainedSegmentation, source: str) -> Scored:
     """Clean and label customers like the ``assign`` command, with each customer's runner-up
     segment; InputError if none is valid. The features are encoded once, for both."""
-    cleaned = clean_customers(raw, pipeline.params, source=source)
+    cleaned = clean_customers(raw, segmentation.params, source=source)
     if cleaned.kept.empty:
         raise InputError(no_valid_rows(source, cleaned.rejected, cleaned.quality))
-    encoded = pipeline.model[:-1].transform(feature_frame(cleaned.kept, pipeline.params.features))
-    labelled = label_customers(pipeline.model, pipeline.names, cleaned.kept, pipeline.params, encoded=encoded)
-    nearest = nearest_segments(pipeline.model, encoded).reset_index(drop=True)
-    formatter = profile_formatter(pipeline.params, pipeline.profiles, cleaned.kept)
+    encoded = segmentation.model[:-1].transform(feature_frame(cleaned.kept, segmentation.params.features))
+    labelled = label_customers(
+        segmentation.model, segmentation.names, cleaned.kept, segmentation.params, encoded=encoded
+    )
+    nearest = nearest_segments(segmentation.model, encoded).reset_index(drop=True)
+    formatter = profile_formatter(segmentation.params, segmentation.profiles, cleaned.kept)
     return Scored(source, labelled, cleaned.rejected, cleaned.kept, cleaned.quality, nearest, formatter)
 
 
-def score_upload(name: str, data: bytes, pipeline: Pipeline, limit_mb: int) -> Scored:
+def score_upload(name: str, data: bytes, segmentation: TrainedSegmentation, limit_mb: int) -> Scored:
     """Check, read and score an uploaded file, reading only the columns the cleaning uses
     (:func:`bankseg.data.cleaning.needed_columns`): the personal ones are never loaded."""
-    raw = read_upload(name, data, limit_mb, columns=needed_columns(pipeline.params))
-    return score(raw, pipeline, name)
+    raw = read_upload(name, data, limit_mb, columns=needed_columns(segmentation.params))
+    return score(raw, segmentation, name)
 
 
-def score_batch(pipeline: Pipeline) -> Scored:
+def score_batch(segmentation: TrainedSegmentation) -> Scored:
     """Score the generated new-customer batch (params ``data.new``)."""
-    path = pipeline.batch
+    path = segmentation.batch
     if not path.exists():
         raise InputError(
-            f"{pipeline.params.data.new}: new-customer batch not found; run the pipeline first (dvc repro)"
+            f"{segmentation.params.data.new}: new-customer batch not found; run the pipeline first (dvc repro)"
         )
     return score(
-        read_customers(path, needed_columns(pipeline.params)), pipeline, str(pipeline.params.data.new)
+        read_customers(path, needed_columns(segmentation.params)),
+        segmentation,
+        str(segmentation.params.data.new),
     )
 
 
@@ -395,9 +352,9 @@ def rejected_summary(scored: Scored) -> str:
     )
 
 
-def segment_profile(pipeline: Pipeline, segment: int) -> dict:
+def segment_profile(segmentation: TrainedSegmentation, segment: int) -> dict:
     """What reports/segments.json says of a segment ({} when it says nothing)."""
-    profile = (pipeline.profiles or {}).get("segments", {}).get(str(segment))
+    profile = (segmentation.profiles or {}).get("segments", {}).get(str(segment))
     return profile if isinstance(profile, dict) else {}
 
 
@@ -437,7 +394,7 @@ def segment_label(segment: int | str, name: str | None) -> str:
     return f"{segment}: {name}" if name else str(segment)
 
 
-def _file_sizes(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+def _file_sizes(scored: Scored, segmentation: TrainedSegmentation) -> pd.DataFrame:
     """Every segment (empty ones included): id, name, the count ``n`` in this file, and the
     count and share as the report writes them (``5,051``, ``25.3%``)."""
     counts = scored.labelled["segment"].value_counts()
@@ -450,23 +407,23 @@ def _file_sizes(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
             "customers": formatting.count(int(counts.get(seg, 0))),
             "share": formatting.share(int(counts.get(seg, 0)) / total if total else 0.0),
         }
-        for seg, name in sorted(pipeline.names.items())
+        for seg, name in sorted(segmentation.names.items())
     ]
     return pd.DataFrame(rows, columns=["segment", "name", "n", "customers", "share"])
 
 
-def summary(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+def summary(scored: Scored, segmentation: TrainedSegmentation) -> pd.DataFrame:
     """One row per segment: id, name, customers and share in this file, and what the report
     says of the segment (its portrait, else its one-line description)."""
-    sizes = _file_sizes(scored, pipeline)
-    sizes["description"] = [description(segment_profile(pipeline, seg)) for seg in sizes["segment"]]
+    sizes = _file_sizes(scored, segmentation)
+    sizes["description"] = [description(segment_profile(segmentation, seg)) for seg in sizes["segment"]]
     return sizes.drop(columns="n")
 
 
-def size_chart_data(scored: Scored, pipeline: Pipeline) -> pd.DataFrame:
+def size_chart_data(scored: Scored, segmentation: TrainedSegmentation) -> pd.DataFrame:
     """Customers per segment for the bar chart: the label ``0: name``, the count, and the
     count and share as the summary table writes them (for the tooltips)."""
-    sizes = _file_sizes(scored, pipeline)
+    sizes = _file_sizes(scored, segmentation)
     sizes["segment"] = [
         segment_label(seg, name) for seg, name in zip(sizes["segment"], sizes["name"], strict=True)
     ]
@@ -505,23 +462,23 @@ def clarity_note(scored: Scored) -> str:
     )
 
 
-def segment_customers(scored: Scored, pipeline: Pipeline, segment: int) -> pd.DataFrame:
+def segment_customers(scored: Scored, segmentation: TrainedSegmentation, segment: int) -> pd.DataFrame:
     """The customers of a segment as the page shows them: the id, the clarity (0 between two
     segments, 1 at the centre), how clear-cut the assignment is in words, and the runner-up
     segment. Nothing else of the customer is shown."""
     rows = (scored.labelled["segment"] == segment).to_numpy()
     labelled = scored.labelled[rows].reset_index(drop=True)
     nearest = scored.nearest[rows].reset_index(drop=True)
-    id_column = pipeline.params.data.id_column
+    id_column = segmentation.params.data.id_column
     runner_up = nearest["runner_up"]
     clarity = nearest["clarity"].round(2)  # the words follow the figure shown
     return pd.DataFrame(
         {
             id_column: labelled[id_column],
             "clarity": clarity,
-            "assignment": assignment_words(labelled["segment"], runner_up, clarity, pipeline.names),
+            "assignment": assignment_words(labelled["segment"], runner_up, clarity, segmentation.names),
             "runner-up segment": [
-                "" if pd.isna(r) else segment_label(int(r), pipeline.names.get(int(r))) for r in runner_up
+                "" if pd.isna(r) else segment_label(int(r), segmentation.names.get(int(r))) for r in runner_up
             ],
         }
     )
@@ -534,7 +491,7 @@ DOWNLOAD_NOTE = (
 )
 
 
-def segment_download(scored: Scored, pipeline: Pipeline, segment: int) -> pd.DataFrame:
+def segment_download(scored: Scored, segmentation: TrainedSegmentation, segment: int) -> pd.DataFrame:
     """A segment's CSV: the columns of ``python -m bankseg assign`` (id, segment,
     segment_name, distance), then the runner-up segment, its name and the clarity."""
     rows = (scored.labelled["segment"] == segment).to_numpy()
@@ -543,22 +500,22 @@ def segment_download(scored: Scored, pipeline: Pipeline, segment: int) -> pd.Dat
     runner_up = nearest["runner_up"].astype("Int64")
     return labelled.assign(
         runner_up=runner_up.to_numpy(),
-        runner_up_name=[None if pd.isna(r) else pipeline.names.get(int(r)) for r in runner_up],
+        runner_up_name=[None if pd.isna(r) else segmentation.names.get(int(r)) for r in runner_up],
         clarity=nearest["clarity"].round(4).to_numpy(),
     )
 
 
-def numeric_profile(scored: Scored, pipeline: Pipeline, segment: int) -> pd.DataFrame:
+def numeric_profile(scored: Scored, segmentation: TrainedSegmentation, segment: int) -> pd.DataFrame:
     """Median of each numeric feature: this segment in this file, the segment among the
     training customers, and all training customers, in the feature's unit as the report
     writes it."""
     fmt = scored.formatter
     in_segment = (scored.labelled["segment"] == segment).to_numpy()
-    profiles = pipeline.profiles or {}
-    trained = segment_profile(pipeline, segment).get("numeric", {})
+    profiles = segmentation.profiles or {}
+    trained = segment_profile(segmentation, segment).get("numeric", {})
     base = profiles.get("base", {})
     rows = []
-    for feature in pipeline.params.features.numeric:
+    for feature in segmentation.params.features.numeric:
         column = feature.column
         values = pd.to_numeric(scored.kept.loc[in_segment, column], errors="coerce")
         median = float(values.median()) if values.notna().any() else None
@@ -576,10 +533,10 @@ def numeric_profile(scored: Scored, pipeline: Pipeline, segment: int) -> pd.Data
 DIFFERENCE = "difference (standard deviations)"
 
 
-def differentiators(pipeline: Pipeline, segment: int) -> pd.DataFrame:
+def differentiators(segmentation: TrainedSegmentation, segment: int) -> pd.DataFrame:
     """What sets the segment apart from all customers: phrase and standardised difference,
     written as the report writes it (``-1.08``, ``+0.85``)."""
-    profile = segment_profile(pipeline, segment)
+    profile = segment_profile(segmentation, segment)
     rows = [
         {"trait": d["phrase"], DIFFERENCE: f"{d['effect']:+.2f}"}
         for d in [*profile.get("differentiators", []), *profile.get("under_represented", [])]
@@ -587,15 +544,17 @@ def differentiators(pipeline: Pipeline, segment: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trait", DIFFERENCE])
 
 
-def category_mix(pipeline: Pipeline, segment: int, formatter: Formatter | None = None) -> pd.DataFrame:
+def category_mix(
+    segmentation: TrainedSegmentation, segment: int, formatter: Formatter | None = None
+) -> pd.DataFrame:
     """Share of each category value in the segment and among all customers (the base mix is
     the segments' mixes weighted by their shares), values named as params name them and in
     their order (``cautious 54%, moderate 42%, bold 4%``)."""
-    segments = (pipeline.profiles or {}).get("segments", {})
-    profile = segment_profile(pipeline, segment)
+    segments = (segmentation.profiles or {}).get("segments", {})
+    profile = segment_profile(segmentation, segment)
     if not profile:
         return pd.DataFrame(columns=["category", "in this segment", "all customers"])
-    fmt = formatter or profile_formatter(pipeline.params, pipeline.profiles)
+    fmt = formatter or profile_formatter(segmentation.params, segmentation.profiles)
     rows = []
     for column, mix in profile.get("categories", {}).items():
         base: dict[str, float] = {}
@@ -663,7 +622,7 @@ def _json(path: Path) -> Any:
 
 
 def _segment_names(root: Path) -> dict[str, str]:
-    for path in (root / PROFILES, root / SEGMENTS):
+    for path in (root / layout.PROFILES, root / layout.SEGMENTS):
         data = _json(path)
         segments = data.get("segments") if isinstance(data, dict) else None
         if isinstance(segments, dict):
@@ -675,10 +634,10 @@ def _segment_names(root: Path) -> dict[str, str]:
 
 def pipeline_status(root: Path) -> Status:
     """The state of the last ``dvc repro``: params, metrics, plots, when it ran."""
-    params_file = root / PARAMS
+    params_file = root / layout.PARAMS
     params_text = params_file.read_text(encoding="utf-8") if params_file.is_file() else None
     metrics = {}
-    for path in sorted((root / METRICS).glob("*.json")):
+    for path in sorted((root / layout.METRICS_FOLDER).glob("*.json")):
         data = _json(path)
         if isinstance(data, dict):
             metrics[path.stem] = data
@@ -689,16 +648,16 @@ def pipeline_status(root: Path) -> Status:
     if lock.is_file():
         lock_written = dt.datetime.fromtimestamp(lock.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
         try:
-            model_md5 = recorded_md5(root / MODEL, root)
+            model_md5 = recorded_md5(root / layout.MODEL, root)
         except InputError:  # an unreadable dvc.lock: the page still shows the rest
             model_md5 = None
-    elbow = _json(root / ELBOW)
+    elbow = _json(root / layout.ELBOW_SCORES)
     elbow = [p for p in elbow if isinstance(p, dict) and "k" in p] if isinstance(elbow, list) else []
     formatter = None
     if params_text is not None:
         try:
             params = load_params(params_file)
-            profiles = _json(root / PROFILES)
+            profiles = _json(root / layout.PROFILES)
             formatter = profile_formatter(params, profiles if isinstance(profiles, dict) else None)
         except InputError:  # a broken params.yaml: the page shows it, and the rest
             formatter = None

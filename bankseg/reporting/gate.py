@@ -1,24 +1,17 @@
 """Quality gate: compare the metrics of two revisions and fail when thresholds are crossed.
 
-The input is the JSON of ``dvc metrics diff <rev> --json --all``: for each metrics file, each
-dotted metric name with its ``old`` (the revision) and ``new`` (the workspace) values.
+Pure functions: the input is the metrics diff that ``dvc metrics diff <rev> --json --all``
+prints (read by the command line, ``python -m bankseg gate``): for each metrics file, each
+dotted metric name with its ``old`` (the revision) and ``new`` (the workspace) values. The
+output is the checks, and a Markdown table of them.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 
-from bankseg.errors import InputError
+from bankseg import layout
 from bankseg.params import GateParams
-
-TRAIN = "metrics/train.json"
-STABILITY = "metrics/stability.json"
-QUALITY = "metrics/data_quality.json"
-SEGMENTS = "metrics/segments.json"
-FAIRNESS = "metrics/fairness.json"
-OUTCOMES = "metrics/outcomes.json"
 
 
 @dataclass(frozen=True)
@@ -36,9 +29,13 @@ def _value(diff: dict, path: str, key: str, side: str) -> float | None:
     return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
 
 
+def _old_new(diff: dict, path: str, key: str) -> tuple[float | None, float | None]:
+    return _value(diff, path, key, "old"), _value(diff, path, key, "new")
+
+
 def _rejected_share(diff: dict, side: str) -> float | None:
-    rejected = _value(diff, QUALITY, "customers.rows_rejected", side)
-    read = _value(diff, QUALITY, "customers.rows_read", side)
+    rejected = _value(diff, layout.DATA_QUALITY, "customers.rows_rejected", side)
+    read = _value(diff, layout.DATA_QUALITY, "customers.rows_read", side)
     return None if rejected is None or not read else rejected / read
 
 
@@ -52,17 +49,19 @@ def evaluate(
     (segments.max_feature_share). The outcome check runs when gate.min_outcome_association is
     above 0."""
     checks = []
-    old, new = _value(diff, TRAIN, "silhouette", "old"), _value(diff, TRAIN, "silhouette", "new")
+    old, new = _old_new(diff, layout.TRAIN_METRICS, "silhouette")
     drop_ok = new is not None and (old is None or new >= old - params.max_silhouette_drop)
     checks.append(Check("silhouette", old, new, f"drops by at most {params.max_silhouette_drop}", drop_ok))
 
     def at_least(name: str, path: str, key: str, minimum: float) -> None:
-        old, new = _value(diff, path, key, "old"), _value(diff, path, key, "new")
+        old, new = _old_new(diff, path, key)
         checks.append(Check(name, old, new, f">= {minimum}", new is not None and new >= minimum))
 
-    at_least("smallest segment share", TRAIN, "smallest_segment_share", params.min_segment_share)
-    at_least("stability (mean adjusted Rand index)", STABILITY, "mean_ari", params.min_stability)
-    at_least("least stable segment (Jaccard)", STABILITY, "min_jaccard", params.min_segment_stability)
+    at_least(
+        "smallest segment share", layout.TRAIN_METRICS, "smallest_segment_share", params.min_segment_share
+    )
+    at_least("stability (mean adjusted Rand index)", layout.STABILITY, "mean_ari", params.min_stability)
+    at_least("least stable segment (Jaccard)", layout.STABILITY, "min_jaccard", params.min_segment_stability)
     old, new = _rejected_share(diff, "old"), _rejected_share(diff, "new")
     checks.append(
         Check(
@@ -75,16 +74,24 @@ def evaluate(
     )
 
     def warn_above(name: str, path: str, key: str, maximum: float) -> None:
-        old, new = _value(diff, path, key, "old"), _value(diff, path, key, "new")
+        old, new = _old_new(diff, path, key)
         if new is not None:
             checks.append(Check(name, old, new, f"<= {maximum}", new <= maximum, warn_only=True))
 
     warn_above(
-        "protected attribute association (Cramér's V)", FAIRNESS, "max_association", max_protected_association
+        "protected attribute association (Cramér's V)",
+        layout.FAIRNESS,
+        "max_association",
+        max_protected_association,
     )
-    warn_above("largest feature share of the separation", SEGMENTS, "max_feature_share", max_feature_share)
+    warn_above(
+        "largest feature share of the separation",
+        layout.SEGMENT_METRICS,
+        "max_feature_share",
+        max_feature_share,
+    )
     if params.min_outcome_association > 0:
-        at_least("outcome association", OUTCOMES, "max_association", params.min_outcome_association)
+        at_least("outcome association", layout.OUTCOMES, "max_association", params.min_outcome_association)
     return checks
 
 
@@ -123,33 +130,3 @@ def table(checks: list[Check], rev: str) -> str:
     if warned:
         verdict += f" **{len(warned)} warning(s)**: " + "; ".join(c.name for c in warned) + "."
     return "\n".join([*lines, "", verdict]) + "\n"
-
-
-def metrics_diff(rev: str) -> dict:
-    """``dvc metrics diff <rev> --json --all`` of the current repository."""
-    try:
-        result = subprocess.run(
-            ["dvc", "metrics", "diff", rev, "--json", "--all"], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError as exc:
-        raise InputError(
-            "dvc: command not found, expected DVC installed (pip install -r requirements.txt)"
-        ) from exc
-    if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InputError(f"dvc metrics diff {rev}: {message}")
-    return parse_diff(result.stdout, f"dvc metrics diff {rev}")
-
-
-def parse_diff(text: str, source: str) -> dict:
-    try:
-        diff = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source}: not JSON ({exc.msg} at line {exc.lineno}), expected dvc metrics diff --json output"
-        ) from exc
-    if not isinstance(diff, dict):
-        raise InputError(
-            f"{source}: expected a JSON object of metrics files, as dvc metrics diff --json writes"
-        )
-    return diff

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from bankseg.dashboard import charts, core
+from bankseg.dashboard import charts, core, server
 from bankseg.errors import InputError
 from bankseg.io import load_model, neutralise_formulas
 from bankseg.reporting import formatting
@@ -24,7 +24,7 @@ def _model(path: str, root: str, key: str):
 
 def _load(root):
     key = core.model_cache_key(root)
-    return core.load_pipeline(root, model_loader=lambda path: _model(str(path), str(root), key))
+    return core.load_segmentation(root, model_loader=lambda path: _model(str(path), str(root), key))
 
 
 def _segment(job: Callable[[], core.Scored]) -> None:
@@ -46,20 +46,20 @@ def _table(df: pd.DataFrame, **kwargs) -> None:
 
 
 st.title("Customer segments")
-root = core.project_root()
+root = server.project_root()
 try:
-    pipeline = _load(root)
+    segmentation = _load(root)
 except InputError as exc:
     st.error(core.plain(exc))
     st.info(f"Run `dvc repro` in {core.plain(root)} to train the model, then reload this page.")
     st.stop()
 except Exception as exc:
-    log.exception("loading the pipeline failed")
+    log.exception("loading the trained segmentation failed")
     st.error(f"could not load the trained model ({type(exc).__name__}); run `dvc repro` to rebuild it")
     st.stop()
 
 st.write(
-    f"Scores customers with the model of the last `dvc repro` ({len(pipeline.names)} segments), "
+    f"Scores customers with the model of the last `dvc repro` ({len(segmentation.names)} segments), "
     "with the same cleaning rules and scaling as `python -m bankseg assign`."
 )
 limit = int(st.get_option("server.maxUploadSize"))
@@ -73,11 +73,11 @@ upload = st.file_uploader(
 left, right = st.columns(2)
 if left.button("Segment the uploaded file", type="primary", disabled=upload is None, key="segment_upload"):
     file = upload
-    _segment(lambda: core.score_upload(file.name, file.getvalue(), pipeline, limit))
+    _segment(lambda: core.score_upload(file.name, file.getvalue(), segmentation, limit))
 if right.button(
-    f"Segment the new-customer batch ({core.plain(pipeline.params.data.new)})", key="segment_batch"
+    f"Segment the new-customer batch ({core.plain(segmentation.params.data.new)})", key="segment_batch"
 ):
-    _segment(lambda: core.score_batch(pipeline))
+    _segment(lambda: core.score_batch(segmentation))
 
 if "error" in st.session_state:
     st.error(core.plain(st.session_state["error"]))
@@ -98,20 +98,20 @@ if scored is not None:
                 key="download_rejected",
             )
     st.subheader("Summary")
-    st.table(core.markdown_table(core.summary(scored, pipeline)), hide_index=True)
+    st.table(core.markdown_table(core.summary(scored, segmentation)), hide_index=True)
     st.caption(
         "Customers and share of this file in each segment; the description is the report's, "
         "from the customers the model was trained on."
     )
-    st.altair_chart(charts.sizes_chart(core.size_chart_data(scored, pipeline)))
-    if pipeline.profiles_note:
-        st.caption(core.plain(pipeline.profiles_note))
+    st.altair_chart(charts.sizes_chart(core.size_chart_data(scored, segmentation)))
+    if segmentation.profiles_note:
+        st.caption(core.plain(segmentation.profiles_note))
 
     st.subheader("Segments")
     st.caption(core.plain(f"{core.clarity_note(scored)} {core.DOWNLOAD_NOTE}"))
-    for seg, name in sorted(pipeline.names.items()):
-        customers = core.segment_customers(scored, pipeline, seg)
-        profile = core.segment_profile(pipeline, seg)
+    for seg, name in sorted(segmentation.names.items()):
+        customers = core.segment_customers(scored, segmentation, seg)
+        profile = core.segment_profile(segmentation, seg)
         with st.expander(f"Segment {seg}: {core.plain(name)} ({formatting.count(len(customers))} customers)"):
             text = core.description(profile)
             if text:
@@ -119,22 +119,22 @@ if scored is not None:
             for trait in core.traits(profile):
                 st.markdown(f"- {core.plain(trait)}")
             st.markdown("**Compared with all customers**")
-            _table(core.numeric_profile(scored, pipeline, seg))
-            differences = core.differentiators(pipeline, seg)
+            _table(core.numeric_profile(scored, segmentation, seg))
+            differences = core.differentiators(segmentation, seg)
             if len(differences):
                 _table(differences)
                 st.caption(
                     "What sets the segment apart: how far its average lies from that of all "
                     "customers, in standard deviations (minus: lower or fewer)."
                 )
-            mix = core.category_mix(pipeline, seg, scored.formatter)
+            mix = core.category_mix(segmentation, seg, scored.formatter)
             if len(mix):
                 _table(mix)
             st.markdown("**Customers**")
             _table(customers, column_config={"clarity": st.column_config.NumberColumn(format="%.2f")})
             st.download_button(
                 f"Download segment {seg} as CSV",
-                data=core.csv_bytes(core.segment_download(scored, pipeline, seg)),
+                data=core.csv_bytes(core.segment_download(scored, segmentation, seg)),
                 file_name=core.download_name(scored.source, seg),
                 mime="text/csv",
                 on_click="ignore",

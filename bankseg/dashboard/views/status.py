@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bankseg.dashboard import charts, core
+from bankseg.dashboard import charts, core, server
 
 
 def _table(df: pd.DataFrame, caption: str) -> None:
@@ -15,7 +15,7 @@ def _table(df: pd.DataFrame, caption: str) -> None:
 
 
 st.title("Pipeline status")
-root = core.project_root()
+root = server.project_root()
 status = core.pipeline_status(root)
 metrics = status.metrics
 names = status.names
@@ -127,7 +127,7 @@ st.dataframe(
     pd.DataFrame(
         [
             {"setting": key, "in effect": str(st.get_option(key)), "safe default": str(value)}
-            for key, value in core.SAFE_OPTIONS.items()
+            for key, value in server.SAFE_OPTIONS.items()
         ]
     ),
     hide_index=True,

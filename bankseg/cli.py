@@ -1,0 +1,283 @@
+"""Command line: ``python -m bankseg assign | pin-segments | gate``.
+
+The parser needs only the standard library and :mod:`bankseg.layout`: pandas, scikit-learn,
+pyarrow and the rest are imported by the command that uses them, after the arguments are read,
+so ``--help`` and usage errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bankseg import layout
+from bankseg.errors import InputError, run_entry_point
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bankseg.data.cleaning import FileCleaner
+    from bankseg.params import Params
+
+log = logging.getLogger("bankseg")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bankseg", description="Customer segmentation for banks.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    common.add_argument("--params", default=layout.PARAMS, help="params file (default: %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    assign = commands.add_parser(
+        "assign",
+        parents=[common],
+        help="segment the customers in a CSV or Parquet file with the trained model",
+        description=(
+            "Segment customers with the model trained by `dvc repro`. The input is cleaned with "
+            "the rules in params.yaml and scored with the scaling fitted on the training "
+            "customers, so a customer's segment does not depend on who else is in the file."
+        ),
+    )
+    assign.add_argument("input", help="customer file (.csv or .parquet) in the training data's format")
+    assign.add_argument("output", help="CSV to write: id column, segment, segment_name, distance")
+    assign.add_argument(
+        "--rejected", help="also write rows that failed validation, with the reason, to this CSV"
+    )
+    assign.add_argument("--model", default=layout.MODEL, help="trained model (default: %(default)s)")
+    assign.add_argument("--segments", default=layout.SEGMENTS, help="segment names (default: %(default)s)")
+    pin = commands.add_parser(
+        "pin-segments",
+        parents=[common],
+        help="keep the current segments' ids and names in later runs",
+        description=(
+            f"Copy the trained segments ({layout.SEGMENTS}) to the reference file named by "
+            "segments.reference in params.yaml. Later `dvc repro` runs give a segment whose "
+            "centre stays within segments.match_distance of a reference segment that segment's "
+            "id and name. Commit the reference file."
+        ),
+    )
+    pin.add_argument("--segments", default=layout.SEGMENTS, help="trained segments (default: %(default)s)")
+    gate = commands.add_parser(
+        "gate",
+        parents=[common],
+        help="fail when segment quality crossed a threshold of params.yaml (gate section)",
+        description=(
+            "Compare the workspace's metrics with those of a git revision (dvc metrics diff) and "
+            "print a Markdown table of the checks: silhouette drop, smallest segment share, "
+            "stability, least stable segment, share of rejected rows, and (when set) outcome "
+            "association; it warns when the segments follow a protected attribute or one feature "
+            "makes them. Thresholds are in the gate section of params.yaml. Exit status 0 when every check passes, 1 when one fails, 2 "
+            "for a usage error."
+        ),
+    )
+    gate.add_argument("--rev", default="HEAD", help="git revision to compare with (default: %(default)s)")
+    gate.add_argument(
+        "--diff-json",
+        help="read this saved `dvc metrics diff REV --json --all` output instead of running DVC",
+    )
+    gate.add_argument(
+        "--summary", help="also append the table to this Markdown file (e.g. $GITHUB_STEP_SUMMARY)"
+    )
+    return parser
+
+
+def metrics_diff(rev: str) -> dict:
+    """``dvc metrics diff <rev> --json --all`` of the current repository."""
+    try:
+        result = subprocess.run(
+            ["dvc", "metrics", "diff", rev, "--json", "--all"], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError as exc:
+        raise InputError(
+            "dvc: command not found, expected DVC installed (pip install -r requirements.txt)"
+        ) from exc
+    if result.returncode != 0:
+        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InputError(f"dvc metrics diff {rev}: {message}")
+    return parse_diff(result.stdout, f"dvc metrics diff {rev}")
+
+
+def parse_diff(text: str, source: str) -> dict:
+    """The metrics diff in ``text``, the JSON that ``dvc metrics diff --json`` prints."""
+    try:
+        diff = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}: not JSON ({exc.msg} at line {exc.lineno}), expected dvc metrics diff --json output"
+        ) from exc
+    if not isinstance(diff, dict):
+        raise InputError(
+            f"{source}: expected a JSON object of metrics files, as dvc metrics diff --json writes"
+        )
+    return diff
+
+
+def gate_command(args: argparse.Namespace) -> None:
+    from bankseg.params import load_params
+    from bankseg.paths import check_paths
+    from bankseg.reporting.gate import evaluate, passed, table
+
+    inputs = {"--params": args.params} | ({"--diff-json": args.diff_json} if args.diff_json else {})
+    check_paths(inputs, {"--summary": args.summary} if args.summary else {})
+    params = load_params(args.params)
+    if args.diff_json:
+        try:
+            text = Path(args.diff_json).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{args.diff_json}: cannot read ({exc.strerror})") from exc
+        diff = parse_diff(text, args.diff_json)
+    else:
+        diff = metrics_diff(args.rev)
+    checks = evaluate(
+        diff,
+        params.gate,
+        max_protected_association=params.fairness.max_association,
+        max_feature_share=params.segments.max_feature_share,
+    )
+    text = table(checks, args.rev)
+    print(text, end="")
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    if not passed(checks):
+        sys.exit(1)
+
+
+def pin_command(args: argparse.Namespace) -> None:
+    from bankseg.engines.training import check_reference
+    from bankseg.io import read_json, write_json
+    from bankseg.params import load_params
+    from bankseg.paths import check_paths
+
+    params = load_params(args.params)
+    check_paths(
+        {"--params": args.params, "--segments": args.segments},
+        {"segments.reference": params.segments.reference},
+    )
+    trained = check_reference(read_json(args.segments), args.segments)
+    if not trained["segments"]:
+        raise InputError(f"{args.segments}: holds no segments; run `dvc repro` first")
+    write_json(trained, params.segments.reference)
+    log.info(
+        "pinned %d segments to %s: %s",
+        len(trained["segments"]),
+        params.segments.reference,
+        "; ".join(f"{k}: {v['name']}" for k, v in trained["segments"].items()),
+    )
+
+
+class _NoneValid(Exception):
+    """Every row of the input was rejected: the output is not written."""
+
+
+def _assign_blocks(
+    blocks: Iterable[pd.DataFrame], model, names: dict[int, str], params: Params, args: argparse.Namespace
+) -> tuple[FileCleaner, Counter]:
+    """Clean, label and write the customers a block at a time; the cleaning's totals and the segment sizes.
+
+    When every row is rejected, only the rejected rows are written."""
+    from bankseg.data.cleaning import FileCleaner
+    from bankseg.io import csv_block_writer
+    from bankseg.segmentation.assignment import label_customers
+
+    cleaner = FileCleaner(params, source=args.input)
+    sizes: Counter[int] = Counter()
+    with contextlib.ExitStack() as files:
+        write_rejected = files.enter_context(csv_block_writer(args.rejected)) if args.rejected else None
+        try:
+            with csv_block_writer(args.output) as write_labelled:
+                for block in blocks:
+                    cleaned = cleaner.clean(block)
+                    labelled = label_customers(model, names, cleaned.kept, params)
+                    write_labelled(labelled)
+                    if write_rejected:
+                        write_rejected(cleaned.rejected)
+                    sizes.update(labelled["segment"].tolist())
+                if cleaner.rows_read and not sizes:
+                    raise _NoneValid
+        except _NoneValid:
+            pass
+    return cleaner, sizes
+
+
+def assign_command(args: argparse.Namespace) -> None:
+    from bankseg.data.cleaning import needed_columns
+    from bankseg.data.reading import in_blocks
+    from bankseg.io import load_model, read_json
+    from bankseg.params import load_params
+    from bankseg.paths import check_paths
+    from bankseg.segmentation.assignment import check_model_settings, read_segment_names
+
+    outputs = {"OUTPUT": args.output} | ({"--rejected": args.rejected} if args.rejected else {})
+    # The project folder is that of the params file: its dvc.lock says which model to trust.
+    root = Path(args.params).absolute().parent
+    inputs = {
+        "INPUT": args.input,
+        "--model": args.model,
+        "--segments": args.segments,
+        "--params": args.params,
+        "dvc.lock": root / "dvc.lock",
+    }
+    # The loaders of the model, its names and dvc.lock say what to do when one is missing.
+    check_paths(inputs, outputs, optional=["--model", "--segments", "dvc.lock"])
+    params = load_params(args.params)
+    model = load_model(args.model, root=root)
+    check_model_settings(model, params, model_path=args.model, params_path=args.params)
+    names = read_segment_names(read_json(args.segments))
+    columns = needed_columns(params)
+    # A block at a time, memory hardly grows with the file (only the kept ids are remembered
+    # to find duplicates). The output files appear only once every block is written.
+    cleaner, sizes = in_blocks(
+        lambda read: _assign_blocks(read(args.input, columns), model, names, params, args)
+    )
+    quality = cleaner.quality
+    if quality["rows_read"] and not quality["rows_kept"]:
+        first = cleaner.first_rejected
+        where = (
+            f"; they are listed in {args.rejected}" if args.rejected else "; use --rejected FILE to see them"
+        )
+        raise InputError(
+            f"{args.input}: none of the {quality['rows_read']:,} rows is valid (first problem, row "
+            f"{first['row']}: {first['reason']}); {args.output} was not written{where}"
+        )
+    if quality["rows_rejected"]:
+        log.warning(
+            "%d of %d rows rejected (%s)%s",
+            quality["rows_rejected"],
+            quality["rows_read"],
+            ", ".join(f"{k}: {v}" for k, v in quality["rejected_by_reason"].items()),
+            "" if args.rejected else "; use --rejected FILE to see them",
+        )
+    for segment, count in sorted(sizes.items()):
+        log.info("segment %d (%s): %d customers", segment, names[segment], count)
+    log.info("wrote %d customers to %s", sum(sizes.values()), args.output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+
+    if args.debug:
+        os.environ["BANKSEG_DEBUG"] = "1"
+
+    def run() -> None:
+        if args.command == "assign":
+            assign_command(args)
+        elif args.command == "pin-segments":
+            pin_command(args)
+        elif args.command == "gate":
+            gate_command(args)
+
+    run_entry_point(run)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
