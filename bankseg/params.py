@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from bankseg.data.personal import header_key, listed, personal_name_kind, protected_name, shown_name
 from bankseg.errors import InputError
+from bankseg.personal import header_key, listed, personal_name_kind, protected_name, shown_name
 
 ENCODINGS = ("ordinal", "yes_no", "onehot")
 # What a gap may become, by kind of feature; ``level`` makes it a category value of its own.
@@ -300,7 +300,7 @@ def _bounded(kind: str, minimum: float | None, maximum: float | None) -> str:
 
 def _nearest(name: object, candidates: Iterable[object]) -> str | None:
     """The candidate a misspelled ``name`` most likely means: the same column by
-    :func:`~bankseg.data.personal.header_key`, or else the closest spelling."""
+    :func:`~bankseg.personal.header_key`, or else the closest spelling."""
     candidates = [str(c) for c in candidates]
     same = listed(name, candidates)
     if same is not None:
@@ -682,7 +682,7 @@ def _refuse_personal(
     """No personal column is used as id, feature or profile column, however it is spelled.
 
     The list ``prepare.personal_columns`` always wins; a name that merely looks personal
-    (:func:`~bankseg.data.personal.personal_name_kind`) can be cleared in ``prepare.not_personal``.
+    (:func:`~bankseg.personal.personal_name_kind`) can be cleared in ``prepare.not_personal``.
     """
     for column in prepare.not_personal:
         entry = listed(column, prepare.personal_columns)

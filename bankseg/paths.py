@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from bankseg.data.reading import check_regular_file
 from bankseg.errors import InputError
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse a path that does not exist or is not a regular file (a FIFO would hang a reader)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise InputError(f"{path}: is {kind}, not a regular file; expected a CSV or Parquet file")
 
 
 def _flag(dest: str) -> str:

@@ -44,9 +44,9 @@ from hypothesis import strategies as st
 
 from bankseg.__main__ import main
 from bankseg.data import reading
-from bankseg.data.personal import header_key
 from bankseg.errors import InputError
 from bankseg.params import Params, load_params, parse_params
+from bankseg.personal import header_key
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_TEXT = (ROOT / "params.yaml").read_text(encoding="utf-8")

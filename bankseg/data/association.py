@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats.contingency import association
 
-from bankseg.data.personal import OTHER_VALUES, value_kind
+from bankseg.personal import OTHER_VALUES, value_kind
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def protected_summary(segments: pd.Series, values: pd.Series, *, threshold: floa
     the segments is above ``threshold``.
 
     Per segment the shares of the :data:`PROTECTED_VALUES` most frequent values, the rest as
-    :data:`bankseg.data.personal.OTHER_VALUES`. A value that looks like a personal identifier
-    (:func:`bankseg.data.personal.value_kind`) is never named: it counts among the other values.
+    :data:`bankseg.personal.OTHER_VALUES`. A value that looks like a personal identifier
+    (:func:`bankseg.personal.value_kind`) is never named: it counts among the other values.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         raise ValueError(f"threshold={threshold!r} should be a number from 0 to 1")

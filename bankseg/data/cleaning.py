@@ -3,7 +3,7 @@
 Personal identifiers are dropped first, so nothing after this point (kept rows, rejected
 rows, metrics) can carry them. Only the id, the feature columns and the profile-only
 columns travel on; a rejected row is reported by its file, record number, id and reason, and
-a reason never shows a value that may be personal (see :func:`bankseg.data.personal.shown_value`).
+a reason never shows a value that may be personal (see :func:`bankseg.personal.shown_value`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bankseg.data.association import positive_value
-from bankseg.data.personal import (
+from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
+from bankseg.errors import InputError
+from bankseg.params import YES_NO_VALUES, Params, feature_key
+from bankseg.personal import (
     header_key,
     listed,
     normalise_header,
@@ -31,9 +34,6 @@ from bankseg.data.personal import (
     shown_value,
     value_kind,
 )
-from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
-from bankseg.errors import InputError
-from bankseg.params import YES_NO_VALUES, Params, feature_key
 
 log = logging.getLogger(__name__)
 

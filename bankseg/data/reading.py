@@ -17,9 +17,7 @@ import codecs
 import csv
 import io
 import logging
-import os
 import re
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +30,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bankseg.data.personal import normalise_header, shown_name, value_kind
 from bankseg.errors import InputError
+from bankseg.paths import check_regular_file
+from bankseg.personal import normalise_header, shown_name, value_kind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,19 +87,6 @@ class CsvFormat:
 
 
 Format = CsvFormat | None  # None: Parquet
-
-
-def check_regular_file(path: Path) -> None:
-    """Refuse a path that does not exist or is not a regular file (a FIFO would hang a reader)."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: file not found") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
-    if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
-        raise InputError(f"{path}: is {kind}, not a regular file; expected a CSV or Parquet file")
 
 
 def sniff(path: str | Path) -> Format:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bankseg.data.personal import OTHER_VALUES, value_kind
 from bankseg.params import YES_NO_VALUES, FeatureParams
+from bankseg.personal import OTHER_VALUES, value_kind
 
 # Differences smaller than this (in standard deviations) are not worth a mention.
 MIN_EFFECT = 0.1
@@ -53,7 +53,7 @@ def top_values(values: pd.Series, n: int = TOP_VALUES) -> pd.Series:
     """``values`` with all but the ``n - 1`` most frequent (ties: the first in sorted order)
     replaced by :data:`OTHER_VALUES`, when there are more than ``n``: a column with thousands
     of values gives a profile of bounded size. A value that looks like a personal identifier
-    (:func:`bankseg.data.personal.value_kind`: a stray e-mail address in a category) is never named."""
+    (:func:`bankseg.personal.value_kind`: a stray e-mail address in a category) is never named."""
     counts = values.value_counts()
     shown = [value for value in counts.index if not value_kind(str(value))]
     if len(counts) <= n and len(shown) == len(counts):

@@ -6,9 +6,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from bankseg.data.personal import shown_name
 from bankseg.errors import InputError
 from bankseg.params import Params
+from bankseg.personal import shown_name
 from bankseg.segmentation.encoding import build_preprocessing, fitted_logs
 from bankseg.segmentation.kmeans import assign_segments
 

@@ -16,8 +16,8 @@ from sklearn.pipeline import Pipeline
 
 from bankseg.data.association import outcome_summary, protected_summary
 from bankseg.data.cleaning import protected_columns
-from bankseg.data.personal import listed, protected_name
 from bankseg.params import FeatureParams, Params
+from bankseg.personal import listed, protected_name
 from bankseg.segmentation.separation import category_agreement, feature_groups, separation_shares
 
 
