@@ -17,7 +17,9 @@ from bankseg.data.cleaning import FileCleaner, needed_columns
 from bankseg.data.reading import in_blocks
 from bankseg.engines.training import check_reference
 from bankseg.errors import InputError, run_entry_point
-from bankseg.io import csv_block_writer, load_model, read_json, write_json
+from bankseg.io.atomic import read_json, write_json
+from bankseg.io.blocks import csv_block_writer
+from bankseg.io.models import load_model
 from bankseg.params import Params, load_params
 from bankseg.paths import check_paths
 from bankseg.reporting.gate import evaluate, metrics_diff, parse_diff, passed, table

@@ -35,14 +35,16 @@ import pyarrow.parquet as pq
 from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.data.reading import DELIMITERS, read_customers
 from bankseg.errors import InputError
-from bankseg.io import load_model, neutralise_formulas, read_json
+from bankseg.io.atomic import read_json
+from bankseg.io.formulas import neutralise_formulas
+from bankseg.io.models import load_model
+from bankseg.io.trust import LOCK_FILE, recorded_md5
 from bankseg.params import Params, load_params
 from bankseg.reporting import formatting
 from bankseg.reporting.formatting import Formatter
 from bankseg.segmentation.assignment import check_model_settings, label_customers, read_segment_names
 from bankseg.segmentation.encoding import feature_frame
 from bankseg.segmentation.kmeans import nearest_segments
-from bankseg.trust import LOCK_FILE, recorded_md5
 
 # Where the pipeline writes what the dashboard reads, relative to the project folder.
 PARAMS = "params.yaml"

@@ -31,7 +31,7 @@ from bankseg.data.personal import (
     shown_value,
     value_kind,
 )
-from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
+from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data, warn_once
 from bankseg.errors import InputError
 from bankseg.params import YES_NO_VALUES, Params, feature_key
 
@@ -310,7 +310,7 @@ def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: 
     for column in columns:
         if column not in found:
             if warn:
-                log.warning("%s: profile column '%s' not found; its profile will be empty", source, column)
+                warn_once(log, "%s: profile column '%s' not found; its profile will be empty", source, column)
             df[column] = None
     return df
 
