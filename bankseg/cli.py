@@ -154,7 +154,7 @@ def gate_command(args: argparse.Namespace) -> None:
 
 def pin_command(args: argparse.Namespace) -> None:
     from bankseg.engines.training import check_reference
-    from bankseg.io import read_json, write_json
+    from bankseg.io.atomic import read_json, write_json
     from bankseg.params import load_params
     from bankseg.paths import check_paths
 
@@ -186,7 +186,7 @@ def _assign_blocks(
 
     When every row is rejected, only the rejected rows are written."""
     from bankseg.data.cleaning import FileCleaner
-    from bankseg.io import csv_block_writer
+    from bankseg.io.blocks import csv_block_writer
     from bankseg.segmentation.assignment import label_customers
 
     cleaner = FileCleaner(params, source=args.input)
@@ -212,7 +212,8 @@ def _assign_blocks(
 def assign_command(args: argparse.Namespace) -> None:
     from bankseg.data.cleaning import needed_columns
     from bankseg.data.reading import in_blocks
-    from bankseg.io import load_model, read_json
+    from bankseg.io.atomic import read_json
+    from bankseg.io.models import load_model
     from bankseg.params import load_params
     from bankseg.paths import check_paths
     from bankseg.segmentation.assignment import check_model_settings, read_segment_names

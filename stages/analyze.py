@@ -9,7 +9,7 @@ import pandas as pd
 
 from bankseg.data.cleaning import selective_warnings
 from bankseg.errors import run_entry_point
-from bankseg.io import read_json, save_figure, write_json, write_text
+from bankseg.io.atomic import read_json, save_figure, write_json, write_text
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.reporting.formatting import Formatter, whole_columns

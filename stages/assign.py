@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from bankseg.errors import InputError, run_entry_point
-from bankseg.io import load_model, read_json, write_csv, write_json
+from bankseg.io.atomic import read_json, write_csv, write_json
+from bankseg.io.models import load_model
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.reporting.drift import drift_report

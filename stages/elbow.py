@@ -5,7 +5,7 @@ import argparse
 import pandas as pd
 
 from bankseg.errors import run_entry_point
-from bankseg.io import save_figure, write_json
+from bankseg.io.atomic import save_figure, write_json
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.reporting.plots import elbow_figure

@@ -5,7 +5,8 @@ import argparse
 import pandas as pd
 
 from bankseg.errors import run_entry_point
-from bankseg.io import save_model, write_parquet
+from bankseg.io.atomic import write_parquet
+from bankseg.io.models import save_model
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.segmentation.encoding import fit_preprocessing

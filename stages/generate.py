@@ -4,7 +4,7 @@ import argparse
 
 from bankseg.data.generate import customer_blocks
 from bankseg.errors import run_entry_point
-from bankseg.io import write_csv_blocks
+from bankseg.io.blocks import write_csv_blocks
 from bankseg.params import load_params
 from bankseg.paths import check_args
 

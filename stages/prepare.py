@@ -8,7 +8,8 @@ from pathlib import Path
 from bankseg.data.cleaning import CleanResult, FileCleaner, needed_columns, require_rows, selective_warnings
 from bankseg.data.reading import Reader, in_blocks
 from bankseg.errors import run_entry_point
-from bankseg.io import csv_block_writer, parquet_block_writer, write_json
+from bankseg.io.atomic import write_json
+from bankseg.io.blocks import csv_block_writer, parquet_block_writer
 from bankseg.params import load_params
 from bankseg.paths import check_args
 

@@ -14,7 +14,8 @@ from bankseg.engines.training import (
     warn_unstable,
 )
 from bankseg.errors import run_entry_point
-from bankseg.io import load_model, save_model, write_json
+from bankseg.io.atomic import write_json
+from bankseg.io.models import load_model, save_model
 from bankseg.params import load_params
 from bankseg.paths import check_args
 from bankseg.segmentation.kmeans import build_model, training_metrics

@@ -21,7 +21,8 @@ from sklearn.datasets import make_blobs  # noqa: E402
 
 from bankseg.data.cleaning import clean_customers  # noqa: E402
 from bankseg.data.generate import generate_customers  # noqa: E402
-from bankseg.io import save_model, write_json  # noqa: E402
+from bankseg.io.atomic import write_json  # noqa: E402
+from bankseg.io.models import save_model  # noqa: E402
 from bankseg.params import load_params  # noqa: E402
 from bankseg.segmentation.encoding import fit_preprocessing  # noqa: E402
 from bankseg.segmentation.kmeans import build_model, fit_kmeans  # noqa: E402

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.generate import generate_customers
-from bankseg.io import load_model, save_figure, write_json
+from bankseg.io.atomic import save_figure, write_json
+from bankseg.io.models import load_model
 from bankseg.params import Params
 from bankseg.reporting.formatting import Formatter, whole_columns
 from bankseg.reporting.naming import name_segments

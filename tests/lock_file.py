@@ -1,6 +1,6 @@
 """A dvc.lock that records model files saved outside a DVC project, as `dvc repro` would.
 
-bankseg.io.load_model loads a model only when the project's dvc.lock records its MD5; tests
+bankseg.io.models.load_model loads a model only when the project's dvc.lock records its MD5; tests
 that save a small model in a folder record it here instead of weakening that check.
 """
 

@@ -47,7 +47,9 @@ def imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "bankseg":
-            found |= {f"{node.module}.{a.name}" if node.module == "bankseg" else node.module for a in node.names}
+            found |= {
+                f"{node.module}.{a.name}" if node.module == "bankseg" else node.module for a in node.names
+            }
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "bankseg"}
     return found

@@ -14,7 +14,8 @@ from lock_file import record_outputs
 
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.reading import read_customers
-from bankseg.io import load_model, write_parquet
+from bankseg.io.atomic import write_parquet
+from bankseg.io.models import load_model
 from bankseg.segmentation.assignment import label_customers, read_segment_names, split_by_segment
 from bankseg.segmentation.encoding import feature_frame
 from bankseg.segmentation.kmeans import assign_segments

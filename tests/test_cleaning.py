@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bankseg.data.cleaning import FileCleaner, _to_number, clean_customers, match_columns, require_rows
+from bankseg.data.cleaning import (
+    FileCleaner,
+    RejectionKind,
+    _to_number,
+    clean_customers,
+    match_columns,
+    require_rows,
+)
 from bankseg.errors import InputError
 
 PERSONAL = [
@@ -188,6 +195,24 @@ def test_invalid_row_is_rejected_with_reason_and_counted(make_raw, params, overr
     assert result.quality["rejected_by_reason"] == {kind: 1}
     assert result.quality["rows_rejected"] == 1
     assert result.quality["rows_kept"] == 2
+
+
+def test_rejections_are_counted_by_kind_in_the_kinds_order(make_raw, params):
+    """Each row counts under the kind of the first check it fails (a row without an id and
+    without a number is a missing id); the counts follow RejectionKind and are plain text."""
+    raw = make_raw(
+        {"customer_id": "1"},
+        {"customer_id": "1"},  # duplicate
+        {"customer_id": "3", "risk_id": ""},  # missing value
+        {"customer_id": "4", "sip_status": "maybe"},  # unexpected category
+        {"customer_id": "5", "age": "250"},  # out of range
+        {"customer_id": "6", "age": "abc"},  # not a number
+        {"customer_id": "", "age": "abc"},  # missing id, not a number too
+    )
+    counts = _clean(raw, params).quality["rejected_by_reason"]
+    assert list(counts) == [kind.value for kind in RejectionKind if kind != RejectionKind.MALFORMED_ROW]
+    assert set(counts.values()) == {1}
+    assert {type(kind) for kind in counts} == {str}
 
 
 def test_rejected_rows_hold_the_file_row_id_and_reason_only(make_raw, params):

@@ -23,7 +23,7 @@ from bankseg.cli import main
 from bankseg.data import reading
 from bankseg.data.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
-from bankseg.io import write_parquet
+from bankseg.io.atomic import write_parquet
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]

@@ -1,6 +1,6 @@
 """Crash safety: every stage killed with SIGKILL mid-run, then ``dvc repro`` must recover.
 
-Every output is written through ``bankseg.io.atomic_path``: a temporary ``.<name>.<random>.tmp``
+Every output is written through ``bankseg.io.atomic.atomic_path``: a temporary ``.<name>.<random>.tmp``
 beside the target, renamed into place when complete. So wherever a stage is killed, each of
 its outputs is absent (DVC removes the outputs of a stage before running it), unchanged or
 complete, never half-written; and the next ``dvc repro`` gives the same results as a run that
@@ -12,7 +12,7 @@ again with ``dvc repro -f -s <stage>`` and killed
 
 * right before the rename of its first and of its last output, with the temporary file
   complete: a ``sitecustomize`` module, put on ``PYTHONPATH`` by the test only, wraps
-  ``os.replace`` for calls from ``bankseg.io`` (the package has no hook for this);
+  ``os.replace`` for calls from ``bankseg.io.atomic`` (the package has no hook for this);
 * as soon as its first output is in place (while it writes the others), and after its last
   one while DVC records the run (hashes, cache, dvc.lock): DVC, the shell and the stage
   killed together, as a process group.
@@ -47,7 +47,7 @@ from dvc_repo import clone_run, dvc, new_repo, output_hashes, run
 from hostile_models import PAYLOADS, assert_runs_code
 from sklearn.cluster import KMeans
 
-from bankseg.io import save_model
+from bankseg.io.models import save_model
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +65,7 @@ KILL_MARKER = "CRASH_TEST_KILL_MARKER"
 RENAME_LOG = "CRASH_TEST_RENAME_LOG"
 # Imported at start-up by every Python process with its folder on PYTHONPATH (DVC and the
 # stage), inert unless asked: with CRASH_TEST_RENAME_LOG it logs the time and target of each
-# rename by bankseg.io; with CRASH_TEST_KILL_AT_RENAME=N the N-th of them writes its target
+# rename by bankseg.io.atomic; with CRASH_TEST_KILL_AT_RENAME=N the N-th of them writes its target
 # to CRASH_TEST_KILL_MARKER and kills its own process instead of renaming.
 SITECUSTOMIZE = f'''
 import os
@@ -81,7 +81,7 @@ if _KILL_AT or _LOG:
 
     def _replace(src, dst, *args, **kwargs):
         global _renames
-        if sys._getframe(1).f_globals.get("__name__") == "bankseg.io":
+        if sys._getframe(1).f_globals.get("__name__") == "bankseg.io.atomic":
             _renames += 1
             if _renames == _KILL_AT:
                 with open(os.environ["{KILL_MARKER}"], "w", encoding="utf-8") as marker:

@@ -31,7 +31,7 @@ from bankseg.dashboard import core, server
 from bankseg.dashboard.headers import SECURITY_HEADERS, SecurityHeaders
 from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.errors import InputError
-from bankseg.io import read_json
+from bankseg.io.atomic import read_json
 from bankseg.segmentation.assignment import read_segment_names
 
 pytest.importorskip("streamlit")

@@ -19,7 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.dashboard import core
-from bankseg.io import read_json, write_json
+from bankseg.io.atomic import read_json, write_json
 from bankseg.reporting import formatting
 from bankseg.segmentation.kmeans import nearest_segments
 

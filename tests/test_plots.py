@@ -476,7 +476,7 @@ def test_names_and_values_with_dollar_signs_and_any_length_are_drawn(
     params, formatter, close_figures, tmp_path
 ):
     """matplotlib reads "$...$" as a formula and once failed on a malformed one in a value."""
-    from bankseg.io import save_figure
+    from bankseg.io.atomic import save_figure
 
     names = {0: "Plan $5 $x^$ " + "long " * 30, 1: "$\\frac{"}
     effects = {

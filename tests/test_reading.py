@@ -15,7 +15,7 @@ import pytest
 from bankseg.data import reading
 from bankseg.data.reading import MALFORMED, read_customers
 from bankseg.errors import InputError
-from bankseg.io import write_csv, write_parquet
+from bankseg.io.atomic import write_csv, write_parquet
 
 SMALL = pd.DataFrame(
     {"customer_id": ["1", "2"], "address": ["12\nMG Road", "H.No. 5, Rao Chowk"], "age": [30, 40]}

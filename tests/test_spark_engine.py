@@ -30,12 +30,13 @@ from spark_stages import run_spark_stages, spark_train
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.generate import generate_customers
 from bankseg.engines.training import train_segments
-from bankseg.io import load_model, save_model, write_csv, write_parquet
+from bankseg.io.atomic import write_csv, write_parquet
+from bankseg.io.models import load_model, save_model
+from bankseg.io.trust import ALLOWED_TYPES, schema_types
 from bankseg.params import SparkParams
 from bankseg.segmentation.choosing_k import choose_k, seeded_sample
 from bankseg.segmentation.encoding import feature_frame, fit_preprocessing
 from bankseg.segmentation.kmeans import build_model
-from bankseg.trust import ALLOWED_TYPES, schema_types
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CUSTOMERS = 3000

@@ -3,7 +3,7 @@
 Customers are scored exactly like ``python -m bankseg assign``: :func:`bankseg.data.reading.read_customers`,
 then :func:`bankseg.data.cleaning.clean_customers` with the rules of ``params.yaml``, then
 :func:`bankseg.segmentation.assignment.label_customers` with the model the pipeline trained, loaded by
-:func:`bankseg.io.load_model`, which first checks it against the project's ``dvc.lock`` (its
+:func:`bankseg.io.models.load_model`, which first checks it against the project's ``dvc.lock`` (its
 MD5, then the types it holds). The model always comes from the project folder, never from an
 upload. The features are encoded once; from them :func:`bankseg.segmentation.kmeans.nearest_segments` also
 gives each customer's runner-up segment and how clear-cut its assignment is.
@@ -36,14 +36,16 @@ from bankseg.dashboard.server import SAFE_OPTIONS
 from bankseg.data.cleaning import clean_customers, needed_columns
 from bankseg.data.reading import DELIMITERS, read_customers
 from bankseg.errors import InputError
-from bankseg.io import load_model, neutralise_formulas, read_json
+from bankseg.io.atomic import read_json
+from bankseg.io.formulas import neutralise_formulas
+from bankseg.io.models import load_model
+from bankseg.io.trust import LOCK_FILE, recorded_md5
 from bankseg.params import Params, load_params
 from bankseg.reporting import formatting
 from bankseg.reporting.formatting import Formatter
 from bankseg.segmentation.assignment import check_model_settings, label_customers, read_segment_names
 from bankseg.segmentation.encoding import feature_frame
 from bankseg.segmentation.kmeans import nearest_segments
-from bankseg.trust import LOCK_FILE, recorded_md5
 
 # The figures the status page shows, with their titles.
 PLOTS = (("Choosing K", layout.ELBOW_PLOT), ("Segment profiles", layout.PROFILE_PLOT))
@@ -97,7 +99,7 @@ def load_segmentation(root: Path, model_loader: Callable[[Path], Any] | None = N
     """Read params, the verified model and the segment names; raise InputError with one line
     (saying to run ``dvc repro`` when something is missing or does not match dvc.lock).
 
-    ``model_loader(path)`` loads the model; by default :func:`bankseg.io.load_model`, checked
+    ``model_loader(path)`` loads the model; by default :func:`bankseg.io.models.load_model`, checked
     against ``root``'s dvc.lock.
     """
     params = load_params(root / layout.PARAMS)
@@ -586,7 +588,7 @@ def _mix_text(fmt: Formatter, column: str, mix: dict[str, float]) -> str:
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """The CSV a download button serves, written like the pipeline's own CSV files: text that
     a spreadsheet would run as a formula (``= + - @``, tab, carriage return) is prefixed with
-    ``'`` by :func:`bankseg.io.neutralise_formulas`."""
+    ``'`` by :func:`bankseg.io.formulas.neutralise_formulas`."""
     table = pa.Table.from_pandas(neutralise_formulas(df), preserve_index=False)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink)

@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bankseg.data.association import positive_value
-from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data
+from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data, warn_once
 from bankseg.errors import InputError
-from bankseg.params import YES_NO_VALUES, Params, feature_key
+from bankseg.params import YES_NO_VALUES, CategoricalFeature, Params, feature_key
 from bankseg.personal import (
     header_key,
     listed,
@@ -47,16 +48,19 @@ MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "-")
 # Currency marks removed before parsing a number: "₹ 1,20,000" -> 1,20,000.
 _CURRENCY = r"^(?:₹|rs\.?|inr|€|eur|\$|usd|£|gbp)\s*"
 
-# Why a row is rejected: kinds counted in metrics/data_quality.json (rejected_by_reason).
-REASON_KINDS = (
-    "malformed_row",
-    "missing_id",
-    "not_a_number",
-    "out_of_range",
-    "unexpected_category",
-    "missing_value",
-    "duplicate_id",
-)
+
+class RejectionKind(StrEnum):
+    """Why a row is rejected, decided where the check is made; counted, in this order, in
+    metrics/data_quality.json (``rejected_by_reason``)."""
+
+    MALFORMED_ROW = "malformed_row"
+    MISSING_ID = "missing_id"
+    NOT_A_NUMBER = "not_a_number"
+    OUT_OF_RANGE = "out_of_range"
+    UNEXPECTED_CATEGORY = "unexpected_category"
+    MISSING_VALUE = "missing_value"
+    DUPLICATE_ID = "duplicate_id"
+
 
 # How a number's decimal mark shows in one value (after currency marks and spaces are removed):
 # evidence for a decimal point, for a decimal comma, or either (1,234 and 1.234).
@@ -310,14 +314,14 @@ def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: 
     for column in columns:
         if column not in found:
             if warn:
-                log.warning("%s: profile column '%s' not found; its profile will be empty", source, column)
+                warn_once(log, "%s: profile column '%s' not found; its profile will be empty", source, column)
             df[column] = None
     return df
 
 
 @dataclass
 class _Reasons:
-    """The first reason each row is rejected for: its kind (one of REASON_KINDS) and its text."""
+    """The first reason each row is rejected for: its kind and its text."""
 
     index: pd.Index
     kinds: pd.Series = field(init=False)
@@ -327,7 +331,7 @@ class _Reasons:
         self.kinds = pd.Series(None, index=self.index, dtype=object)
         self.texts = pd.Series(None, index=self.index, dtype=object)
 
-    def add(self, mask: pd.Series, kind: str, text: str | Callable[[pd.Index], pd.Series]) -> None:
+    def add(self, mask: pd.Series, kind: RejectionKind, text: str | Callable[[pd.Index], pd.Series]) -> None:
         """``text``: the reason, or a function giving each row's reason (made only for the few
         rows that need one)."""
         fill = mask & self.kinds.isna()
@@ -339,6 +343,11 @@ class _Reasons:
     @property
     def rejected(self) -> pd.Series:
         return self.kinds.notna()
+
+    def counts(self) -> dict[str, int]:
+        """Rejected rows by kind, in the order of :class:`RejectionKind`."""
+        counts = self.kinds[self.rejected].value_counts()
+        return {kind.value: int(counts[kind]) for kind in RejectionKind if kind in counts}
 
 
 def _shown(values: pd.Series, rows: pd.Index) -> pd.Series:
@@ -367,20 +376,54 @@ def clean_customers(
     which make a row with the same id a duplicate.
     """
     id_column = params.data.id_column
-    numeric = [f.column for f in params.features.numeric]
-    categorical = params.features.categorical
-    profile_only = _profile_only(params)
     if raw.empty and len(raw.attrs.get("all_columns", raw.columns)) == 0:
         raise InputError(f"{source}: no columns found, expected a header row")
-    malformed = raw.attrs.get(MALFORMED, {})
     decimal = decimal or decimal_mark(raw, params, source=source, row_offset=row_offset) or "."
+    text, carried = _customer_text(raw, params, source=source, row_offset=row_offset)
+    reasons = _Reasons(text.index)
+    broken = _reject_malformed(raw.attrs, reasons, row_offset=row_offset)
+    tokens = [*MISSING_TOKENS, *(t.strip().lower() for t in params.prepare.missing_values)]
+    missing_counts = {
+        c: int(((text[c].isna() | text[c].str.lower().isin(tokens)) & ~broken).sum())
+        for c in params.features.columns
+    }
+
+    ids = text[id_column]
+    reasons.add(ids.isna() | (ids == ""), RejectionKind.MISSING_ID, f"{id_column}: missing id")
+    out = pd.DataFrame({id_column: ids.astype(object).where(~broken, None)}, index=text.index)
+    for feature in params.features.numeric:
+        out[feature.column] = _numbers(text[feature.column], params, reasons, tokens=tokens, decimal=decimal)
+    for feature in params.features.categorical:
+        out[feature.column] = _categories(text[feature.column], feature, reasons, tokens=tokens)
+    for column in carried:
+        out[column] = text[column].astype(object).where(text[column].notna(), None)
+    for column, strategy in params.features.missing.items():
+        if strategy == "drop":
+            reasons.add(out[column].isna(), RejectionKind.MISSING_VALUE, f"{column}: missing value")
+    _reject_duplicates(out[id_column], reasons, known_ids=known_ids)
+    return _split(
+        out, reasons, params, source=source, missing_counts=missing_counts, carried=carried, whole=~broken
+    )
+
+
+def _customer_text(
+    raw: pd.DataFrame, params: Params, *, source: str, row_offset: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The id, feature and carried columns of ``raw`` as stripped text, indexed by row in the
+    file, and the carried (profile, outcome and protected) columns' names.
+
+    Columns are matched to their names in params.yaml, and personal data is dropped before
+    anything looks at the values; a repeated header row, and (in the first block) personal
+    values in a used column, are refused."""
     headers = list(raw.columns)  # as written in the file, before matching renames them
+    profile_only = _profile_only(params)
     raw = match_columns(raw, [*_id_columns(params), *params.features.columns], source=source, params=params)
     raw = _match_optional(raw, profile_only, source=source, warn=row_offset == 0)
     protected = protected_columns([normalise_header(c) for c in raw.columns], params)
     raw = raw.rename(
         columns={c: normalise_header(c) for c in raw.columns if normalise_header(c) in protected}
     )
+    id_column = params.data.id_column
     if params.data.id_generated:  # the record number in the file
         raw = raw.assign(**{id_column: np.arange(row_offset + 1, row_offset + len(raw) + 1).astype(str)})
     keep = [id_column, *params.features.columns, *profile_only, *protected]
@@ -392,121 +435,137 @@ def clean_customers(
     _refuse_repeated_header(text, raw, headers, keep, source)
     if row_offset == 0:
         _refuse_personal_values(text, params, source)
-    broken = pd.Series(False, index=df.index)
+    return text, [*profile_only, *protected]
+
+
+def _reject_malformed(attrs: dict, reasons: _Reasons, *, row_offset: int) -> pd.Series:
+    """Reject the records with a wrong number of fields (the reader left their values
+    missing); which rows they are."""
+    malformed = attrs.get(MALFORMED, {})
+    broken = pd.Series(False, index=reasons.index)
     broken.iloc[list(malformed)] = True
-    reasons = _Reasons(df.index)
     reasons.add(
         broken,
-        "malformed_row",
+        RejectionKind.MALFORMED_ROW,
         lambda rows: pd.Series(
             [
-                f"record has {malformed[r - row_offset]} fields, expected {len(raw.attrs['all_columns'])}"
+                f"record has {malformed[r - row_offset]} fields, expected {len(attrs['all_columns'])}"
                 for r in rows
             ],
             index=rows,
         ),
     )
-    tokens = [*MISSING_TOKENS, *(t.strip().lower() for t in params.prepare.missing_values)]
-    missing_counts = {
-        c: int(((text[c].isna() | text[c].str.lower().isin(tokens)) & ~broken).sum())
-        for c in params.features.columns
-    }
+    return broken
 
-    ids = text[id_column]
-    reasons.add(ids.isna() | (ids == ""), "missing_id", f"{id_column}: missing id")
-    out = pd.DataFrame({id_column: ids.astype(object).where(~broken, None)}, index=df.index)
 
-    for column in numeric:
-        values = text[column]
-        blank = values.isna() | values.str.lower().isin(tokens)
-        number = _to_number(_plain_number(values.where(~blank), decimal))
-        bad = ~blank & number.isna()
+def _numbers(
+    values: pd.Series, params: Params, reasons: _Reasons, *, tokens: list[str], decimal: str
+) -> pd.Series:
+    """A numeric feature's text as float, missing where blank or infinite; rows that hold no
+    number, an infinite one or one outside the feature's range are rejected."""
+    column = values.name
+    blank = values.isna() | values.str.lower().isin(tokens)
+    number = _to_number(_plain_number(values.where(~blank), decimal))
+    bad = ~blank & number.isna()
+    reasons.add(
+        bad,
+        RejectionKind.NOT_A_NUMBER,
+        lambda rows: f"{column}: not a number (" + _shown(values, rows) + ")",
+    )
+    infinite = np.isinf(number)
+    reasons.add(infinite, RejectionKind.NOT_A_NUMBER, f"{column}: not a finite number")
+    low, high = params.features.ranges.get(column, (None, None))
+    outside = pd.Series(False, index=values.index)
+    if low is not None:
+        outside |= number < low
+    if high is not None:
+        outside |= number > high
+    bounds = f"[{'' if low is None else low}, {'' if high is None else high}]"
+    reasons.add(
+        outside & ~infinite,
+        RejectionKind.OUT_OF_RANGE,
+        lambda rows: pd.Series(
+            [_out_of_range(column, number[r], values[r], bounds) for r in rows], index=rows, dtype=object
+        ),
+    )
+    return number.where(~infinite)
+
+
+def _categories(
+    values: pd.Series, feature: CategoricalFeature, reasons: _Reasons, *, tokens: list[str]
+) -> pd.Series:
+    """A categorical feature's text, yes/no answers spelled one way and gaps as None (or the
+    missing level); rows with a value outside a yes/no or ordinal feature's values are rejected."""
+    column = feature.column
+    values = values.where(~values.str.lower().isin(tokens))
+    if feature.encoding == "yes_no":
+        values = values.str.capitalize().replace(YES_NO_SYNONYMS)
+        allowed: tuple[str, ...] | None = YES_NO_VALUES
+    elif feature.encoding == "ordinal":
+        allowed = feature.order
+    else:
+        allowed = None
+    if allowed is not None:
+        expected = "/".join(allowed)
         reasons.add(
-            bad,
-            "not_a_number",
-            lambda rows, c=column, v=values: f"{c}: not a number (" + _shown(v, rows) + ")",
+            values.notna() & ~values.isin(allowed),
+            RejectionKind.UNEXPECTED_CATEGORY,
+            lambda rows: f"{column}: unexpected value (" + _shown(values, rows) + f"); expected {expected}",
         )
-        infinite = np.isinf(number)
-        reasons.add(infinite, "not_a_number", f"{column}: not a finite number")
-        low, high = params.features.ranges.get(column, (None, None))
-        outside = pd.Series(False, index=df.index)
-        if low is not None:
-            outside |= number < low
-        if high is not None:
-            outside |= number > high
-        bounds = f"[{'' if low is None else low}, {'' if high is None else high}]"
-        reasons.add(
-            outside & ~infinite,
-            "out_of_range",
-            lambda rows, c=column, n=number, v=values, b=bounds: pd.Series(
-                [_out_of_range(c, n[r], v[r], b) for r in rows], index=rows, dtype=object
-            ),
-        )
-        out[column] = number.where(~infinite)
+    if feature.missing == "level":
+        values = values.fillna(MISSING_LEVEL)
+    return values.astype(object).where(values.notna(), None)
 
-    for feature in categorical:
-        column = feature.column
-        values = text[column].where(~text[column].str.lower().isin(tokens))
-        if feature.encoding == "yes_no":
-            values = values.str.capitalize().replace(YES_NO_SYNONYMS)
-            allowed: tuple[str, ...] | None = YES_NO_VALUES
-        elif feature.encoding == "ordinal":
-            allowed = feature.order
-        else:
-            allowed = None
-        if allowed is not None:
-            expected = "/".join(allowed)
-            reasons.add(
-                values.notna() & ~values.isin(allowed),
-                "unexpected_category",
-                lambda rows, c=column, v=values, e=expected: (
-                    f"{c}: unexpected value (" + _shown(v, rows) + f"); expected {e}"
-                ),
-            )
-        if feature.missing == "level":
-            values = values.fillna(MISSING_LEVEL)
-        out[column] = values.astype(object).where(values.notna(), None)
 
-    for column in [*profile_only, *protected]:
-        out[column] = text[column].astype(object).where(text[column].notna(), None)
-
-    for column, strategy in params.features.missing.items():
-        if strategy == "drop":
-            reasons.add(out[column].isna(), "missing_value", f"{column}: missing value")
-
-    # Among rows that are otherwise valid, the first occurrence of an id is kept.
+def _reject_duplicates(ids: pd.Series, reasons: _Reasons, *, known_ids: set[str] | None) -> None:
+    """Among rows that are otherwise valid, the first occurrence of an id (not among
+    ``known_ids``, those kept from earlier blocks) is kept; later ones are rejected."""
     valid = ~reasons.rejected
-    duplicate = pd.Series(False, index=df.index)
-    valid_ids = out.loc[valid, id_column]
+    duplicate = pd.Series(False, index=ids.index)
+    valid_ids = ids[valid]
     seen = valid_ids.duplicated(keep="first").to_numpy()
     if known_ids:
         seen = seen | np.array([i in known_ids for i in valid_ids.tolist()], dtype=bool)
     duplicate[valid] = seen
-    reasons.add(duplicate, "duplicate_id", f"{id_column}: duplicate id (the first row with it is kept)")
+    reasons.add(
+        duplicate, RejectionKind.DUPLICATE_ID, f"{ids.name}: duplicate id (the first row with it is kept)"
+    )
 
+
+def _split(
+    out: pd.DataFrame,
+    reasons: _Reasons,
+    params: Params,
+    *,
+    source: str,
+    missing_counts: dict[str, int],
+    carried: list[str],
+    whole: pd.Series,
+) -> CleanResult:
+    """The kept rows, the rejected ones (file, row, id and reason), the quality metrics, and
+    the ``carried`` values of the rejected rows that were read whole (``whole``)."""
+    id_column = params.data.id_column
     rejected_mask = reasons.rejected
     kept = out[~rejected_mask].reset_index(drop=True)
     rejected = pd.DataFrame(
         {
             "file": source,
-            "row": (df.index[rejected_mask] + 1).astype("int64"),
+            "row": (out.index[rejected_mask] + 1).astype("int64"),
             id_column: out.loc[rejected_mask, id_column].astype(object).to_numpy(),
             "reason": reasons.texts[rejected_mask].to_numpy(),
         }
     )
-    kinds = reasons.kinds[rejected_mask].value_counts()
     quality = {
-        "rows_read": len(df),
+        "rows_read": len(out),
         "rows_kept": len(kept),
         "rows_rejected": int(rejected_mask.sum()),
-        "rejected_by_reason": {k: int(kinds[k]) for k in REASON_KINDS if k in kinds},
+        "rejected_by_reason": reasons.counts(),
         "missing_values": missing_counts,
         "imputed_values": {
             c: int(kept[c].isna().sum()) for c, s in params.features.missing.items() if s != "drop"
         },
     }
-    carried = [*profile_only, *protected]
-    rejected_values = out.loc[rejected_mask & ~broken, carried].reset_index(drop=True)
+    rejected_values = out.loc[rejected_mask & whole, carried].reset_index(drop=True)
     return CleanResult(kept, rejected, quality, rejected_values)
 
 

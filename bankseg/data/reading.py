@@ -19,6 +19,7 @@ import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -158,7 +159,7 @@ def _encoding(path: Path, head: bytes, whole: bool) -> str:
         # A block cut in the middle of a multi-byte character is still UTF-8.
         if not whole and exc.start >= len(head) - 3:
             return "utf-8"
-    log.warning("%s: not UTF-8; read as Latin-1", path)
+    warn_once(log, "%s: not UTF-8; read as Latin-1", path)
     return "latin-1"
 
 
@@ -425,16 +426,21 @@ def _reader(fast: bool) -> Reader:
     return read
 
 
-class _OnlyOnce(logging.Filter):
-    """Let each message through once: a file read again after a failed block read warns once."""
+# The warnings given so far by the current :func:`in_blocks` run, which are not given again
+# when it starts again with Python's reader (None outside such a run).
+_given: ContextVar[set[str] | None] = ContextVar("given_warnings", default=None)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.first: dict[str, logging.LogRecord] = {}
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        # The same record passes every handler; a repeated message is a new record.
-        return self.first.setdefault(record.getMessage(), record) is record
+def warn_once(logger: logging.Logger, message: str, *args: object) -> None:
+    """``logger.warning(message, *args)``, unless the :func:`in_blocks` run it is part of has
+    given that warning already (a file read again after a failed block read warns once)."""
+    given = _given.get()
+    if given is not None:
+        text = message % args if args else message
+        if text in given:
+            return
+        given.add(text)
+    logger.warning(message, *args)
 
 
 def in_blocks(run: Callable[[Reader], T]) -> T:
@@ -443,20 +449,16 @@ def in_blocks(run: Callable[[Reader], T]) -> T:
     ``columns`` (a test of a header) selects the columns read. When pyarrow cannot read a
     CSV as it stands, ``run`` starts again with every CSV read by Python's ``csv`` module
     (:func:`python_csv_blocks`), so it must write its outputs only when it succeeds (as the
-    block writers do). Warnings are not repeated.
+    block writers do). Warnings given through :func:`warn_once` are not repeated.
     """
-    once = _OnlyOnce()
-    handlers = logging.getLogger().handlers
-    for handler in handlers:
-        handler.addFilter(once)
+    given = _given.set(set())
     try:
         try:
             return run(_reader(True))
         except NotReadableInBlocks:
             return run(_reader(False))
     finally:
-        for handler in handlers:
-            handler.removeFilter(once)
+        _given.reset(given)
 
 
 def read_customers(

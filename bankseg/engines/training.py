@@ -12,7 +12,7 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.io import read_json
+from bankseg.io.atomic import read_json
 from bankseg.params import FeatureParams, Params
 from bankseg.reporting.naming import Naming, name_segments
 from bankseg.reporting.profiling import segment_effects

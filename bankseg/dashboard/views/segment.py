@@ -10,7 +10,8 @@ import streamlit as st
 
 from bankseg.dashboard import charts, core, server
 from bankseg.errors import InputError
-from bankseg.io import load_model, neutralise_formulas
+from bankseg.io.formulas import neutralise_formulas
+from bankseg.io.models import load_model
 from bankseg.reporting import formatting
 
 log = logging.getLogger("bankseg.dashboard")

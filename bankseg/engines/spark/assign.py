@@ -15,12 +15,8 @@ from bankseg.engines.spark.session import (
     run_stage,
     write_single_csv,
 )
-from bankseg.io import (
-    load_model,
-    read_json,
-    write_csv,
-    write_json,
-)
+from bankseg.io.atomic import read_json, write_csv, write_json
+from bankseg.io.models import load_model
 from bankseg.params import Params
 from bankseg.reporting.drift import drift_report
 from bankseg.segmentation.assignment import label_customers, read_segment_names, split_by_segment

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bankseg.engines.spark.session import collect_rows, read_features, run_stage
-from bankseg.io import save_figure, write_json
+from bankseg.io.atomic import save_figure, write_json
 from bankseg.params import Params
 from bankseg.reporting.plots import elbow_figure
 from bankseg.segmentation.choosing_k import choose_k, seeded_sample

@@ -18,9 +18,7 @@ from bankseg.engines.spark.session import (
 )
 from bankseg.errors import InputError
 from bankseg.features import FeatureScaler, scaling
-from bankseg.io import (
-    save_model,
-)
+from bankseg.io.models import save_model
 from bankseg.params import Params
 from bankseg.segmentation.encoding import (
     build_preprocessing,

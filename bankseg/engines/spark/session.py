@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
-from bankseg.io import csv_block_writer, parquet_block_writer
+from bankseg.io.blocks import csv_block_writer, parquet_block_writer
 from bankseg.params import Params, SparkParams
 
 log = logging.getLogger(__name__)

@@ -32,11 +32,8 @@ from bankseg.engines.training import (
     warn_unstable,
 )
 from bankseg.errors import InputError
-from bankseg.io import (
-    load_model,
-    save_model,
-    write_json,
-)
+from bankseg.io.atomic import write_json
+from bankseg.io.models import load_model, save_model
 from bankseg.params import Params
 from bankseg.segmentation.choosing_k import quality_scores, seeded_sample
 from bankseg.segmentation.kmeans import build_model, canonical_order, encoded_centres, new_kmeans

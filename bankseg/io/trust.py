@@ -10,7 +10,7 @@ committed to git and reviewed, so it is what a model is checked against:
    scikit-learn objects our preprocessing and model are made of. skops builds nothing else,
    so even a file that matched a forged or colliding MD5 could not run code when loaded.
 
-:func:`bankseg.io.load_model` applies both before anything is constructed.
+:func:`bankseg.io.models.load_model` applies both before anything is constructed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bankseg.trust: a model is loaded only when dvc.lock records it and it holds only our types.
+"""bankseg.io.trust: a model is loaded only when dvc.lock records it and it holds only our types.
 
 The entry points (``python -m bankseg assign`` and ``python -m stages.assign``, run as
 ``python -m`` runs them, the command line also in a subprocess, and the dashboard's
@@ -37,11 +37,11 @@ from bankseg.dashboard import core
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.generate import generate_customers
 from bankseg.errors import InputError
-from bankseg.io import load_model, save_model
+from bankseg.io.models import load_model, save_model
+from bankseg.io.trust import ALLOWED_TYPES, check_types, project_path, schema_types
 from bankseg.params import SCALERS, load_params
 from bankseg.segmentation.encoding import fit_preprocessing
 from bankseg.segmentation.kmeans import build_model, fit_kmeans
-from bankseg.trust import ALLOWED_TYPES, check_types, project_path, schema_types
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "models/model.skops"
@@ -227,15 +227,15 @@ def test_no_or_broken_dvc_lock_is_one_line(model_dir):
 
 def test_the_bytes_checked_are_the_bytes_loaded(model_dir, monkeypatch):
     """The file is read once: replacing it between the check and the load changes nothing."""
-    import bankseg.io
+    import bankseg.io.models
 
-    real = bankseg.io.check_types
+    real = bankseg.io.models.check_types
 
     def swap_after_check(path, data):
         real(path, data)
         Path(path).write_bytes(b"replaced after the check")
 
-    monkeypatch.setattr(bankseg.io, "check_types", swap_after_check)
+    monkeypatch.setattr(bankseg.io.models, "check_types", swap_after_check)
     assert isinstance(load_model(model_dir / MODEL, root=model_dir), Pipeline)
 
 
