@@ -43,11 +43,21 @@ class FeatureScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.layout = layout
 
     def fit(self, X, y=None):
-        self.n_features_in_ = X.shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        stats = column_stats(np.asarray(X, dtype="float64"), robust=self.scaler == "robust")
-        self.factor_, self.shift_ = scaling(stats, self._layout(X.shape[1]), self)
+        names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+        stats = column_stats(np.asarray(X, dtype="float64"), robust=self.uses_quantiles())
+        return self.fit_stats(stats, n_features=X.shape[1], names=names)
+
+    def uses_quantiles(self) -> bool:
+        """Whether the scaling needs each column's median and quartiles (see :func:`column_stats`)."""
+        return self.scaler == "robust"
+
+    def fit_stats(self, stats: dict[str, np.ndarray], *, n_features: int | None = None, names=None):
+        """Fit from the columns' statistics (:func:`column_stats`; the Spark engine computes
+        them with Spark): both engines' scaling goes through here."""
+        self.n_features_in_ = len(names) if n_features is None else n_features
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.factor_, self.shift_ = scaling(stats, self._layout(self.n_features_in_), self)
         return self
 
     def _layout(self, n_columns: int) -> list[tuple[str, str]]:

@@ -2,33 +2,31 @@
 
 import argparse
 
-import pandas as pd
-
 from bankseg.errors import run_entry_point
-from bankseg.io.atomic import write_parquet
-from bankseg.io.models import save_model
-from bankseg.params import load_params
-from bankseg.paths import check_args
-from bankseg.segmentation.encoding import fit_preprocessing
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", required=True)
     parser.add_argument("--preprocessing", required=True)
     parser.add_argument("--features", required=True)
-    args = parser.parse_args()
-    check_args(args, inputs=["customers"], outputs=["preprocessing", "features"])
-    if load_params().engine == "spark":
-        from bankseg.engines.spark.featurize import run
+    parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
+    args = parser.parse_args(argv)
 
-        return run(args, load_params())
-    params = load_params()
+    from bankseg.engines import engine_for
+    from bankseg.io.models import save_model
+    from bankseg.params import load_params
+    from bankseg.paths import check_args
 
-    customers = pd.read_parquet(args.customers)
-    preprocessing, scaled = fit_preprocessing(customers, params.features, params.featurize)
-    save_model(preprocessing, args.preprocessing)
-    write_parquet(scaled, args.features)
+    check_args(args, inputs=["customers"], outputs=["preprocessing", "features"], params=args.params)
+    params = load_params(args.params)
+
+    with engine_for(params) as engine:
+        fitted = engine.featurize(
+            customers=args.customers, features=params.features, featurize=params.featurize
+        )
+        save_model(fitted.preprocessing, args.preprocessing)
+        engine.write_parquet(fitted.features, args.features)
 
 
 if __name__ == "__main__":

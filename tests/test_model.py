@@ -125,10 +125,24 @@ def test_assign_segments_of_no_customers(cleaned, trained, params):
 
 def test_training_metrics(blob_frame, params):
     kmeans = fit_kmeans(blob_frame, n_clusters=4, params=replace(params.train, n_init=2))
-    metrics = training_metrics(blob_frame, kmeans, silhouette_sample=500, random_state=0)
+    metrics = training_metrics(kmeans, blob_frame, kmeans.labels_, silhouette_sample=500, random_state=0)
     assert metrics["n_clusters"] == 4
     assert metrics["n_customers"] == 1000
     assert metrics["segment_sizes"] == {"0": 400, "1": 300, "2": 200, "3": 100}
     assert metrics["smallest_segment_share"] == pytest.approx(0.1)
     assert metrics["inertia"] == pytest.approx(kmeans.inertia_)
+    assert metrics["silhouette"] > 0.8
+
+
+def test_training_metrics_on_a_sample_count_every_customer(blob_frame, params):
+    """The Spark engine's case: sizes and shares over every customer, the criteria on a sample."""
+    kmeans = fit_kmeans(blob_frame, n_clusters=4, params=replace(params.train, n_init=2))
+    rows = np.arange(0, 1000, 10)
+    metrics = training_metrics(
+        kmeans, blob_frame.to_numpy()[rows], kmeans.labels_[rows], silhouette_sample=500, random_state=0
+    )
+    everyone = training_metrics(kmeans, blob_frame, kmeans.labels_, silhouette_sample=500, random_state=0)
+    assert metrics["n_customers"] == 1000
+    assert metrics["segment_sizes"] == everyone["segment_sizes"]
+    assert metrics["calinski_harabasz"] != everyone["calinski_harabasz"]
     assert metrics["silhouette"] > 0.8

@@ -1,15 +1,17 @@
 """The Spark engine agrees with the default one, and nothing imports pyspark unless it is chosen.
 
-The Spark tests share one local Spark session (loopback only, no UI) and run each Spark stage
-function on 3,000 generated customers; they are skipped when pyspark or Java is missing.
+The Spark tests run the stage scripts themselves (``stages.<name>.main``, in this process)
+with a params file whose ``engine`` is ``spark``, on 3,000 generated customers. They share one
+local Spark session (loopback only, no UI), which the stages use as the active session; they
+are skipped when pyspark or Java is missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
-import pickle
 import re
 import shutil
 import signal
@@ -24,31 +26,124 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from lock_file import record_outputs
 from sklearn.metrics import adjusted_rand_score
-from spark_stages import run_spark_stages, spark_train
 
+import stages.assign
+import stages.elbow
+import stages.featurize
+import stages.train
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.generate import generate_customers
 from bankseg.engines.training import train_segments
 from bankseg.io.atomic import write_csv, write_parquet
 from bankseg.io.models import load_model, save_model
 from bankseg.io.trust import ALLOWED_TYPES, schema_types
-from bankseg.params import SparkParams
+from bankseg.params import SparkParams, load_params
 from bankseg.segmentation.choosing_k import choose_k, seeded_sample
 from bankseg.segmentation.encoding import feature_frame, fit_preprocessing
 from bankseg.segmentation.kmeans import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CUSTOMERS = 3000
+# Fewer starts and K than the defaults, for both engines, to keep the module quick.
+SMALL = {
+    "elbow": {"n_init": 2, "k_max": 8, "n_bootstrap": 3},
+    "train": {"n_init": 3},
+    "stability": {"n_bootstrap": 5},
+}
+
+
+def write_params(path: Path, *, master: str = "local[2]") -> Path:
+    """The repository's params.yaml with the SMALL settings and ``engine: spark`` at ``master``."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in SMALL.items():
+        raw[section] |= values
+    raw["engine"] = "spark"
+    raw["spark"] |= {"master": master}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def run_train(inputs: Path, features: Path, out: Path, params_file: Path) -> None:
+    """The train stage on ``features``, with the other inputs of ``inputs``; outputs to ``out``.
+
+    It runs in ``inputs``, the folder whose dvc.lock records the preprocessing, as DVC runs
+    stages in the project folder.
+    """
+    with contextlib.chdir(inputs):
+        stages.train.main(
+            [
+                *("--customers", str(inputs / "customers.parquet"), "--features", str(features)),
+                *(
+                    "--preprocessing",
+                    str(inputs / "preprocessing.skops"),
+                    "--elbow",
+                    str(inputs / "elbow.json"),
+                ),
+                *("--reference", str(inputs / "reference.json"), "--model", str(out / "model.skops")),
+                *("--segments", str(out / "segments.json"), "--metrics", str(out / "train.json")),
+                *("--stability", str(out / "stability.json"), "--params", str(params_file)),
+            ]
+        )
+
+
+def run_stages(inputs: Path, out: Path, params_file: Path) -> None:
+    """featurize, elbow, train and assign, the stage scripts, on ``inputs/{customers,new}.parquet``
+    and ``inputs/reference.json`` with ``params_file``; every output goes to ``out``."""
+    params = ["--params", str(params_file)]
+    stages.featurize.main(
+        [
+            *("--customers", str(inputs / "customers.parquet")),
+            *(
+                "--preprocessing",
+                str(out / "preprocessing.skops"),
+                "--features",
+                str(out / "features.parquet"),
+            ),
+            *params,
+        ]
+    )
+    record_outputs(out, out / "preprocessing.skops", stage="featurize")
+    stages.elbow.main(
+        [
+            *("--features", str(out / "features.parquet"), "--scores", str(out / "elbow_scores.json")),
+            *("--figure", str(out / "elbow.png"), "--metrics", str(out / "elbow.json")),
+            *params,
+        ]
+    )
+    for name in ("customers.parquet", "reference.json"):
+        if not (out / name).exists():
+            (out / name).write_bytes((inputs / name).read_bytes())
+    run_train(out, out / "features.parquet", out, params_file)
+    record_outputs(out, out / "model.skops", stage="train")
+    with contextlib.chdir(out):
+        stages.assign.main(
+            [
+                *("--model", str(out / "model.skops"), "--segments", str(out / "segments.json")),
+                *("--customers", str(inputs / "customers.parquet")),
+                *("--features", str(out / "features.parquet"), "--new", str(inputs / "new.parquet")),
+                *("--out-customers", str(out / "assigned.csv"), "--out-new", str(out / "assigned_new.csv")),
+                *("--by-segment", str(out / "by_segment"), "--drift", str(out / "drift.json")),
+                *params,
+            ]
+        )
 
 
 def test_nothing_imports_pyspark_unless_the_engine_is_chosen(tmp_path, cleaned):
     """Importing every module and running a default stage leaves pyspark unimported."""
     write_parquet(cleaned.kept, tmp_path / "customers.parquet")
     modules = sorted(p.stem for p in (ROOT / "bankseg").glob("*.py"))
+    engines = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for p in (ROOT / "bankseg" / "engines").rglob("*.py")
+    )
+    assert "bankseg.engines.spark.engine" in engines
     script = (
         "import sys, importlib\n"
         f"for m in {modules!r}: importlib.import_module('bankseg.' + m)\n"
+        f"for m in {engines!r}: importlib.import_module(m)\n"
         "for s in ['featurize', 'elbow', 'train', 'assign', 'analyze']: importlib.import_module('stages.' + s)\n"
         "import stages.featurize\n"
         f"sys.argv = ['featurize', '--customers', {str(tmp_path / 'customers.parquet')!r},\n"
@@ -88,25 +183,26 @@ def data(tmp_path_factory, params):
 
 
 @pytest.fixture(scope="module")
-def small_params(params):
-    """Fewer starts and K than the defaults, for both engines, to keep the module quick."""
-    return replace(
-        params,
-        elbow=replace(params.elbow, n_init=2, k_max=8, n_bootstrap=3),
-        train=replace(params.train, n_init=3),
-        stability=replace(params.stability, n_bootstrap=5),
-    )
+def params_file(tmp_path_factory):
+    """A params.yaml for the Spark stages: the SMALL settings, ``engine: spark`` on ``local[2]``."""
+    return write_params(tmp_path_factory.mktemp("spark_params") / "params.yaml")
 
 
 @pytest.fixture(scope="module")
-def spark_params(small_params):
-    return replace(small_params, engine="spark", spark=SparkParams(master="local[2]"))
+def spark_params(params_file):
+    return load_params(params_file)
 
 
 @pytest.fixture(scope="module")
-def spark_run(spark, data, spark_params):
-    """The four Spark stages run on the data, in pipeline order; the folder with their outputs."""
-    run_spark_stages(spark, data.folder, data.folder, spark_params)
+def small_params(spark_params):
+    """The same settings for the default engine."""
+    return replace(spark_params, engine="sklearn")
+
+
+@pytest.fixture(scope="module")
+def spark_run(spark, data, params_file):
+    """The four stage scripts run on Spark on the data, in pipeline order; the folder with their outputs."""
+    run_stages(data.folder, data.folder, params_file)
     return data.folder
 
 
@@ -193,8 +289,8 @@ def test_spark_models_hold_only_the_types_the_loader_allows(spark, spark_run, da
     found = types(spark_run / "preprocessing.skops") | types(spark_run / "model.skops")
     customers = read_parquet(spark, data.folder / "customers.parquet")
     for scaler in ("standard", "robust", "minmax"):
-        params = replace(spark_params, featurize=replace(spark_params.featurize, scaler=scaler))
-        preprocessing, _, _ = spark_preprocessing(spark, customers, params)
+        featurize = replace(spark_params.featurize, scaler=scaler)
+        preprocessing, _ = spark_preprocessing(customers, features=spark_params.features, featurize=featurize)
         save_model(preprocessing, tmp_path / f"{scaler}.skops")
         found |= types(tmp_path / f"{scaler}.skops")
     assert found <= ALLOWED_TYPES
@@ -238,7 +334,7 @@ def test_single_files_written_like_the_default_engines(spark, data, tmp_path):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_run, spark_params, tmp_path):
+def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_run, params_file, tmp_path):
     """Spark's k-means|| draws its starts per partition, so more cores reading a file take
     another path; the model and the other outputs must not show it."""
     import pyarrow.parquet as pq
@@ -251,7 +347,7 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
     try:
         rows = read_features(spark, features)[0].rdd.glom().map(len).collect()
         assert sum(1 for n in rows if n) >= 5, rows  # the rows are spread over many partitions
-        spark_train(spark, spark_run, features, tmp_path, spark_params)
+        run_train(spark_run, features, tmp_path, params_file)
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
     for name in ("model.skops", "segments.json", "train.json", "stability.json"):
@@ -307,34 +403,29 @@ def standalone_cluster(spark, tmp_path_factory):
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_a_standalone_cluster_writes_the_files_of_a_local_run(
-    standalone_cluster, spark_run, data, spark_params, tmp_path
-):
+def test_a_standalone_cluster_writes_the_files_of_a_local_run(standalone_cluster, spark_run, data, tmp_path):
     """``spark.master: spark://...``: executors in their own processes, fed by a worker, give
-    the files the local session gave."""
-    on_cluster = replace(spark_params, spark=replace(spark_params.spark, master=standalone_cluster))
-    (tmp_path / "params.pickle").write_bytes(pickle.dumps(on_cluster))
+    the files the local session gave. Each stage script starts its own session from the params."""
+    params_file = write_params(tmp_path / "params.yaml", master=standalone_cluster)
     out = tmp_path / "out"
     out.mkdir()
     script = (
-        "import pickle, sys\n"
+        "import logging, sys\n"
         "from pathlib import Path\n"
         f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-        "from spark_stages import run_spark_stages\n"
-        "from bankseg.engines.spark.session import spark_session\n"
-        "params = pickle.loads(Path(sys.argv[1]).read_bytes())\n"
-        "with spark_session(params.spark) as spark:\n"
-        "    assert spark.sparkContext.master.startswith('spark://'), spark.sparkContext.master\n"
-        "    run_spark_stages(spark, Path(sys.argv[2]), Path(sys.argv[3]), params)\n"
+        "from test_spark_engine import run_stages\n"
+        "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
+        "run_stages(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "params.pickle"), str(data.folder), str(out)],
+        [sys.executable, "-c", script, str(data.folder), str(out), str(params_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count(f"on Spark at {standalone_cluster}") == 4, result.stderr[-3000:]
     names = sorted(p.name for p in out.iterdir() if p.is_file())
     different = [name for name in names if (out / name).read_bytes() != (spark_run / name).read_bytes()]
     assert "assigned.csv" in names and "model.skops" in names and "dvc.lock" in names
@@ -355,9 +446,12 @@ def test_spark_groups_the_rarest_one_hot_values_as_the_default_engine(spark, dat
     write_parquet(customers, tmp_path / "many.parquet")
     params = replace(small_params, featurize=replace(small_params.featurize, max_categories=5))
     preprocessing, X = fit_preprocessing(customers, params.features, params.featurize)
-    spark_preprocessing, _, names = spark_fit_preprocessing(
-        spark, read_parquet(spark, str(tmp_path / "many.parquet")), params
+    spark_preprocessing, scaled = spark_fit_preprocessing(
+        read_parquet(spark, str(tmp_path / "many.parquet")),
+        features=params.features,
+        featurize=params.featurize,
     )
+    names = scaled.names
     assert names == list(X.columns)
     assert "account_type_C" not in names and "account_type_D" in names  # the later of equal counts
     again = spark_preprocessing.transform(feature_frame(customers, params.features))

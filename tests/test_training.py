@@ -9,7 +9,7 @@ import pytest
 
 from bankseg.data.cleaning import clean_customers
 from bankseg.data.generate import generate_customers
-from bankseg.engines.training import check_reference, train_segments
+from bankseg.engines.training import check_reference, resolve_n_clusters, train_segments
 from bankseg.errors import InputError
 from bankseg.segmentation.encoding import fit_preprocessing
 
@@ -55,6 +55,22 @@ def test_record_holds_names_centres_stability_and_spread(first, params):
     assert first.kept == {}
     assert len(set(first.names.values())) == 5
     assert record["names_dropped"] == {}
+
+
+def test_metrics_describe_the_fit_the_stability_and_the_names(first):
+    metrics = first.metrics
+    assert metrics["n_clusters"] == 5
+    assert metrics["n_customers"] == len(first.kmeans.labels_)
+    assert sum(metrics["segment_sizes"].values()) == len(first.kmeans.labels_)
+    assert metrics["inertia"] == first.kmeans.inertia_
+    assert metrics["stability_mean_ari"] == first.stability["mean_ari"]
+    assert metrics["n_names_dropped"] == 0 and metrics["names_dropped"] == {}
+    assert -1 <= metrics["silhouette"] <= 1
+
+
+def test_n_clusters_auto_takes_the_elbow_suggestion():
+    assert resolve_n_clusters("auto", {"suggested_k": 6}) == 6
+    assert resolve_n_clusters(4, {"suggested_k": 6}) == 4
 
 
 def test_another_random_start_keeps_ids_and_names(first, cleaned, params):

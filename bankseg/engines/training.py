@@ -1,10 +1,13 @@
-"""Training in one call: K-means, ids that follow the reference segments, names, stability."""
+"""Training in one call: K-means, ids that follow the reference segments, names, stability.
+
+The functions take the data, never paths: the train stage reads the files. The Spark engine
+(:mod:`bankseg.engines.spark.train`) fits K-means on Spark and shares the rest from here.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,12 +15,18 @@ from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 from bankseg.errors import InputError
-from bankseg.io.atomic import read_json
 from bankseg.params import FeatureParams, Params
 from bankseg.reporting.naming import Naming, name_segments
 from bankseg.reporting.profiling import segment_effects
 from bankseg.segmentation.evaluation import Findings, driver_warnings, segment_drivers
-from bankseg.segmentation.kmeans import encoded_centres, encoded_spread, fit_kmeans, reference_order, relabel
+from bankseg.segmentation.kmeans import (
+    encoded_centres,
+    encoded_spread,
+    fit_kmeans,
+    reference_order,
+    relabel,
+    training_metrics,
+)
 from bankseg.segmentation.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
@@ -31,6 +40,7 @@ class TrainedSegments:
     stability: dict
     record: dict  # the content of models/segments.json
     warnings: list[str]
+    metrics: dict  # the content of metrics/train.json (see segment_metrics)
 
     @property
     def names(self) -> dict[int, str]:
@@ -71,21 +81,11 @@ def check_reference(reference: object, source: str) -> dict:
     return reference
 
 
-def read_reference(path: str) -> dict:
-    """The reference segments file named by ``segments.reference``, checked."""
-    if not Path(path).exists():
-        raise InputError(
-            f"{path}: reference segments file not found (segments.reference in params.yaml); "
-            'write {"segments": {}} to it to start without reference segments'
-        )
-    return check_reference(read_json(path), path)
-
-
-def resolve_n_clusters(n_clusters: int | str, elbow_metrics: str) -> int:
-    """``train.n_clusters``, or the elbow stage's suggestion when it is ``auto``."""
+def resolve_n_clusters(n_clusters: int | str, elbow: dict) -> int:
+    """``train.n_clusters``, or the suggestion in the elbow stage's metrics ``elbow`` when it is ``auto``."""
     if n_clusters != "auto":
         return int(n_clusters)
-    suggested = int(read_json(elbow_metrics)["suggested_k"])
+    suggested = int(elbow["suggested_k"])
     log.info("n_clusters=auto: using the elbow stage's suggestion K=%d", suggested)
     return suggested
 
@@ -153,6 +153,27 @@ def naming_metrics(naming: Naming) -> dict:
         "n_names_dropped": len(naming.dropped),
         "names_dropped": {str(k): v for k, v in naming.dropped.items()},
     }
+
+
+def segment_metrics(
+    kmeans: KMeans,
+    X: pd.DataFrame | np.ndarray,
+    labels: np.ndarray,
+    stability: dict,
+    naming: Naming,
+    params: Params,
+) -> dict:
+    """The content of metrics/train.json, for both engines: :func:`bankseg.segmentation.kmeans.training_metrics`
+    (the quality criteria on ``X`` with its ``labels``: every customer, or a seeded sample),
+    the mean stability and the names dropped."""
+    metrics = training_metrics(
+        kmeans,
+        X,
+        labels,
+        silhouette_sample=params.elbow.silhouette_sample,
+        random_state=params.elbow.random_state,
+    )
+    return metrics | {"stability_mean_ari": stability["mean_ari"]} | naming_metrics(naming)
 
 
 def segment_findings(
@@ -225,4 +246,5 @@ def train_segments(
     )
     findings = segment_findings(X, kmeans.labels_, preprocessing, customers, params)
     record["drivers"] = findings.metrics
-    return TrainedSegments(kmeans, naming, kept, stability, record, findings.warnings)
+    metrics = segment_metrics(kmeans, X, kmeans.labels_, stability, naming, params)
+    return TrainedSegments(kmeans, naming, kept, stability, record, findings.warnings, metrics)

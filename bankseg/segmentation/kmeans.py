@@ -127,18 +127,27 @@ def build_model(preprocessing: Pipeline, kmeans: KMeans) -> Pipeline:
     return Pipeline([("preprocess", preprocessing), ("kmeans", kmeans)])
 
 
-def training_metrics(X: pd.DataFrame, kmeans: KMeans, *, silhouette_sample: int, random_state: int) -> dict:
+def training_metrics(
+    kmeans: KMeans,
+    X: pd.DataFrame | np.ndarray,
+    labels: np.ndarray,
+    *,
+    silhouette_sample: int,
+    random_state: int,
+) -> dict:
+    """Segment sizes and inertia over every customer (``kmeans.labels_``), and the quality
+    criteria of :func:`bankseg.segmentation.choosing_k.quality_scores` on the scaled features ``X``
+    with their ``labels``: every customer, or a seeded sample of them (the Spark engine)."""
     sizes = np.bincount(kmeans.labels_, minlength=kmeans.n_clusters)
+    n_customers = len(kmeans.labels_)
     metrics = {
         "n_clusters": int(kmeans.n_clusters),
-        "n_customers": len(X),
+        "n_customers": n_customers,
         "inertia": float(kmeans.inertia_),
         "segment_sizes": {str(i): int(s) for i, s in enumerate(sizes)},
-        "smallest_segment_share": float(sizes.min() / len(X)),
+        "smallest_segment_share": float(sizes.min() / n_customers),
     }
-    metrics.update(
-        quality_scores(X, kmeans.labels_, silhouette_sample=silhouette_sample, random_state=random_state)
-    )
+    metrics.update(quality_scores(X, labels, silhouette_sample=silhouette_sample, random_state=random_state))
     return metrics
 
 

@@ -1,4 +1,4 @@
-"""Stage featurize on Spark: exact statistics, the scikit-learn preprocessing, the scaled features."""
+"""Featurize on Spark: exact statistics, the scikit-learn preprocessing, the scaled features."""
 
 from __future__ import annotations
 
@@ -9,17 +9,10 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from bankseg.engines.spark.session import (
-    double_schema,
-    map_frames,
-    read_parquet,
-    run_stage,
-    write_single_parquet,
-)
+from bankseg.engines.spark.session import SparkFeatures, double_schema, map_frames
 from bankseg.errors import InputError
-from bankseg.features import FeatureScaler, scaling
-from bankseg.io.models import save_model
-from bankseg.params import Params
+from bankseg.features import FeatureScaler
+from bankseg.params import FeatureParams, FeaturizeParams
 from bankseg.segmentation.encoding import (
     build_preprocessing,
     choose_log,
@@ -30,8 +23,6 @@ from bankseg.segmentation.encoding import (
 )
 
 log = logging.getLogger(__name__)
-
-# --- featurize ---------------------------------------------------------------------------
 
 
 def _exact_median(column: str) -> Any:
@@ -52,13 +43,13 @@ def _most_frequent(df: Any, column: str) -> Any:
     return top[0]
 
 
-def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
+def _imputation_values(df: Any, features: FeatureParams) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     values: dict[str, Any] = {}
-    numeric = {f.column for f in params.features.numeric}
+    numeric = {f.column for f in features.numeric}
     aggregates = []
-    for column, strategy in params.features.missing.items():
+    for column, strategy in features.missing.items():
         if strategy == "median":
             aggregates.append(_exact_median(column).alias(column))
         elif strategy == "mean":
@@ -74,12 +65,12 @@ def _imputation_values(df: Any, params: Params) -> dict[str, Any]:
     return values
 
 
-def _log_choices(df: Any, params: Params) -> dict[str, str | None]:
+def _log_choices(df: Any, features: FeatureParams, skew_threshold: float) -> dict[str, str | None]:
     """``log`` of every numeric feature, decided as :func:`bankseg.segmentation.encoding.log_choice` decides it."""
     from pyspark.sql import functions as F
 
-    auto = [f.column for f in params.features.numeric if f.log == "auto"]
-    logs = {f.column: "log1p" if f.log is True else None for f in params.features.numeric}
+    auto = [f.column for f in features.numeric if f.log == "auto"]
+    logs = {f.column: "log1p" if f.log is True else None for f in features.numeric}
     if not auto:
         return logs
     aggregates = []
@@ -91,7 +82,7 @@ def _log_choices(df: Any, params: Params) -> dict[str, str | None]:
     for i, column in enumerate(auto):
         skewness, low, high, n = row[4 * i : 4 * i + 4]
         if n >= 3 and low != high and skewness is not None:
-            logs[column] = choose_log(float(skewness), params.featurize.skew_threshold)
+            logs[column] = choose_log(float(skewness), skew_threshold)
     return logs
 
 
@@ -122,15 +113,15 @@ def _copies(n_frequent: int, n_rare: int, min_frequency: float) -> int:
     return max(2, int(np.ceil(need)) + 1, int(np.ceil(1 / min_frequency)) + 1)
 
 
-def _example_frame(df: Any, params: Params, imputed: dict[str, Any]) -> pd.DataFrame:
+def _example_frame(
+    df: Any, features: FeatureParams, featurize: FeaturizeParams, imputed: dict[str, Any]
+) -> pd.DataFrame:
     """A few rows holding every category value: fitting the encoders on them sets their
     categories, and the rare values of a one-hot feature share a column as on all customers."""
-
-    featurize = params.featurize
     columns: dict[str, list] = {}
-    for f in params.features.numeric:
+    for f in features.numeric:
         columns[f.column] = [float(imputed.get(f.column, 0.0))]
-    for f in params.features.categorical:
+    for f in features.categorical:
         if f.encoding == "onehot":
             found = {r[0]: int(r[1]) for r in df.groupBy(f.column).count().collect()}
             counts = dict(sorted((str(v), n) for v, n in found.items() if v is not None))
@@ -156,7 +147,8 @@ def _set_imputers(encode: Any, imputed: dict[str, Any]) -> None:
 
 
 def _fit_scaler(scale: FeatureScaler, encoded: Any, names: list[str]) -> None:
-    """Fit the scaling from exact Spark aggregates of the encoded columns."""
+    """Fit the scaling from exact Spark aggregates of the encoded columns: the statistics of
+    :func:`bankseg.features.column_stats`, given to the scaler's own :meth:`~bankseg.features.FeatureScaler.fit_stats`."""
     from pyspark.sql import functions as F
 
     cols = [f"f{i}" for i in range(len(names))]
@@ -164,32 +156,31 @@ def _fit_scaler(scale: FeatureScaler, encoded: Any, names: list[str]) -> None:
     aggregates += [F.min(c) for c in cols] + [F.max(c) for c in cols]
     row = np.array(encoded.agg(*aggregates).first(), dtype="float64").reshape(4, len(cols))
     stats = dict(zip(("mean", "var", "min", "max"), row, strict=True))
-    if scale.scaler == "robust":  # exact percentiles (pyspark.ml's RobustScaler approximates them)
+    if scale.uses_quantiles():  # exact percentiles (pyspark.ml's RobustScaler approximates them)
         found = encoded.agg(*[F.percentile(c, F.array(*map(F.lit, (0.25, 0.5, 0.75)))) for c in cols]).first()
         quantiles = np.array([list(v) for v in found], dtype="float64")
         stats["q25"], stats["median"], stats["q75"] = quantiles.T
-    scale.n_features_in_ = len(names)
-    scale.feature_names_in_ = np.asarray(names, dtype=object)
-    scale.factor_, scale.shift_ = scaling(stats, list(scale.layout), scale)
+    scale.fit_stats(stats, names=names)
 
 
-def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipeline, Any, list[str]]:
+def fit_preprocessing(
+    customers: Any, *, features: FeatureParams, featurize: FeaturizeParams
+) -> tuple[Pipeline, SparkFeatures]:
     """The fitted preprocessing Pipeline from Spark statistics, and the scaled features in Spark.
 
-    Returns the Pipeline (the same object the default engine saves), the scaled features as
-    a Spark DataFrame with columns ``f0, f1, ...`` and the feature names.
+    Returns the Pipeline (the same object the default engine saves) and the scaled features
+    of the ``customers`` (a Spark DataFrame) with their names.
     """
-    features = params.features
     customers = customers.select(*features.columns)
     if customers.limit(1).count() == 0:
         raise InputError("featurize: no customers to fit the preprocessing on")
-    imputed = _imputation_values(customers, params)
-    logs = _log_choices(customers, params)
+    imputed = _imputation_values(customers, features)
+    logs = _log_choices(customers, features, featurize.skew_threshold)
     report_logs(features, logs)
-    preprocessing = build_preprocessing(features, params.featurize, logs)
+    preprocessing = build_preprocessing(features, featurize, logs)
     encode, scaler = preprocessing.named_steps["encode"], preprocessing.named_steps["scale"]
-    encode.fit(feature_frame(_example_frame(customers, params, imputed), features))
-    warn_grouped_values(preprocessing, params.featurize)
+    encode.fit(feature_frame(_example_frame(customers, features, featurize, imputed), features))
+    warn_grouped_values(preprocessing, featurize)
     _set_imputers(encode, imputed)
     scaler.set_params(layout=encoded_layout(encode, features))
     names = [str(n) for n in encode.get_feature_names_out()]
@@ -208,19 +199,7 @@ def fit_preprocessing(spark: Any, customers: Any, params: Params) -> tuple[Pipel
             out = np.asarray(scaler.transform(frame), dtype="float64")
             return pd.DataFrame(out, columns=schema.fieldNames())
 
-        scaled = map_frames(encoded, scaled_batch, schema)
-        return preprocessing, scaled, names
+        return preprocessing, SparkFeatures(map_frames(encoded, scaled_batch, schema), names)
     except Exception:
         encoded.unpersist()
         raise
-
-
-def run_featurize(spark: Any, args: Any, params: Params) -> None:
-    customers = read_parquet(spark, args.customers)
-    preprocessing, scaled, names = fit_preprocessing(spark, customers, params)
-    write_single_parquet(scaled, args.features, names)
-    save_model(preprocessing, args.preprocessing)
-
-
-def run(args: Any, params: Params) -> None:
-    run_stage(run_featurize, args, params)

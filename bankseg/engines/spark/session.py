@@ -1,8 +1,8 @@
-"""The Apache Spark engine (``engine: spark``): featurize, elbow, train and assign on pyspark.
+"""The Spark session, reading and writing, and K-means for the Apache Spark engine (``engine: spark``).
 
 Spark does the work that grows with the number of customers: the encoding and scaling
-statistics, the scaled features, the K sweep's inertia on every customer, the K-means fit
-and the scoring of every customer. What it learns is exported as the same scikit-learn
+statistics, the scaled features, the seeded sample of the K sweep, the K-means fit and the
+scoring of every customer. What it learns is exported as the same scikit-learn
 objects the default engine saves, so ``models/preprocessing.skops`` and
 ``models/model.skops`` are ordinary scikit-learn Pipelines: the ``assign`` command, the
 reports and ``analyze`` need no Spark.
@@ -35,7 +35,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from bankseg.errors import InputError
 from bankseg.io.blocks import csv_block_writer, parquet_block_writer
-from bankseg.params import Params, SparkParams
+from bankseg.params import SparkParams
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,20 @@ def _package_zip(folder: Path) -> Path:
 
 @contextlib.contextmanager
 def spark_session(params: SparkParams) -> Iterator[Any]:
-    """A Spark session for ``params`` (local and loopback-only for local masters), stopped after."""
+    """A Spark session for ``params`` (local and loopback-only for local masters), stopped after.
+
+    When a session is already active in this process (a notebook's, or the one tests share),
+    it is used as it is and left running: its owner stops it.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise InputError(INSTALL_HINT) from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        log.info("using the active Spark session at %s", active.sparkContext.master)
+        yield active
+        return
     master = master_url(params)
     local = master.startswith("local")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -130,11 +139,19 @@ def read_parquet(spark: Any, path: str | Path) -> Any:
     return spark.read.parquet(path.resolve().as_uri())
 
 
-def read_features(spark: Any, path: str | Path) -> tuple[Any, list[str]]:
-    """The scaled features with columns ``f0, f1, ...`` (any name is safe in Spark) and their names."""
+class SparkFeatures(NamedTuple):
+    """Scaled features in Spark, with columns ``f0, f1, ...`` (any name is safe in Spark), and
+    the feature names those columns stand for."""
+
+    frame: Any
+    names: list[str]
+
+
+def read_features(spark: Any, path: str | Path) -> SparkFeatures:
+    """The scaled features written by featurize."""
     df = read_parquet(spark, path)
     names = list(df.columns)
-    return df.toDF(*[f"f{i}" for i in range(len(names))]), names
+    return SparkFeatures(df.toDF(*[f"f{i}" for i in range(len(names))]), names)
 
 
 def _spark_parts(df: Any, folder: Path, fmt: str = "parquet") -> list[Path]:
@@ -270,10 +287,3 @@ def spark_kmeans(vectors: Any, k: int, *, seed: int, max_iter: int, tol: float, 
         if best is None or model.summary.trainingCost < best.summary.trainingCost:
             best = model
     return best
-
-
-def run_stage(function: Any, args: Any, params: Params) -> None:
-    """Run a stage's Spark ``function(spark, args, params)`` in a session for ``params.spark``."""
-    with spark_session(params.spark) as spark:
-        log.info("%s on Spark at %s", function.__module__, master_url(params.spark))
-        function(spark, args, params)

@@ -1,4 +1,4 @@
-"""Stage train on Spark: K-means on every customer, exported as a scikit-learn model."""
+"""Train on Spark: K-means on every customer, exported as a scikit-learn model."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from bankseg.engines.spark.session import (
     assemble,
@@ -17,55 +18,43 @@ from bankseg.engines.spark.session import (
     map_frames,
     read_features,
     read_parquet,
-    run_stage,
     spark_kmeans,
 )
 from bankseg.engines.training import (
+    TrainedSegments,
     follow_reference,
-    naming_metrics,
-    read_reference,
-    resolve_n_clusters,
     segment_findings,
+    segment_metrics,
     segment_names,
     segments_record,
-    warn,
-    warn_unstable,
 )
 from bankseg.errors import InputError
-from bankseg.io.atomic import write_json
-from bankseg.io.models import load_model, save_model
-from bankseg.params import Params
-from bankseg.segmentation.choosing_k import quality_scores, seeded_sample
-from bankseg.segmentation.kmeans import build_model, canonical_order, encoded_centres, new_kmeans
+from bankseg.params import Params, TrainParams
+from bankseg.segmentation.choosing_k import seeded_sample
+from bankseg.segmentation.kmeans import canonical_order, encoded_centres, new_kmeans
 from bankseg.segmentation.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
 
-# --- train -------------------------------------------------------------------------------
 
+def exported_kmeans(centres: np.ndarray, names: list[str], train: TrainParams) -> KMeans:
+    """A scikit-learn KMeans holding ``centres`` (rounded as :func:`bankseg.segmentation.kmeans.relabel`
+    rounds them), with the ``train`` settings; its labels and inertia are set later.
 
-def sklearn_kmeans(centres: np.ndarray, names: list[str], params: Params) -> KMeans:
-    """A fitted scikit-learn KMeans holding ``centres`` (labels and inertia are set later).
-
-    It has no ``n_iter_``: Spark's iteration count depends on the partitions (the same centres
-    took 4 or 5 iterations from 2 or 1 partitions), and the model file should not.
+    scikit-learn fits it itself, started at the centres on the centres (one iteration that
+    moves nothing), so every fitted attribute is its own. On one OpenMP thread, so that the
+    model records one thread as the default engine's does, whatever the driver machine. Its
+    ``n_iter_`` is that of this fit, not Spark's: Spark's count depends on the partitions
+    (the same centres took 4 or 5 iterations from 2 or 1 partitions), and the model file
+    should not.
     """
-    train = params.train
-    kmeans = new_kmeans(len(centres), train)
-    kmeans.cluster_centers_ = np.round(np.asarray(centres, dtype="float64"), 9)
-    kmeans.n_features_in_ = len(names)
-    kmeans.feature_names_in_ = np.asarray(names, dtype=object)
-    kmeans._n_threads = 1  # as bankseg.segmentation.kmeans.relabel: the same model file everywhere
-    kmeans._n_init = train.n_init
-    kmeans._algorithm = train.algorithm
-    kmeans.labels_ = np.zeros(0, dtype=np.int32)
-    kmeans.inertia_ = 0.0
-    return kmeans
-
-
-def reorder(kmeans: KMeans, order: np.ndarray) -> KMeans:
-    """New segment ``i`` is old cluster ``order[i]`` (centres rounded as in bankseg.segmentation.kmeans.relabel)."""
-    kmeans.cluster_centers_ = np.round(kmeans.cluster_centers_[order], 9)
+    rounded = np.round(np.asarray(centres, dtype="float64"), 9)
+    kmeans = new_kmeans(len(rounded), train)
+    settings = kmeans.get_params()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        kmeans.set_params(init=rounded, n_init=1).fit(pd.DataFrame(rounded, columns=names))
+    kmeans.set_params(**settings)  # what the model says it was trained with: the train settings
+    kmeans.cluster_centers_ = rounded  # the fit centres the data, which moves the last bits
     return kmeans
 
 
@@ -106,35 +95,22 @@ def feature_spread(features: Any, preprocessing: Pipeline, names: list[str]) -> 
     return spread.where(spread > 0, 1.0)
 
 
-def run_train(spark: Any, args: Any, params: Params) -> None:
-    n_clusters = resolve_n_clusters(params.train.n_clusters, args.elbow)
-    reference = read_reference(args.reference)
-    # Stages run in the project folder, where dvc.lock records the preprocessing.
-    preprocessing = load_model(args.preprocessing, root=Path.cwd(), stage="train")
-    trained = train(spark, args.features, args.customers, preprocessing, reference, params, n_clusters)
-    warn_unstable(trained["stability"], trained["names"])
-    warn(trained["warnings"])
-    save_model(build_model(preprocessing, trained["kmeans"]), args.model)
-    write_json(trained["record"], args.segments)
-    write_json(trained["stability"], args.stability)
-    write_json(trained["metrics"], args.metrics)
-
-
 def train(
     spark: Any,
-    features_path: str | Path,
-    customers_path: str | Path,
+    *,
+    features: str | Path,
+    customers: str | Path,
     preprocessing: Pipeline,
     reference: dict,
     params: Params,
     n_clusters: int,
-) -> dict:
+    sample_size: int,
+) -> TrainedSegments:
     """K-means on Spark, exported as scikit-learn; ids, names, stability and metrics as
-    :func:`bankseg.engines.training.train_segments` and :func:`bankseg.segmentation.kmeans.training_metrics` do."""
-    from pyspark.sql import functions as F
-
-    features, names = read_features(spark, features_path)
-    vectors = assemble(features).persist()
+    :func:`bankseg.engines.training.train_segments` gives them, the names and the quality
+    criteria on a seeded sample of ``sample_size`` customers (``spark.sample_size``)."""
+    frame, names = read_features(spark, features)
+    vectors = assemble(frame).persist()
     try:
         n_rows = vectors.count()
         if n_rows < n_clusters:
@@ -148,76 +124,37 @@ def train(
     finally:
         vectors.unpersist()
     centres = np.array(model.clusterCenters())
-    kmeans = sklearn_kmeans(centres, names, params)
-    kmeans = reorder(kmeans, canonical_order(centres, np.repeat(np.arange(n_clusters), sizes)))
-
-    order, kept = follow_reference(kmeans, preprocessing, reference, params)
-    kmeans = reorder(kmeans, order)
-    labels, inertia = score_rows(features, kmeans, names)
+    centres = centres[canonical_order(centres, np.repeat(np.arange(n_clusters), sizes))]
+    order, kept = follow_reference(exported_kmeans(centres, names, tr), preprocessing, reference, params)
+    kmeans = exported_kmeans(centres[order], names, tr)
+    labels, inertia = score_rows(frame, kmeans, names)
     kmeans.labels_ = labels
-    # As scikit-learn: the tolerance in the units of the data, and the number of outputs.
-    # Spark's sums vary in their last bits with the partitions: 12 digits keep the model
-    # file the same however many cores read the features.
-    variances = features.agg(*[F.var_pop(c) for c in features.columns]).first()
-    kmeans._tol = float(f"{np.mean(np.array(variances, dtype='float64')) * params.train.tol:.12g}")
-    kmeans._n_features_out = n_clusters
     kmeans.inertia_ = float(np.round(inertia, 6))
     log.info("%d of %d segments keep their reference id and name", len(kept), n_clusters)
 
     # Names and the sampled criteria: seeded samples collected to the driver.
-    sp, st = params.spark, params.stability
-    named_rows = seeded_sample(n_rows, sp.sample_size, params.elbow.random_state)
+    st = params.stability
+    named_rows = seeded_sample(n_rows, sample_size, params.elbow.random_state)
     stable_rows = seeded_sample(n_rows, st.sample_size, st.random_state)
     wanted = np.union1d(named_rows, stable_rows)
-    X_all = collect_rows(features, wanted, n_rows).set_axis(names, axis=1)
+    X_all = collect_rows(frame, wanted, n_rows).set_axis(names, axis=1)
     X_all.index = wanted
-    customers = read_parquet(spark, customers_path)
-    customers_s = collect_rows(customers, named_rows, n_rows)
+    customers_s = collect_rows(read_parquet(spark, customers), named_rows, n_rows)
     naming = segment_names(customers_s, labels[named_rows], kept, reference, params)
     stability = bootstrap_stability(
-        X_all.loc[stable_rows].to_numpy(), labels[stable_rows], n_clusters, train=params.train, params=st
+        X_all.loc[stable_rows].to_numpy(), labels[stable_rows], n_clusters, train=tr, params=st
     )
     record = segments_record(
         naming,
         encoded_centres(preprocessing, kmeans),
         stability,
-        feature_spread(features, preprocessing, names),
+        feature_spread(frame, preprocessing, names),
         params,
     )
-    # What drives the segments, on the seeded sample.
-    findings = segment_findings(X_all.loc[named_rows], labels[named_rows], preprocessing, customers_s, params)
+    # What drives the segments, and the silhouette, Calinski-Harabasz and Davies-Bouldin, on
+    # the seeded sample (all customers when they fit in spark.sample_size, as the default engine).
+    X_named = X_all.loc[named_rows]
+    findings = segment_findings(X_named, labels[named_rows], preprocessing, customers_s, params)
     record["drivers"] = findings.metrics
-    counts = np.bincount(labels, minlength=n_clusters)
-    metrics = {
-        "n_clusters": int(n_clusters),
-        "n_customers": int(n_rows),
-        "inertia": kmeans.inertia_,
-        "segment_sizes": {str(i): int(s) for i, s in enumerate(counts)},
-        "smallest_segment_share": float(counts.min() / n_rows),
-    }
-    # Silhouette, Calinski-Harabasz and Davies-Bouldin on the seeded sample (all customers
-    # when they fit in spark.sample_size, as the default engine).
-    metrics.update(
-        quality_scores(
-            X_all.loc[named_rows].to_numpy(),
-            labels[named_rows],
-            silhouette_sample=params.elbow.silhouette_sample,
-            random_state=params.elbow.random_state,
-        )
-    )
-    metrics["stability_mean_ari"] = stability["mean_ari"]
-    metrics |= naming_metrics(naming)
-    return {
-        "kmeans": kmeans,
-        "names": naming.names,
-        "kept": kept,
-        "stability": stability,
-        "record": record,
-    } | {
-        "metrics": metrics,
-        "warnings": findings.warnings,
-    }
-
-
-def run(args: Any, params: Params) -> None:
-    run_stage(run_train, args, params)
+    metrics = segment_metrics(kmeans, X_named.to_numpy(), labels[named_rows], stability, naming, params)
+    return TrainedSegments(kmeans, naming, kept, stability, record, findings.warnings, metrics)
