@@ -106,4 +106,4 @@ class Engine(ABC):
 
     @abstractmethod
     def write_csv(self, table: Any, path: str | Path) -> None:
-        """Write a table this engine returned as one CSV file (:func:`bankseg.io.write_csv`'s format)."""
+        """Write a table this engine returned as one CSV file (:func:`bankseg.io.atomic.write_csv`'s format)."""

@@ -208,7 +208,7 @@ def write_single_parquet(df: Any, path: str | Path, names: list[str]) -> None:
 
 
 def write_single_csv(df: Any, path: str | Path) -> None:
-    """Write ``df`` as one CSV file like :func:`bankseg.io.write_csv` (formulas neutralised)."""
+    """Write ``df`` as one CSV file like :func:`bankseg.io.atomic.write_csv` (formulas neutralised)."""
     _write_single(df, path, csv_block_writer, lambda: df.limit(0).toPandas())
 
 
