@@ -26,6 +26,13 @@ COMMANDS = [
     ["python", "-m", "bankseg", "pin-segments", "--help"],
     ["python", "-m", "bankseg", "gate", "--help"],
     ["python", "-m", "bankseg.dashboard", "--help"],
+    ["python", "-m", "stages.generate", "--help"],
+    ["python", "-m", "stages.prepare", "--help"],
+    ["python", "-m", "stages.featurize", "--help"],
+    ["python", "-m", "stages.elbow", "--help"],
+    ["python", "-m", "stages.train", "--help"],
+    ["python", "-m", "stages.assign", "--help"],
+    ["python", "-m", "stages.analyze", "--help"],
 ]
 
 

@@ -2,34 +2,13 @@
 
 import argparse
 import logging
-import os
-from pathlib import Path
 
-import pandas as pd
-
-from bankseg.data.cleaning import selective_warnings
 from bankseg.errors import run_entry_point
-from bankseg.io.atomic import read_json, save_figure, write_json, write_text
-from bankseg.params import load_params
-from bankseg.paths import check_args
-from bankseg.reporting.formatting import Formatter, whole_columns
-from bankseg.reporting.plots import distributions_figure, profile_heatmap, projection_figure
-from bankseg.reporting.profiling import (
-    add_confidence,
-    profile_metrics,
-    profile_segments,
-    segment_effects,
-)
-from bankseg.reporting.report import describe_segments, report_markdown
-from bankseg.reporting.report_html import embedded_images, report_html
-from bankseg.segmentation.assignment import read_segment_names
-from bankseg.segmentation.encoding import log_choices
-from bankseg.segmentation.evaluation import driver_warnings, fairness, outcomes
 
 log = logging.getLogger("analyze")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", required=True)
     parser.add_argument("--features", required=True)
@@ -49,7 +28,32 @@ def main() -> None:
     parser.add_argument("--profile-plot", required=True)
     parser.add_argument("--distributions-plot", required=True)
     parser.add_argument("--projection-plot", required=True)
-    args = parser.parse_args()
+    parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    import os
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bankseg.data.cleaning import selective_warnings
+    from bankseg.io.atomic import read_json, save_figure, write_json, write_text
+    from bankseg.params import load_params
+    from bankseg.paths import check_args
+    from bankseg.reporting.formatting import Formatter, whole_columns
+    from bankseg.reporting.plots import distributions_figure, profile_heatmap, projection_figure
+    from bankseg.reporting.profiling import (
+        add_confidence,
+        profile_metrics,
+        profile_segments,
+        segment_effects,
+    )
+    from bankseg.reporting.report import describe_segments, report_markdown
+    from bankseg.reporting.report_html import embedded_images, report_html
+    from bankseg.segmentation.assignment import read_segment_names
+    from bankseg.segmentation.encoding import log_choices
+    from bankseg.segmentation.evaluation import driver_warnings, fairness, outcomes
+
     check_args(
         args,
         inputs=[
@@ -74,8 +78,9 @@ def main() -> None:
             "distributions_plot",
             "projection_plot",
         ],
+        params=args.params,
     )
-    params = load_params()
+    params = load_params(args.params)
 
     customers = pd.read_parquet(args.customers)
     segments = pd.read_csv(args.assigned, usecols=["segment"])["segment"]

@@ -2,21 +2,24 @@
 
 import argparse
 
-from bankseg.data.generate import customer_blocks
 from bankseg.errors import run_entry_point
-from bankseg.io.blocks import write_csv_blocks
-from bankseg.params import load_params
-from bankseg.paths import check_args
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", required=True)
     parser.add_argument("--new", required=True)
     parser.add_argument("--personas", required=True)
-    args = parser.parse_args()
-    check_args(args, inputs=[], outputs=["customers", "new", "personas"])
-    params = load_params().generate
+    parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    from bankseg.data.generate import customer_blocks
+    from bankseg.io.blocks import write_csv_blocks
+    from bankseg.params import load_params
+    from bankseg.paths import check_args
+
+    check_args(args, inputs=[], outputs=["customers", "new", "personas"], params=args.params)
+    params = load_params(args.params).generate
 
     # Written a block of customers at a time, so that memory stays bounded for any size.
     customers, personas = customer_blocks(params.n_customers, seed=params.seed)

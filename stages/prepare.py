@@ -1,22 +1,22 @@
 """Stage prepare: validate raw records, drop personal data, reject invalid rows."""
 
+from __future__ import annotations
+
 import argparse
 import logging
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bankseg.data.cleaning import CleanResult, FileCleaner, needed_columns, require_rows, selective_warnings
-from bankseg.data.reading import Reader, in_blocks
 from bankseg.errors import run_entry_point
-from bankseg.io.atomic import write_json
-from bankseg.io.blocks import csv_block_writer, parquet_block_writer
-from bankseg.params import load_params
-from bankseg.paths import check_args
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bankseg.data.cleaning import CleanResult
 
 log = logging.getLogger("prepare")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", required=True)
     parser.add_argument("--new", required=True)
@@ -24,9 +24,30 @@ def main() -> None:
     parser.add_argument("--out-new", required=True)
     parser.add_argument("--rejected", required=True)
     parser.add_argument("--metrics", required=True)
-    args = parser.parse_args()
-    check_args(args, inputs=["raw", "new"], outputs=["out_customers", "out_new", "rejected", "metrics"])
-    params = load_params()
+    parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    from pathlib import Path
+
+    from bankseg.data.cleaning import (
+        FileCleaner,
+        needed_columns,
+        require_rows,
+        selective_warnings,
+    )
+    from bankseg.data.reading import Reader, in_blocks
+    from bankseg.io.atomic import write_json
+    from bankseg.io.blocks import csv_block_writer, parquet_block_writer
+    from bankseg.params import load_params
+    from bankseg.paths import check_args
+
+    check_args(
+        args,
+        inputs=["raw", "new"],
+        outputs=["out_customers", "out_new", "rejected", "metrics"],
+        params=args.params,
+    )
+    params = load_params(args.params)
 
     columns = needed_columns(params)  # personal data is never even read
     minimum = params.elbow.k_max + 1

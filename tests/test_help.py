@@ -24,6 +24,13 @@ COMMANDS = [
     ["bankseg", "pin-segments"],
     ["bankseg", "gate"],
     ["bankseg.dashboard"],
+    ["stages.generate"],
+    ["stages.prepare"],
+    ["stages.featurize"],
+    ["stages.elbow"],
+    ["stages.train"],
+    ["stages.assign"],
+    ["stages.analyze"],
 ]
 HEAVY = ("pandas", "numpy", "sklearn", "scipy", "pyarrow", "matplotlib", "skops", "dvc", "streamlit")
 
