@@ -101,6 +101,7 @@ def test_read_segment_names_has_integer_keys():
     assert read_segment_names(data) == {1: "Retirees", 0: "Young savers"}
 
 
+@pytest.mark.slow
 def test_assign_stage_removes_segment_files_of_an_earlier_run(tmp_path, tiny_model_dir, params):
     """Run by hand (DVC empties the folder itself), the stage leaves no file of a vanished segment."""
     root = Path(__file__).resolve().parent.parent

@@ -15,6 +15,8 @@ import pytest
 
 from bankseg.__main__ import main
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 
 def _base(tiny_model_dir: Path) -> pd.DataFrame:
     new = pd.read_csv(tiny_model_dir / "new.csv", dtype=str, keep_default_na=False)

@@ -39,6 +39,7 @@ def blob_scores(blobs) -> pd.DataFrame:
     return sweep(X, k_min=2, k_max=8, n_init=2, random_state=0, silhouette_sample=500, n_bootstrap=3)
 
 
+@pytest.mark.slow
 def test_sweep_has_one_row_per_k(blob_scores):
     assert blob_scores["k"].tolist() == list(range(2, 9))
     assert list(blob_scores.columns) == [
@@ -81,6 +82,7 @@ def test_four_blobs_give_four(blob_scores, method):
     assert suggestion["warnings"] == []
 
 
+@pytest.mark.slow
 def test_sweep_from_one_cluster(blobs):
     X, _ = blobs
     scores = sweep(X, k_min=1, k_max=6, n_init=3, random_state=0, silhouette_sample=1000)
@@ -98,6 +100,7 @@ def test_sweep_stops_below_the_number_of_rows():
     assert scores["k"].tolist() == [2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_sweep_is_reproducible(blobs):
     X, _ = blobs
     first = sweep(X[::4], k_min=2, k_max=5, n_init=2, random_state=3, silhouette_sample=50)
@@ -118,6 +121,7 @@ def test_side_by_side_keeps_the_order_and_gives_each_call_one_thread():
     assert side_by_side(_threads_and_job, []) == []
 
 
+@pytest.mark.slow
 def test_sweep_does_not_depend_on_the_number_of_cores(blobs, monkeypatch):
     X, _ = blobs
     scores = {}
@@ -193,6 +197,7 @@ def test_choices_list_every_criterion():
     assert "structure" not in suggestion
 
 
+@pytest.mark.slow
 def test_single_start_curves_are_made_monotone():
     """Many clusters, one k-means++ start per K: the grown fits keep the curve decreasing."""
     rng = np.random.default_rng(5)
@@ -208,6 +213,7 @@ def one_blob_suggestion():
     return scores, suggest_k(scores, "consensus")
 
 
+@pytest.mark.slow
 def test_one_gaussian_blob_shows_no_structure(one_blob_suggestion):
     scores, suggestion = one_blob_suggestion
     assert suggestion["choices"]["gap"] == 1
@@ -396,6 +402,7 @@ def test_a_k_min_above_the_best_k_is_flagged_at_the_lower_edge(blobs):
     assert any("lower elbow.k_min" in w for w in suggestion["warnings"])
 
 
+@pytest.mark.slow
 def test_the_same_inputs_give_the_same_suggestion(two_groups):
     X, _ = two_groups
     first, second = choose_k(X, _params(random_state=7)), choose_k(X, _params(random_state=7))

@@ -25,6 +25,8 @@ from bankseg.data.cleaning import clean_customers
 from bankseg.errors import InputError, run_entry_point
 from bankseg.io.atomic import write_parquet
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNED_COLUMNS = ["customer_id", "segment", "segment_name", "distance"]
 

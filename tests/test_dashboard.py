@@ -40,6 +40,8 @@ from streamlit import config as st_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.element_tree import Dataframe  # noqa: E402
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "bankseg" / "dashboard" / "app.py"  # the ASGI app that serves it
 

@@ -27,6 +27,8 @@ pytest.importorskip("streamlit")
 from dashboard_app import start, summary_table, unescaped  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

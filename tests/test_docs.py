@@ -149,6 +149,7 @@ def strip_trailing(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
+@pytest.mark.slow
 def test_pipeline_graph_is_current() -> None:
     text = PIPELINE_PAGE.read_text(encoding="utf-8")
     assert text.count(DAG_START) == 1 and text.count(DAG_END) == 1, (

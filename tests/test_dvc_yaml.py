@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ def _project_imports(path: Path) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_stage_lists_its_script_and_every_module_it_imports():
     for name, stage in STAGES.items():
         script = f"stages/{name}.py"

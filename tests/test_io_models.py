@@ -55,6 +55,7 @@ save_model(build_model(preprocessing, kmeans), sys.argv[2])
 """
 
 
+@pytest.mark.slow
 def test_saved_model_is_byte_identical_across_processes(tmp_path, tiny_model_dir):
     """skops numbers objects and names array files by id(obj) and dates entries; the saved
     archive is renumbered and dated 1980, so two processes (with different string hashing)

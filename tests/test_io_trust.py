@@ -43,6 +43,8 @@ from bankseg.params import SCALERS, load_params
 from bankseg.segmentation.encoding import fit_preprocessing
 from bankseg.segmentation.kmeans import build_model, fit_kmeans
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "models/model.skops"
 

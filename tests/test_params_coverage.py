@@ -48,6 +48,8 @@ from bankseg.params import (
     TrainParams,
 )
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 RAW_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())

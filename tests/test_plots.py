@@ -130,6 +130,7 @@ def _choice_markers(ax):
     return [line for line in ax.get_lines() if line.get_marker() == "*"]
 
 
+@pytest.mark.slow
 def test_elbow_figure_shows_each_choice_even_where_it_is_the_suggested_k(close_figures):
     """The suggested K once hid a criterion's own choice when the two were the same K."""
     scores = pd.DataFrame(
@@ -310,6 +311,7 @@ def test_profile_heatmap_colours_are_centred_at_zero(params, formatter, close_fi
 # --- distributions ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_distributions_figure(segmented, params, formatter, close_figures):
     customers, _, segments = segmented
     logs = log_choices(customers, params.features, params.featurize.skew_threshold)
@@ -472,6 +474,7 @@ def test_names_wrap_and_cut():
     assert wrapped("Plan $5") == "Plan \\$5"
 
 
+@pytest.mark.slow
 def test_names_and_values_with_dollar_signs_and_any_length_are_drawn(
     params, formatter, close_figures, tmp_path
 ):

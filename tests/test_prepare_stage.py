@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

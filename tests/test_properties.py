@@ -48,6 +48,8 @@ from bankseg.errors import InputError
 from bankseg.params import Params, load_params, parse_params
 from bankseg.personal import header_key
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_TEXT = (ROOT / "params.yaml").read_text(encoding="utf-8")
 RAW_PARAMS = yaml.safe_load(PARAMS_TEXT)

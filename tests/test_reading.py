@@ -365,6 +365,7 @@ def test_blocks_end_to_end_are_the_whole_file(tmp_path, customers, monkeypatch):
         pd.testing.assert_frame_equal(pd.concat(blocks, ignore_index=True), whole, check_index_type=False)
 
 
+@pytest.mark.slow
 def test_the_two_csv_readers_agree_on_the_bad_input_corpus(tiny_model_dir, tmp_path):
     """pyarrow's reader and Python's give the same frame for every file both can read."""
     import corpus

@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Recognisable personal values planted in the customer files.

@@ -131,6 +131,7 @@ def run_stages(inputs: Path, out: Path, params_file: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_nothing_imports_pyspark_unless_the_engine_is_chosen(tmp_path, cleaned):
     """Importing every module and running a default stage leaves pyspark unimported."""
     write_parquet(cleaned.kept, tmp_path / "customers.parquet")

@@ -23,6 +23,8 @@ import yaml
 
 from bankseg.__main__ import main as bankseg_main
 
+pytestmark = pytest.mark.slow  # seconds per test: subprocesses, apps or searches
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "segmentation.yml"
 SUMMARY = '"$GITHUB_STEP_SUMMARY"'
