@@ -42,8 +42,9 @@ from bankseg.data.cleaning import clean_customers, needed_columns  # noqa: E402
 from bankseg.data.generate import generate_customers  # noqa: E402
 from bankseg.data.reading import read_customers  # noqa: E402
 from bankseg.params import K_METHODS, ElbowParams, load_params  # noqa: E402
-from bankseg.segmentation.choosing_k import seeded_sample, suggest_k, sweep  # noqa: E402
+from bankseg.segmentation.choosing_k import suggest_k, sweep  # noqa: E402
 from bankseg.segmentation.encoding import fit_preprocessing, log_choices  # noqa: E402
+from bankseg.segmentation.sampling import seeded_sample  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "real"  # the real files stay outside the project
 K_MIN, K_MAX = 2, 10

@@ -24,13 +24,12 @@ from bankseg.segmentation.choosing_k import (
     find_knee,
     gap_choice,
     quality_scores,
-    seeded_sample,
-    side_by_side,
     stability_choice,
     stable_silhouette_choice,
     suggest_k,
     sweep,
 )
+from bankseg.segmentation.sampling import seeded_sample, side_by_side
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +125,7 @@ def test_sweep_does_not_depend_on_the_number_of_cores(blobs, monkeypatch):
     X, _ = blobs
     scores = {}
     for cores in (1, 3):
-        monkeypatch.setattr("bankseg.segmentation.choosing_k.cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr("bankseg.segmentation.sampling.cpu_count", lambda cores=cores: cores)
         scores[cores] = sweep(X[::2], k_min=2, k_max=6, n_init=2, random_state=1, silhouette_sample=300)
     pd.testing.assert_frame_equal(scores[1], scores[3], check_exact=True)
     assert scores[1].attrs == scores[3].attrs

@@ -41,9 +41,10 @@ from bankseg.io.atomic import write_csv, write_parquet
 from bankseg.io.models import load_model, save_model
 from bankseg.io.trust import ALLOWED_TYPES, schema_types
 from bankseg.params import SparkParams, load_params
-from bankseg.segmentation.choosing_k import choose_k, seeded_sample
+from bankseg.segmentation.choosing_k import choose_k
 from bankseg.segmentation.encoding import feature_frame, fit_preprocessing
 from bankseg.segmentation.kmeans import build_model
+from bankseg.segmentation.sampling import seeded_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CUSTOMERS = 3000

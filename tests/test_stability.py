@@ -68,6 +68,6 @@ def test_stability_does_not_depend_on_the_number_of_cores(params, small_params, 
     train = replace(params.train, n_init=1)
     results = []
     for cores in (1, 3):
-        monkeypatch.setattr("bankseg.segmentation.choosing_k.cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr("bankseg.segmentation.sampling.cpu_count", lambda cores=cores: cores)
         results.append(bootstrap_stability(X, labels, 6, train=train, params=small_params))
     assert results[0] == results[1]

@@ -69,7 +69,7 @@ class Engine(ABC):
     @abstractmethod
     def elbow_sample(self, *, features: str | Path, sample_size: int, random_state: int) -> np.ndarray:
         """The scaled features of the seeded sample of customers the elbow sweep runs on
-        (:func:`bankseg.segmentation.choosing_k.seeded_sample`), in file order."""
+        (:func:`bankseg.segmentation.sampling.seeded_sample`), in file order."""
 
     @abstractmethod
     def train(

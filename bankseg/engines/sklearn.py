@@ -14,8 +14,8 @@ from bankseg.errors import InputError
 from bankseg.io.atomic import write_csv, write_parquet
 from bankseg.params import FeatureParams, FeaturizeParams, Params
 from bankseg.segmentation.assignment import label_customers
-from bankseg.segmentation.choosing_k import seeded_sample
 from bankseg.segmentation.encoding import fit_preprocessing
+from bankseg.segmentation.sampling import seeded_sample
 
 
 class SklearnEngine(Engine):

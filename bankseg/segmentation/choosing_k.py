@@ -34,14 +34,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from itertools import combinations
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, cpu_count, delayed
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
@@ -50,9 +47,10 @@ from sklearn.metrics import (
     pairwise_distances,
     silhouette_score,
 )
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from bankseg.params import ElbowParams
+from bankseg.segmentation.sampling import seeded_sample, side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +69,6 @@ REFIT_N_INIT = 10
 # "no substantial structure").
 WEAK_SILHOUETTE = 0.25
 
-T = TypeVar("T")
-
-
-def seeded_sample(n_rows: int, size: int, random_state: int) -> np.ndarray:
-    """Sorted row positions of a seeded sample of ``size`` rows (all rows when fewer)."""
-    if n_rows <= size:
-        return np.arange(n_rows)
-    return np.sort(np.random.default_rng(random_state).choice(n_rows, size=size, replace=False))
-
 
 def quality_scores(X: np.ndarray, labels: np.ndarray, *, silhouette_sample: int, random_state: int) -> dict:
     """Silhouette on a seeded sample (it is quadratic), the others on every row."""
@@ -93,26 +82,6 @@ def quality_scores(X: np.ndarray, labels: np.ndarray, *, silhouette_sample: int,
         "calinski_harabasz": float(calinski_harabasz_score(X, labels)),
         "davies_bouldin": float(davies_bouldin_score(X, labels)),
     }
-
-
-def side_by_side(function: Callable[..., T], jobs: list[tuple]) -> list[T]:
-    """``[function(*job) for job in jobs]``, each call on one thread, as many at once as cores.
-
-    For many small K-means fits. Within one fit, K-means' OpenMP threads spend more time
-    waiting for each other than computing, badly so on a shared machine; independent fits
-    side by side keep every core busy. Each result depends only on its job, not on the number
-    of cores.
-    """
-    controller = ThreadpoolController()
-
-    def on_one_thread(*job):
-        # OpenMP's limit is per thread; OpenBLAS's is global and set by the caller below.
-        with controller.limit(limits=1, user_api="openmp"):
-            return function(*job)
-
-    with controller.limit(limits=1, user_api="blas"):
-        workers = Parallel(n_jobs=max(1, min(cpu_count(), len(jobs))), backend="threading")
-        return workers(delayed(on_one_thread)(*job) for job in jobs)
 
 
 def _kmeans(X: np.ndarray, k: int, *, n_init: int, random_state: int, init="k-means++") -> KMeans:

@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from bankseg.params import StabilityParams, TrainParams
-from bankseg.segmentation.choosing_k import seeded_sample, side_by_side
 from bankseg.segmentation.kmeans import new_kmeans
+from bankseg.segmentation.sampling import seeded_sample, side_by_side
 
 
 def best_jaccard(labels: np.ndarray, other: np.ndarray, n_segments: int) -> np.ndarray:
@@ -34,7 +34,7 @@ def bootstrap_stability(
     """Per-segment Jaccard stability, mean adjusted Rand index, and the unstable segments.
 
     The refits are many and small: they run side by side, one thread each
-    (:func:`bankseg.segmentation.choosing_k.side_by_side`).
+    (:func:`bankseg.segmentation.sampling.side_by_side`).
     """
     X = np.ascontiguousarray(X, dtype="float64")
     sample = seeded_sample(len(X), params.sample_size, params.random_state)

@@ -11,7 +11,7 @@ from bankseg.engines.base import Assignment, DriftSample
 from bankseg.engines.spark.session import collect_rows, map_frames, read_parquet
 from bankseg.params import Params
 from bankseg.segmentation.assignment import label_customers
-from bankseg.segmentation.choosing_k import seeded_sample
+from bankseg.segmentation.sampling import seeded_sample
 
 
 def labelled(df: Any, model: Pipeline, names: dict[int, str], params: Params) -> Any:

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from bankseg.engines.spark.session import collect_rows, read_features
-from bankseg.segmentation.choosing_k import seeded_sample
+from bankseg.segmentation.sampling import seeded_sample
 
 
 def elbow_sample(spark: Any, features: str | Path, *, sample_size: int, random_state: int) -> np.ndarray:
-    """The scaled features of :func:`bankseg.segmentation.choosing_k.seeded_sample`'s rows, in file order."""
+    """The scaled features of :func:`bankseg.segmentation.sampling.seeded_sample`'s rows, in file order."""
     frame = read_features(spark, features).frame
     n_rows = frame.count()
     return collect_rows(frame, seeded_sample(n_rows, sample_size, random_state), n_rows).to_numpy()

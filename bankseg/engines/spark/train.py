@@ -30,8 +30,8 @@ from bankseg.engines.training import (
 )
 from bankseg.errors import InputError
 from bankseg.params import Params, TrainParams
-from bankseg.segmentation.choosing_k import seeded_sample
 from bankseg.segmentation.kmeans import canonical_order, encoded_centres, new_kmeans
+from bankseg.segmentation.sampling import seeded_sample
 from bankseg.segmentation.stability import bootstrap_stability
 
 log = logging.getLogger(__name__)
