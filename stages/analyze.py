@@ -36,23 +36,12 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from bankseg.data.cleaning import selective_warnings
     from bankseg.io.atomic import read_json, save_figure, write_json, write_text
     from bankseg.params import load_params
     from bankseg.paths import check_args
-    from bankseg.reporting.formatting import Formatter, whole_columns
-    from bankseg.reporting.plots import distributions_figure, profile_heatmap, projection_figure
-    from bankseg.reporting.profiling import (
-        add_confidence,
-        profile_metrics,
-        profile_segments,
-        segment_effects,
-    )
-    from bankseg.reporting.report import describe_segments, report_markdown
+    from bankseg.reporting.analysis import analyze_segments
+    from bankseg.reporting.report import report_markdown
     from bankseg.reporting.report_html import embedded_images, report_html
-    from bankseg.segmentation.assignment import read_segment_names
-    from bankseg.segmentation.encoding import log_choices
-    from bankseg.segmentation.evaluation import driver_warnings, fairness, outcomes
 
     check_args(
         args,
@@ -83,71 +72,38 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params)
 
     customers = pd.read_parquet(args.customers)
-    segments = pd.read_csv(args.assigned, usecols=["segment"])["segment"]
-    record = read_json(args.segments)
-    names = read_segment_names(record)
-    profile_columns = list(params.prepare.profile_columns)
-    effects = segment_effects(
-        customers, segments, params.features, profile_columns, strong_effect=params.segments.strong_effect
+    analysis = analyze_segments(
+        customers=customers,
+        segments=pd.read_csv(args.assigned, usecols=["segment"])["segment"],
+        features=pd.read_parquet(args.features),
+        record=read_json(args.segments),
+        elbow=read_json(args.elbow),
+        stability=read_json(args.stability),
+        quality=read_json(args.quality)["customers"],
+        params=params,
     )
-    profile = profile_segments(customers, segments, params.features, profile_columns, names, effects)
-    whole = whole_columns(customers, [f.column for f in params.features.numeric])
-    formatter = Formatter(params.features, params.report, whole)
-    profile["whole_numbers"] = whole
-    profile = describe_segments(profile, params.features, formatter, strong=params.segments.strong_effect)
-    elbow = read_json(args.elbow)
-    profile = add_confidence(profile, elbow, read_json(args.stability))
-    quality = read_json(args.quality)["customers"]
-    fair = fairness(customers, segments, params)
-    outcome = outcomes(customers, segments, params, names)
-    drivers = record.get("drivers", {})
-    warnings = (
-        [w for w in fair.warnings if "used as a feature" in w]  # the report's very first lines
-        + list(elbow.get("warnings", []))
-        + driver_warnings(drivers, params)
-        + [w for w in fair.warnings if "used as a feature" not in w]
-        + outcome.warnings
-        + selective_warnings(quality.get("rejected_vs_kept"))
-    )
-    for warning in warnings:
+    for warning in analysis.warnings:
         log.warning("%s", warning)
-    profile["drivers"] = drivers
-    profile["evaluation"] = {
-        "warnings": warnings,
-        "fairness": fair.metrics,
-        "outcomes": outcome.metrics,
-        "quality": quality,
-    }
 
-    save_figure(
-        profile_heatmap(effects, names, params.features, formatter, drivers.get("feature_shares")),
-        args.profile_plot,
-    )
-    logs = log_choices(customers, params.features, params.featurize.skew_threshold)
-    save_figure(
-        distributions_figure(customers, segments, params.features, names, formatter, logs),
-        args.distributions_plot,
-    )
-    save_figure(
-        projection_figure(pd.read_parquet(args.features), segments, names, params.features),
-        args.projection_plot,
-    )
     figures = {
         "profile": args.profile_plot,
         "distributions": args.distributions_plot,
         "elbow": args.elbow_plot,
         "projection": args.projection_plot,
     }
+    for role, figure in analysis.figures.items():
+        save_figure(figure, figures[role])
     report_folder = Path(args.report).resolve().parent
     plots = {role: os.path.relpath(Path(path).resolve(), report_folder) for role, path in figures.items()}
-    drift = read_json(args.drift)
-    report = report_markdown(profile, params.features, formatter, plots=plots, drift=drift)
+    report = report_markdown(
+        analysis.profile, params.features, analysis.formatter, plots=plots, drift=read_json(args.drift)
+    )
     write_text(report, args.report)
     write_text(report_html(report, embedded_images(report, report_folder)), args.html)
-    write_json(profile, args.profiles)
-    write_json(profile_metrics(profile), args.metrics)
-    write_json(fair.metrics, args.fairness)
-    write_json(outcome.metrics, args.outcomes)
+    write_json(analysis.profile, args.profiles)
+    write_json(analysis.metrics, args.metrics)
+    write_json(analysis.fairness, args.fairness)
+    write_json(analysis.outcomes, args.outcomes)
 
 
 if __name__ == "__main__":
