@@ -37,7 +37,7 @@ from dashboard_data import ASSIGNED_COLUMNS, build_project, upload_customers
 from bankseg.dashboard import core, server
 from bankseg.dashboard.headers import SECURITY_HEADERS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -27,10 +27,15 @@ BUNDLED = ("vega", "vega-lite", "vega-embed")
 # Every way out of the browser is shut: no proxy answers on port 9, and no host name resolves.
 OFFLINE_FLAGS = ["--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND"]
 
-needs_chromium = pytest.mark.skipif(
+_no_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="/usr/bin/chromium is missing (.ci/run installs Debian's chromium; apt-get install chromium)",
 )
+
+
+def needs_chromium(test):
+    """Marked ``browser``, and skipped, saying why, where chromium is missing."""
+    return pytest.mark.browser(_no_chromium(test))
 
 
 def declared_plots(repo: Path = ROOT) -> tuple[list[str], list[str]]:
