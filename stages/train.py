@@ -23,7 +23,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from bankseg.engines import engine_for
     from bankseg.engines.training import check_reference, resolve_n_clusters, warn, warn_unstable
-    from bankseg.errors import InputError
     from bankseg.io.atomic import read_json, write_json
     from bankseg.io.models import load_model, save_model
     from bankseg.params import load_params
@@ -39,11 +38,6 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params)
 
     n_clusters = resolve_n_clusters(params.train.n_clusters, read_json(args.elbow))
-    if not Path(args.reference).exists():
-        raise InputError(
-            f"{args.reference}: reference segments file not found (segments.reference in params.yaml); "
-            'write {"segments": {}} to it to start without reference segments'
-        )
     reference = check_reference(read_json(args.reference), args.reference)
     # DVC runs the stage in the project folder, where dvc.lock records the preprocessing.
     preprocessing = load_model(args.preprocessing, root=Path.cwd(), stage="train")

@@ -15,7 +15,6 @@ from bankseg.engines.spark.elbow import elbow_sample as elbow_sample_on_spark
 from bankseg.engines.spark.featurize import fit_preprocessing as fit_preprocessing_on_spark
 from bankseg.engines.spark.session import (
     SparkFeatures,
-    master_url,
     read_parquet,
     spark_session,
     write_single_csv,
@@ -41,7 +40,7 @@ class SparkEngine(Engine):
 
     def __enter__(self) -> SparkEngine:
         self.spark = self._session.enter_context(spark_session(self.settings))
-        log.info("on Spark at %s", self.spark.sparkContext.master or master_url(self.settings))
+        log.info("on Spark at %s", self.spark.sparkContext.master)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
