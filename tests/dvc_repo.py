@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import json
+import logging
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+from filelock import FileLock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,3 +134,69 @@ def output_hashes(repo: Path) -> dict[str, str]:
     """Path -> md5 of every stage output recorded in the repository's dvc.lock."""
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+def stage_command(cmd: str, raw_params: dict) -> list[str]:
+    """A stage's command as dvc.yaml gives it, ``${section.key}`` filled in from the params."""
+    while "${" in cmd:
+        start = cmd.index("${")
+        end = cmd.index("}", start)
+        value = raw_params
+        for part in cmd[start + 2 : end].split("."):
+            value = value[part]
+        cmd = cmd[:start] + str(value) + cmd[end + 1 :]
+    return shlex.split(cmd)
+
+
+def run_stage(repo: Path, name: str) -> subprocess.CompletedProcess:
+    """Run stage ``name`` of ``repo``'s dvc.yaml as ``dvc repro`` would, but in this process.
+
+    The command (``python -m stages.<name> ...``, with the repository's params filled in) runs
+    through the stages' own entry point, in ``repo``: a user mistake ends it with exit status 2
+    and one ``error:`` line on stderr, where its log lines go too. No DVC and no new Python
+    process: a fraction of a second instead of seconds, for tests of what the stage itself does.
+    """
+    from bankseg.errors import run_entry_point
+
+    stage = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"][name]
+    python, flag, module, *args = stage_command(
+        stage["cmd"], yaml.safe_load((repo / "params.yaml").read_text())
+    )
+    assert (python, flag) == ("python", "-m"), stage["cmd"]
+    main = importlib.import_module(module).main
+    stdout, stderr = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(stderr)  # what run_entry_point's logging.basicConfig sets up
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    returncode = 0
+    try:
+        with contextlib.chdir(repo), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            run_entry_point(lambda: main(args))
+    except SystemExit as exit_:
+        returncode = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return subprocess.CompletedProcess(
+        [python, flag, module, *args], returncode, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder made once per test session by ``build(folder)``, whichever xdist worker asks
+    first; the others wait for it. Read it, or copy it to change it: it is shared."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, above each worker's own
+    folder = base / "shared" / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            folder.mkdir()
+            build(folder)
+            (folder / ".complete").touch()
+    return folder

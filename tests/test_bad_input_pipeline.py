@@ -1,9 +1,13 @@
-"""The corpus of malformed customer files (tests/corpus.py) through the real ``dvc repro``.
+"""The corpus of malformed customer files (tests/corpus.py) through the pipeline.
 
 ``data.raw`` (or ``data.new``) points at each malformed file in turn. A case either runs
 with the documented handling, its counts in ``metrics/data_quality.json`` and
-``data/prepared/rejected.csv``, or ``dvc repro`` fails with exactly one ``error:`` line from
-the stage that names the file, and no traceback.
+``data/prepared/rejected.csv``, or the prepare stage fails with exactly one ``error:`` line
+that names the file, and no traceback.
+
+Cases that stop at prepare run the stage's own command in this process (``run_stage``);
+the first of each way in (``data.raw``, ``data.new``), refused or handled, and every case
+that needs the later stages run through the real ``dvc repro``.
 
 Two copies of one small pipeline run (600 + 100 generated customers) are used: failing
 cases run in ``good``, to show what a failed run does to the outputs of the good run before
@@ -22,7 +26,7 @@ from pathlib import Path
 import corpus
 import pandas as pd
 import pytest
-from dvc_repo import clone_run, dvc, new_repo, output_hashes, read_json, run, set_params
+from dvc_repo import clone_run, dvc, new_repo, output_hashes, read_json, run, run_stage, set_params
 
 pytestmark = pytest.mark.slow
 
@@ -88,11 +92,16 @@ def bases(good) -> dict[str, pd.DataFrame]:
 
 
 def _params(cases: list[corpus.Case], kind: type) -> list:
-    chosen = []
+    """The cases of ``kind``, each with how it runs: through ``dvc repro`` when it needs the
+    later stages or is the first of its way in, otherwise the prepare stage alone."""
+    chosen, seen = [], set()
     for case in cases:
         if not isinstance(case.prepare, kind):
             continue
-        chosen.append(pytest.param(case, id=f"{case.slug}-{case.via}"))
+        through_dvc = case.until != "prepare" or case.via not in seen
+        seen.add(case.via)
+        how = "dvc" if through_dvc else "stage"
+        chosen.append(pytest.param(case, through_dvc, id=f"{case.slug}-{case.via}-{how}"))
     return chosen
 
 
@@ -119,13 +128,15 @@ def error_lines(result) -> list[str]:
 # --- refused -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _params(corpus.CASES, corpus.Error))
-def test_refused_in_one_line_and_nothing_else_changes(case, good, bases):
+@pytest.mark.parametrize(("case", "through_dvc"), _params(corpus.CASES, corpus.Error))
+def test_refused_in_one_line_and_nothing_else_changes(case, through_dvc, good, bases):
     repo = good.repo
     before, lock_before = output_files(repo), (repo / "dvc.lock").read_text()
     path, _ = build(case, repo, bases)
 
-    result = run(["dvc", "repro", "prepare"], repo, check=False)
+    result = (
+        run(["dvc", "repro", "prepare"], repo, check=False) if through_dvc else run_stage(repo, "prepare")
+    )
 
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
@@ -133,10 +144,13 @@ def test_refused_in_one_line_and_nothing_else_changes(case, good, bases):
     assert line.startswith(f"error: {path}: "), line
     for text in case.prepare.texts:
         assert re.search(text, line), f"{text!r} not in {line!r}"
-    # DVC removed the stage's outputs before running it; nothing else was touched.
     after = output_files(repo)
-    assert not [p for p in PREPARE_OUTPUTS if p in after]
-    assert after == {p: h for p, h in before.items() if p not in PREPARE_OUTPUTS}
+    if through_dvc:
+        # DVC removed the stage's outputs before running it; nothing else was touched.
+        assert not [p for p in PREPARE_OUTPUTS if p in after]
+        assert after == {p: h for p, h in before.items() if p not in PREPARE_OUTPUTS}
+    else:
+        assert after == before  # the stage itself writes nothing when it refuses
     assert (repo / "dvc.lock").read_text() == lock_before
 
 
@@ -247,12 +261,12 @@ EXTRA_CHECKS = {
 }
 
 
-@pytest.mark.parametrize("case", _params(corpus.CASES, corpus.Ok))
-def test_handled_and_counted(case, work, bases):
+@pytest.mark.parametrize(("case", "through_dvc"), _params(corpus.CASES, corpus.Ok))
+def test_handled_and_counted(case, through_dvc, work, bases):
     path, base = build(case, work, bases)
     stages = [] if case.until == "analyze" else [case.until]
 
-    result = run(["dvc", "repro", *stages], work, check=False)
+    result = run(["dvc", "repro", *stages], work, check=False) if through_dvc else run_stage(work, "prepare")
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stdout + result.stderr

@@ -1,6 +1,6 @@
 """End-to-end: experiments with ``dvc exp``, and a pull request gated by ``dvc metrics diff``.
 
-In a temporary git repository holding a copy of the project: run the pipeline, commit,
+In a copy of the reference run (tests/reference_run.py), a git repository: commit,
 change a param on a branch, rerun, and check what ``dvc metrics diff`` and the gate report;
 then queue two experiments, run them with ``dvc queue start`` and find both in
 ``dvc exp show --json``.
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import commit_all, dvc, git, new_repo, read_json, run
+from dvc_repo import commit_all, dvc, git, read_json, run
+from reference_run import reference_run
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"generate": {"n_customers": 1500, "n_new_customers": 300}, "elbow": {"n_bootstrap": 3}}
 # The columns that matter in `dvc exp show`, as the README gives them.
 KEEP = (
     "Experiment|Created|State|n_clusters|silhouette|calinski_harabasz|davies_bouldin|"
@@ -29,8 +29,7 @@ KEEP = (
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    copy = new_repo(tmp_path_factory.mktemp("experiments"), SMALL)
-    dvc("repro", cwd=copy)
+    copy = reference_run(tmp_path_factory, "experiments").repo  # after `dvc repro`
     commit_all(copy, "pipeline run")
     git("branch", "-M", "main", cwd=copy)
     assert git("status", "--porcelain", cwd=copy).stdout == ""

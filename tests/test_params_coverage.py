@@ -17,13 +17,13 @@ import contextlib
 import copy
 import dataclasses
 import importlib
-import shlex
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc_repo import stage_command
 from lock_file import record_outputs
 
 import bankseg.params
@@ -183,19 +183,6 @@ def undeclared(reads: set[str], declared: list[str]) -> set[str]:
     return {key for key in reads if not any(key == d or key.startswith(f"{d}.") for d in declared)}
 
 
-def _command(stage: dict, raw_params: dict) -> list[str]:
-    """The stage's command as dvc.yaml gives it, ``${section.key}`` filled in from the params."""
-    cmd = stage["cmd"]
-    while "${" in cmd:
-        start = cmd.index("${")
-        end = cmd.index("}", start)
-        value = raw_params
-        for part in cmd[start + 2 : end].split("."):
-            value = value[part]
-        cmd = cmd[:start] + str(value) + cmd[end + 1 :]
-    return shlex.split(cmd)
-
-
 def run_pipeline(project: Path, raw_params: dict, monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
     """Run every stage of dvc.yaml in ``project`` with ``raw_params``; the keys each one read."""
     project.mkdir()
@@ -205,7 +192,7 @@ def run_pipeline(project: Path, raw_params: dict, monkeypatch: pytest.MonkeyPatc
     reads = {}
     monkeypatch.chdir(project)
     for name, stage in STAGES.items():
-        python, flag, module, *args = _command(stage, raw_params)
+        python, flag, module, *args = stage_command(stage["cmd"], raw_params)
         assert (python, flag, module) == ("python", "-m", f"stages.{name}"), stage["cmd"]
         main = importlib.import_module(module).main
         # Scripts read sys.argv, or take argv and read sys.argv without it: both are served.

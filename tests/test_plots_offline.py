@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import ROOT, dvc, new_repo
+from dvc_repo import ROOT, dvc
+from reference_run import reference_run
 
 TEMPLATE = ROOT / "tools" / "offline_plots.html"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -170,16 +171,13 @@ def make_page(repo: Path, out: str, *args: str) -> Path:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """A copy of the repository after ``dvc repro`` on 1,500 + 300 generated customers.
+    """A copy of the reference run (tests/reference_run.py: ``dvc repro`` on 1,500 + 300
+    generated customers, a shorter elbow search).
 
     Its ``plots/elbow.json`` then differs from the committed one, so ``dvc plots diff`` has two
     revisions to draw: HEAD and the workspace.
     """
-    copy = new_repo(
-        tmp_path_factory.mktemp("plots-offline"), {"generate": {"n_customers": 1500, "n_new_customers": 300}}
-    )
-    dvc("repro", cwd=copy)
-    return copy
+    return reference_run(tmp_path_factory, "plots-offline").repo
 
 
 @pytest.fixture(scope="module")
