@@ -44,6 +44,32 @@ settings.register_profile("default", max_examples=100, **_HYPOTHESIS)
 settings.register_profile("deep", max_examples=500, **_HYPOTHESIS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# Test files that take a minute or more, the longest first. pytest-xdist (--dist loadfile)
+# hands out whole files in collection order: starting these first keeps the run from ending
+# with one worker on a long file while the other has nothing left to do.
+LONG_FILES = [
+    "test_spark_engine.py",
+    "test_crash_safety.py",
+    "test_crash_safety_damaged.py",
+    "test_crash_safety_dvc_killed.py",
+    "test_examples.py",
+    "test_bad_input_pipeline.py",
+    "test_experiments.py",
+    "test_properties.py",
+    "test_run_copies.py",
+    "test_pipeline.py",
+    "test_original_parity.py",
+    "test_original_data.py",
+    "test_plots_offline.py",
+    "test_security.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 # Sizes of the four planted blobs: all different, so the canonical ids are unambiguous.
 BLOB_SIZES = [400, 300, 200, 100]
 BLOB_CENTERS = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]]

@@ -86,3 +86,12 @@ def test_every_room_of_the_package_is_on_a_floor():
 def test_every_floor_says_what_it_holds(floor):
     init = PACKAGE / floor / "__init__.py"
     assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+
+
+def test_the_long_test_files_started_first_exist():
+    """conftest.LONG_FILES names files; a renamed one would silently lose its place."""
+    from conftest import LONG_FILES
+
+    tests = Path(__file__).parent
+    assert [name for name in LONG_FILES if not (tests / name).is_file()] == []
+    assert len(set(LONG_FILES)) == len(LONG_FILES)

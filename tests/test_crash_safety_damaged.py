@@ -17,12 +17,11 @@ import pytest
 from crash import (
     restore_reference,
 )
-from dvc_repo import clone_run, dvc, output_hashes, run
+from dvc_repo import clone_run, dvc, output_hashes, run_stage
 from hostile_models import PAYLOADS, assert_runs_code
 from reference_run import (
     Pipeline,
     dvc_status,
-    locked_command,
     md5,
     output_files,
     read_lock,
@@ -116,8 +115,8 @@ def test_assign_stage_refuses_a_replaced_model(pipeline, run_copy, tmp_path, kin
     recorded = pipeline.digests[MODEL]
     before = _assigned_state(repo)
 
-    # The stage's command run by hand: refused, the outputs left as they were.
-    result = run(locked_command(repo, "assign"), repo, check=False)
+    # The stage's command run by hand (in this process): refused, the outputs left as they were.
+    result = run_stage(repo, "assign")
     assert result.returncode == 2, result.stderr
     [line] = _error_lines(result)
     assert line == (
@@ -175,7 +174,7 @@ def test_assign_stage_refuses_a_hostile_model_even_when_dvc_lock_records_it(
     }[kind]
     before = _assigned_state(repo)
 
-    result = run(locked_command(repo, "assign"), repo, check=False)
+    result = run_stage(repo, "assign")  # by hand, in this process
     assert result.returncode == 2, result.stderr
     assert _error_lines(result) == [expected]
     assert _assigned_state(repo) == before
