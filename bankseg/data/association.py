@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats.contingency import association
 
 from bankseg.personal import OTHER_VALUES, value_kind
 
@@ -163,6 +162,10 @@ def _check_lengths(a: pd.Series, b: pd.Series) -> None:
 
 def _cramers_v(a_codes: np.ndarray, b_codes: np.ndarray) -> float:
     """Cramér's V of two code arrays (-1: missing)."""
+    # Imported here: scipy.stats takes over a second to import, and the prepare stage, which
+    # uses this module's positive_value only, has no other reason to load it.
+    from scipy.stats.contingency import association
+
     keep = (a_codes >= 0) & (b_codes >= 0)
     a_kept, a_index = np.unique(a_codes[keep], return_inverse=True)
     b_kept, b_index = np.unique(b_codes[keep], return_inverse=True)
