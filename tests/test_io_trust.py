@@ -6,7 +6,7 @@ The entry points (``python -m bankseg assign`` and ``python -m stages.assign``, 
 (tests/hostile_models.py: a pickle and a skops archive whose loading would create a marker
 file), with and without the old ``.sha256`` file beside them: each refuses in one ``error:``
 line and the marker never appears. The end-to-end cases (``dvc repro``, a tampered DVC
-remote) are in test_crash_safety_damaged.py and test_run_copies.py."""
+remote) are in crash_safety/test_crash_safety_damaged.py and test_run_copies.py."""
 
 from __future__ import annotations
 
@@ -374,7 +374,7 @@ def _refused_everywhere(project: Path, expected: str, monkeypatch, capsys) -> No
 def test_a_replaced_model_is_refused_by_every_entry_point(kind, built_project, tmp_path, monkeypatch, capsys):
     """The model replaced alone, with a matching .sha256 beside it, and with every file but
     dvc.lock; the command line also in a process of its own. (The assign stage under
-    `dvc repro` is in test_crash_safety_damaged.py.)"""
+    `dvc repro` is in crash_safety/test_crash_safety_damaged.py.)"""
     marker = tmp_path / "created-by-the-model"
     payload = _hostile(kind, built_project, marker)
     recorded = hashlib.md5((built_project / MODEL).read_bytes()).hexdigest()

@@ -30,20 +30,17 @@ from crash import (
     assert_no_partial_outputs,
     assert_recovers,
     forget_run,
-    restore_reference,
 )
 from dvc_repo import run
 from reference_run import (
     KILL_AT_RENAME,
     KILL_MARKER,
     STAGES,
-    Pipeline,
     dvc_status,
     hook_env,
     locked_command,
     md5,
     output_files,
-    reference_run,
     temporaries_of,
     temporary_files,
 )
@@ -51,17 +48,6 @@ from reference_run import (
 pytestmark = pytest.mark.slow
 
 MODEL = "models/model.skops"
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Pipeline:
-    return reference_run(tmp_path_factory, "crash")
-
-
-@pytest.fixture(autouse=True)
-def _reference_run_restored_after_each_test(request):
-    yield
-    restore_reference(request)
 
 
 # --- killed right before a rename ---------------------------------------------------------

@@ -14,9 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from crash import (
-    restore_reference,
-)
 from dvc_repo import clone_run, dvc, output_hashes, run_stage
 from hostile_models import PAYLOADS, assert_runs_code
 from reference_run import (
@@ -25,7 +22,6 @@ from reference_run import (
     md5,
     output_files,
     read_lock,
-    reference_run,
     temporary_files,
 )
 from sklearn.cluster import KMeans
@@ -35,17 +31,6 @@ from bankseg.io.models import save_model
 pytestmark = pytest.mark.slow
 
 MODEL = "models/model.skops"
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Pipeline:
-    return reference_run(tmp_path_factory, "crash")
-
-
-@pytest.fixture(autouse=True)
-def _reference_run_restored_after_each_test(request):
-    yield
-    restore_reference(request)
 
 
 # --- a tampered model --------------------------------------------------------------------

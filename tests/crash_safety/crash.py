@@ -7,7 +7,6 @@ import subprocess
 import warnings
 from pathlib import Path
 
-import pytest
 import yaml
 from dvc_repo import dvc
 from reference_run import (
@@ -19,21 +18,6 @@ from reference_run import (
     output_files,
     read_lock,
 )
-
-
-def restore_reference(request: pytest.FixtureRequest) -> None:
-    """Leave the module's repository as the reference run left it, even after a test that
-    failed half-way, so that one failure does not fail the tests after it."""
-    if "pipeline" not in request.fixturenames:
-        return
-    pipeline = request.getfixturevalue("pipeline")
-    if matches_reference(pipeline):
-        return
-    # A forced run of every stage rewrites dvc.lock, whatever state the failure left it in.
-    (pipeline.repo / "dvc.lock").unlink(missing_ok=True)
-    (pipeline.repo / ".dvc/tmp/rwlock").unlink(missing_ok=True)
-    dvc("repro", "-f", cwd=pipeline.repo)
-    assert matches_reference(pipeline), "the module's repository could not be restored"
 
 
 def matches_reference(pipeline: Pipeline) -> bool:

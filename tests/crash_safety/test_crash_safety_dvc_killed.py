@@ -22,30 +22,16 @@ from crash import (
     assert_cache_objects_intact,
     assert_no_partial_outputs,
     assert_recovers,
-    restore_reference,
 )
 from reference_run import (
     STAGES,
-    Pipeline,
     is_temporary,
     output_files,
-    reference_run,
 )
 
 pytestmark = pytest.mark.slow
 
 MODEL = "models/model.skops"
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Pipeline:
-    return reference_run(tmp_path_factory, "crash")
-
-
-@pytest.fixture(autouse=True)
-def _reference_run_restored_after_each_test(request):
-    yield
-    restore_reference(request)
 
 
 # --- DVC killed at a moment of the stage's run --------------------------------------------
