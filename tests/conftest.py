@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 from lock_file import record_outputs  # noqa: E402
+from long_files import LONG_FILES  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 
 from bankseg.data.cleaning import clean_customers  # noqa: E402
@@ -43,26 +44,6 @@ _HYPOTHESIS = dict(
 settings.register_profile("default", max_examples=100, **_HYPOTHESIS)
 settings.register_profile("deep", max_examples=500, **_HYPOTHESIS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-# Test files that take a minute or more, the longest first. pytest-xdist (--dist loadfile)
-# hands out whole files in collection order: starting these first keeps the run from ending
-# with one worker on a long file while the other has nothing left to do.
-LONG_FILES = [
-    "test_spark_engine.py",
-    "test_crash_safety.py",
-    "test_crash_safety_damaged.py",
-    "test_crash_safety_dvc_killed.py",
-    "test_examples.py",
-    "test_bad_input_pipeline.py",
-    "test_experiments.py",
-    "test_properties.py",
-    "test_run_copies.py",
-    "test_pipeline.py",
-    "test_original_parity.py",
-    "test_original_data.py",
-    "test_plots_offline.py",
-    "test_security.py",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -89,8 +89,8 @@ def test_every_floor_says_what_it_holds(floor):
 
 
 def test_the_long_test_files_started_first_exist():
-    """conftest.LONG_FILES names files; a renamed one would silently lose its place."""
-    from conftest import LONG_FILES
+    """long_files.LONG_FILES names files; a renamed one would silently lose its place."""
+    from long_files import LONG_FILES
 
     names = {path.name for path in Path(__file__).parent.rglob("test_*.py")}
     assert [name for name in LONG_FILES if name not in names] == []
