@@ -76,3 +76,14 @@ def test_metrics_and_plots_are_committed_not_cached():
                 path = next(iter(item)) if isinstance(item, dict) else item
                 if path.startswith(("metrics/", "plots/", "reports/")):
                     assert isinstance(item, dict) and item[path].get("cache") is False, f"{name}: {path}"
+
+
+def test_the_model_is_declared_in_the_model_registry():
+    """``artifacts:`` names the trained model, the output of the train stage, as a model."""
+    from bankseg import layout
+
+    artifacts = yaml.safe_load((ROOT / "dvc.yaml").read_text())["artifacts"]
+    (entry,) = artifacts.values()
+    assert entry["path"] == layout.MODEL in STAGES["train"]["outs"]
+    assert entry["type"] == "model"
+    assert entry["desc"] and entry["labels"]

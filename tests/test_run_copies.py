@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import dvc_repo
@@ -120,3 +121,29 @@ def test_forced_rerun_on_one_thread_gives_byte_identical_outputs(repo, tmp_path)
     before, after = output_hashes(repo), output_hashes(copy)
     assert sorted(p for p in before if before[p] != after.get(p)) == []
     assert (copy / "dvc.lock").read_text() == (repo / "dvc.lock").read_text()
+
+
+# --- the model in DVC's model registry ---------------------------------------------------
+
+
+def test_the_model_is_found_by_name_in_the_registry(repo, tmp_path):
+    """dvc.yaml's ``artifacts:`` names the model: once a version is registered with gto (as the
+    docs say), dvc.api finds its path and revision by name, and the bytes read there are the
+    model that dvc.lock records."""
+    clone = clone_run(repo, tmp_path / "registry")
+    commit_all(clone, "pipeline run")
+    run(["gto", "register", "customer-segments", "--version", "v1.0.0"], clone)
+    shown = dvc_api(
+        "import dvc.api, json, hashlib;"
+        "found = dvc.api.artifacts_show('customer-segments', repo='.');"
+        "data = dvc.api.read(found['path'], rev=found['rev'], repo='.', mode='rb');"
+        "print(json.dumps({**found, 'md5': hashlib.md5(data).hexdigest()}))",
+        clone,
+    )
+    head = git("rev-parse", "HEAD", cwd=clone).stdout.strip()
+    assert shown == {"rev": head, "path": MODEL, "md5": output_hashes(clone)[MODEL]}
+
+
+def dvc_api(code: str, cwd: Path) -> dict:
+    """Run ``code`` with ``python -c`` in ``cwd`` (a user's script) and parse the JSON it prints."""
+    return json.loads(run([sys.executable, "-c", code], cwd).stdout)
