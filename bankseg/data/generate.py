@@ -274,16 +274,15 @@ def _pick(keys: np.ndarray, eligible: np.ndarray, count: int) -> np.ndarray:
     return chosen
 
 
-def _next_quarter(
-    d: dict[str, np.ndarray], *, seed: int, step: int, first_joiner_id: int
-) -> dict[str, np.ndarray]:
-    """The draws of quarter ``step + 1`` from those of quarter ``step``.
+def _next_quarter(d: dict[str, np.ndarray], *, seed: int, step: int, first_joiner_id: int) -> None:
+    """Turn the draws of quarter ``step`` into those of quarter ``step + 1``, in place.
 
     Every random number of the step comes from its own generator, so the quarters before are
     untouched: some customers leave, the planted :data:`MOVES` change some personas (the
     movers' behaviour is redrawn; identity and age are kept), customers born in the new
     quarter's months are a year older, new customers join with fresh ids, and the export's
-    blemishes are drawn anew.
+    blemishes are drawn anew. The arrays are replaced one at a time, so memory holds about
+    one copy of the numbers, as for quarter 1.
     """
     rng = np.random.default_rng([seed, step, 0])
     quarter = step + 1
@@ -298,15 +297,15 @@ def _next_quarter(
         chosen = _pick(keys, eligible, _share_of(move.share, int(eligible.sum())))
         persona[chosen] = index[move.target]
         moved |= chosen
-    d = {**d, "persona": persona, "age": d["age"] + np.isin(d["birth_month"], quarter_months(quarter))}
+    d["persona"] = persona
     for key, values in _behaviour(rng, persona[moved]).items():
-        d[key] = d[key].copy()
         d[key][moved] = values
+    d["age"] += np.isin(d["birth_month"], quarter_months(quarter))
     joiners = _draw(_share_of(JOIN_SHARE, n), [seed, step, 1], year=quarter_year(quarter))
     joiners["customer_id"] = first_joiner_id + np.arange(len(joiners["persona"]))
-    d = {key: np.concatenate([values[stays], joiners[key]]) for key, values in d.items()}
-    d.update(_blemishes(rng, len(d["customer_id"])))
-    return d
+    blemishes = _blemishes(rng, n - int((~stays).sum()) + len(joiners["persona"]))
+    for key in list(d):
+        d[key] = blemishes[key] if key in blemishes else np.concatenate([d[key][stays], joiners.pop(key)])
 
 
 def _quarter_draws(n: int, *, seed: int, quarter: int, first_id: int, n_new: int) -> dict[str, np.ndarray]:
@@ -315,7 +314,7 @@ def _quarter_draws(n: int, *, seed: int, quarter: int, first_id: int, n_new: int
     d = _draw(n, seed)
     d["customer_id"] = np.arange(first_id, first_id + n)
     for step, first_joiner_id in enumerate(joiner_ids, start=1):
-        d = _next_quarter(d, seed=seed, step=step, first_joiner_id=first_joiner_id)
+        _next_quarter(d, seed=seed, step=step, first_joiner_id=first_joiner_id)
     return d
 
 
