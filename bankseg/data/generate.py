@@ -75,8 +75,8 @@ class Move:
     story: str
 
 
-# Each quarterly step, in this order. A customer moves at most once a step (the persona at the
-# start of the step decides), so over several quarters a young saver may climb the whole ladder.
+# Applied at every quarterly step (drawn in this order). A customer moves at most once a step, as
+# the persona at the start of the step decides; over several quarters one may climb the ladder.
 MOVES = (
     Move("young_saver", "mid_career_sip_investor", 0.10, 27, "young savers start a SIP"),
     Move("mid_career_sip_investor", "affluent_investor", 0.08, 45, "SIP investors grow affluent"),
@@ -303,7 +303,7 @@ def _next_quarter(d: dict[str, np.ndarray], *, seed: int, step: int, first_joine
     d["age"] += np.isin(d["birth_month"], quarter_months(quarter))
     joiners = _draw(_share_of(JOIN_SHARE, n), [seed, step, 1], year=quarter_year(quarter))
     joiners["customer_id"] = first_joiner_id + np.arange(len(joiners["persona"]))
-    blemishes = _blemishes(rng, n - int((~stays).sum()) + len(joiners["persona"]))
+    blemishes = _blemishes(rng, int(stays.sum()) + len(joiners["persona"]))
     for key in list(d):
         d[key] = blemishes[key] if key in blemishes else np.concatenate([d[key][stays], joiners.pop(key)])
 
