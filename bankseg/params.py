@@ -60,6 +60,7 @@ MAX_PARAMS_BYTES = 1024 * 1024
 MAX_DEPTH = 50
 # numpy and scikit-learn take seeds below 2**32.
 MAX_SEED = 2**32 - 1
+MAX_QUARTER = 400  # a century of quarters; each step takes time in proportion to the base
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class GenerateParams:
     n_customers: int
     n_new_customers: int
     seed: int
+    quarter: int = 1  # 1: the base as drawn; q: the same customers q - 1 quarters later
 
 
 @dataclass(frozen=True)
@@ -775,6 +777,7 @@ def parse_generate(raw: Any) -> GenerateParams:
             n_customers=sec.integer("n_customers", minimum=1, maximum=100_000_000),
             n_new_customers=sec.integer("n_new_customers", minimum=1, maximum=100_000_000),
             seed=sec.integer("seed", minimum=0, maximum=MAX_SEED),
+            quarter=sec.integer("quarter", minimum=1, maximum=MAX_QUARTER),
         )
     )
 

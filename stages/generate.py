@@ -1,4 +1,5 @@
-"""Stage generate: write the built-in synthetic customer base and a batch of new customers."""
+"""Stage generate: write the built-in synthetic customer base and a batch of new customers,
+as of quarter ``generate.quarter`` (1: the base as first drawn; see docs/quarters.md)."""
 
 import argparse
 
@@ -13,7 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from bankseg.data.generate import customer_blocks
+    from bankseg.data.generate import customer_blocks, new_customer_blocks
     from bankseg.io.blocks import write_csv_blocks
     from bankseg.params import load_params
     from bankseg.paths import check_args
@@ -22,10 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params).generate
 
     # Written a block of customers at a time, so that memory stays bounded for any size.
-    customers, personas = customer_blocks(params.n_customers, seed=params.seed)
+    customers, personas = customer_blocks(
+        params.n_customers, seed=params.seed, quarter=params.quarter, n_new=params.n_new_customers
+    )
     write_csv_blocks(customers, args.customers)
     write_csv_blocks(personas, args.personas)
-    new, _ = customer_blocks(params.n_new_customers, seed=params.seed + 1, first_id=params.n_customers)
+    new, _ = new_customer_blocks(
+        params.n_new_customers, n_customers=params.n_customers, seed=params.seed, quarter=params.quarter
+    )
     write_csv_blocks(new, args.new)
 
 

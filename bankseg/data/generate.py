@@ -5,12 +5,18 @@ identifiers, quoted multi-line addresses and a demat account number that is miss
 when the customer has no demat account. Unlike that export, the records carry real
 structure: each customer belongs to one persona whose age, income slab, net worth, monthly
 SIP, demat account, risk profile and account type are drawn together.
+
+Quarter 1 is the base as first drawn. A later quarter shows the same customers that many
+quarterly steps later: a little older, some of them with the behaviour of another persona
+(the planted :data:`MOVES`), some gone and some new. Each step draws from its own generator,
+so the earlier quarters never change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,6 +62,31 @@ PERSONAS = (
             0.98, 20_000, 0.99, (0.0, 0.0, 0.10, 0.90), 0.02),
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class Move:
+    """A planted change of behaviour between two quarters: ``share`` of the customers of persona
+    ``source`` who are at least ``min_age`` years old take on persona ``target``."""
+
+    source: str
+    target: str
+    share: float
+    min_age: int
+    story: str
+
+
+# Applied at every quarterly step (drawn in this order). A customer moves at most once a step, as
+# the persona at the start of the step decides; over several quarters one may climb the ladder.
+MOVES = (
+    Move("young_saver", "mid_career_sip_investor", 0.10, 27, "young savers start a SIP"),
+    Move("mid_career_sip_investor", "affluent_investor", 0.08, 45, "SIP investors grow affluent"),
+    Move("affluent_investor", "retiree", 0.20, 58, "affluent investors retire"),
+)
+LEAVE_SHARE = 0.03  # of a quarter's customers are gone in the next
+JOIN_SHARE = 0.04  # of a quarter's customers: how many new ones join in the next
+BASE_YEAR = 2026  # the year of quarter 1, its last quarter; quarter 2 is the first of the next year
+
+
 FIRST_NAMES = (
     "Aarav Aditi Akash Ananya Arjun Bhavna Chetan Deepa Dev Divya Farhan Gauri Harsh Isha "
     "Jai Kavya Kiran Lakshmi Manoj Meera Nikhil Neha Omkar Pooja Rahul Riya Sahil Sanjana "
@@ -95,37 +126,28 @@ def _digits(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray
     return rng.integers(low, high, size=n, dtype=np.int64)
 
 
-def _draw(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Every random number of ``n`` customers, as numbers, in one fixed order of draws.
+def _per_row(attr: str, persona_idx: np.ndarray) -> np.ndarray:
+    return np.array([getattr(p, attr) for p in PERSONAS], dtype=float)[persona_idx]
 
-    Text is made from these afterwards, a block of rows at a time (see :func:`_text_table`),
-    so a large base never exists as Python strings all at once.
-    """
-    rng = np.random.default_rng(seed)
-    weights = np.array([p.weight for p in PERSONAS])
-    persona_idx = rng.choice(len(PERSONAS), size=n, p=weights / weights.sum())
 
-    def per_row(attr: str) -> np.ndarray:
-        return np.array([getattr(p, attr) for p in PERSONAS], dtype=float)[persona_idx]
-
-    age_low = np.array([p.age_range[0] for p in PERSONAS])[persona_idx]
-    age_high = np.array([p.age_range[1] for p in PERSONAS])[persona_idx]
-    age = np.clip(np.rint(rng.normal(per_row("age_mean"), per_row("age_sd"))), age_low, age_high)
+def _behaviour(rng: np.random.Generator, persona_idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The behavioural attributes of customers of the given personas: income slab, net worth,
+    SIP status and amount, demat account, risk and account type."""
+    n = len(persona_idx)
     income = _choice_rows(rng, np.array([p.income for p in PERSONAS])[persona_idx])
-    networth = np.exp(rng.normal(np.log(per_row("networth_median")), per_row("networth_sigma")))
-    has_sip = rng.random(n) < per_row("sip_probability")
-    sip_amount = np.where(has_sip, np.exp(rng.normal(np.log(per_row("sip_median")), 0.5)), 0.0)
-    has_demat = rng.random(n) < per_row("demat_probability")
+    networth = np.exp(
+        rng.normal(np.log(_per_row("networth_median", persona_idx)), _per_row("networth_sigma", persona_idx))
+    )
+    has_sip = rng.random(n) < _per_row("sip_probability", persona_idx)
+    sip_amount = np.where(has_sip, np.exp(rng.normal(np.log(_per_row("sip_median", persona_idx)), 0.5)), 0.0)
+    has_demat = rng.random(n) < _per_row("demat_probability", persona_idx)
     risk_id = 1 + _choice_rows(rng, np.array([p.risk for p in PERSONAS])[persona_idx])
-    current = rng.random(n) < per_row("current_account_probability")
+    current = rng.random(n) < _per_row("current_account_probability", persona_idx)
 
     # A few outliers: very wealthy customers far above their persona.
     outlier = rng.random(n) < 0.002
     networth = np.where(outlier, networth * rng.uniform(20, 60, n), networth)
-
-    d = {
-        "persona": persona_idx,
-        "age": age.astype(int),
+    return {
         "income": income,
         "networth": np.round(networth, 2),
         "has_sip": has_sip,
@@ -134,8 +156,35 @@ def _draw(n: int, seed: int) -> dict[str, np.ndarray]:
         "risk_id": risk_id,
         "current": current,
     }
+
+
+def _blemishes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Blemishes, as real exports have: a few blank values and a few invalid records."""
+    d = {
+        f"blank_{column}": rng.random(n) < 0.003
+        for column in ("age", "networth", "sip_amount", "income_slab")
+    }
+    d["bad"] = rng.random(n)
+    return d
+
+
+def _draw(n: int, seed: int | list[int], *, year: int = BASE_YEAR) -> dict[str, np.ndarray]:
+    """Every random number of ``n`` customers, as numbers, in one fixed order of draws.
+
+    Text is made from these afterwards, a block of rows at a time (see :func:`_text_table`),
+    so a large base never exists as Python strings all at once. ``year`` is the year of the
+    export, from which birth years are counted back.
+    """
+    rng = np.random.default_rng(seed)
+    weights = np.array([p.weight for p in PERSONAS])
+    persona_idx = rng.choice(len(PERSONAS), size=n, p=weights / weights.sum())
+    age_low = np.array([p.age_range[0] for p in PERSONAS])[persona_idx]
+    age_high = np.array([p.age_range[1] for p in PERSONAS])[persona_idx]
+    age_mean, age_sd = _per_row("age_mean", persona_idx), _per_row("age_sd", persona_idx)
+    age = np.clip(np.rint(rng.normal(age_mean, age_sd)), age_low, age_high)
+    d = {"persona": persona_idx, "age": age.astype(int), **_behaviour(rng, persona_idx)}
     d["city"] = rng.integers(0, len(CITIES), n)
-    d["birth_year"] = 2026 - d["age"] - rng.integers(0, 2, n)
+    d["birth_year"] = year - d["age"] - rng.integers(0, 2, n)
     d["house"] = rng.integers(1, 999, n)
     d["street"] = rng.integers(0, len(STREETS), n)
     d["multiline"] = rng.random(n) < 0.5
@@ -153,10 +202,119 @@ def _draw(n: int, seed: int) -> dict[str, np.ndarray]:
     d["crn_b"] = _digits(rng, n, 0, 16**4)
     d["crn_c"] = _digits(rng, n, 0, 16**3)
     d["demat_no"] = _digits(rng, n, 10**9, 10**10)
-    # Blemishes, as real exports have: a few blank values and a few invalid records.
-    for column in ("age", "networth", "sip_amount", "income_slab"):
-        d[f"blank_{column}"] = rng.random(n) < 0.003
-    d["bad"] = rng.random(n)
+    d.update(_blemishes(rng, n))
+    return d
+
+
+def _share_of(share: float, count: int) -> int:
+    return int(share * count + 0.5)
+
+
+class QuarterStep(NamedTuple):
+    """One quarterly step: the customers at its start, how many leave, how many new ones join."""
+
+    customers: int
+    leavers: int
+    joiners: int
+
+
+def quarter_steps(n_customers: int, quarter: int) -> list[QuarterStep]:
+    """The steps from quarter 1's ``n_customers`` customers to ``quarter``: ``quarter - 1`` of them.
+
+    The sizes follow from :data:`LEAVE_SHARE` and :data:`JOIN_SHARE` alone, so they are known
+    without drawing anyone.
+    """
+    if quarter < 1:
+        raise ValueError(f"quarter={quarter} should be >= 1")
+    steps = []
+    customers = n_customers
+    for _ in range(1, quarter):
+        step = QuarterStep(customers, _share_of(LEAVE_SHARE, customers), _share_of(JOIN_SHARE, customers))
+        steps.append(step)
+        customers += step.joiners - step.leavers
+    return steps
+
+
+def quarter_months(quarter: int) -> tuple[int, int, int]:
+    """The months of ``quarter``: quarter 1 is October to December, quarter 2 January to March.
+
+    Customers born in these months are a year older in ``quarter`` than in the quarter before,
+    so after four quarters everyone is a year older.
+    """
+    first = (quarter + 2) % 4 * 3 + 1
+    return first, first + 1, first + 2
+
+
+def quarter_year(quarter: int) -> int:
+    """The calendar year of ``quarter``, from which new customers' birth years are counted."""
+    return BASE_YEAR + (quarter + 2) // 4
+
+
+def _id_layout(n_customers: int, n_new: int, quarter: int, first_id: int) -> tuple[list[int], int]:
+    """The first id of each step's joiners, and of ``quarter``'s batch of new customers.
+
+    Ids are handed out in time order and never reused: quarter 1's customers, its batch of
+    ``n_new`` new customers, the customers who join in quarter 2, quarter 2's batch of new
+    customers, and so on.
+    """
+    cursor = first_id + n_customers
+    joiner_ids = []
+    for step in quarter_steps(n_customers, quarter):
+        cursor += n_new
+        joiner_ids.append(cursor)
+        cursor += step.joiners
+    return joiner_ids, cursor
+
+
+def _pick(keys: np.ndarray, eligible: np.ndarray, count: int) -> np.ndarray:
+    """A mask of the ``count`` eligible rows with the smallest random ``keys``: exactly that many."""
+    index = np.flatnonzero(eligible)
+    chosen = np.zeros(len(keys), bool)
+    chosen[index[np.argsort(keys[index], kind="stable")[:count]]] = True
+    return chosen
+
+
+def _next_quarter(d: dict[str, np.ndarray], *, seed: int, step: int, first_joiner_id: int) -> None:
+    """Turn the draws of quarter ``step`` into those of quarter ``step + 1``, in place.
+
+    Every random number of the step comes from its own generator, so the quarters before are
+    untouched: some customers leave, the planted :data:`MOVES` change some personas (the
+    movers' behaviour is redrawn; identity and age are kept), customers born in the new
+    quarter's months are a year older, new customers join with fresh ids, and the export's
+    blemishes are drawn anew. The arrays are replaced one at a time, so memory holds about
+    one copy of the numbers, as for quarter 1.
+    """
+    rng = np.random.default_rng([seed, step, 0])
+    quarter = step + 1
+    n = len(d["customer_id"])
+    stays = ~_pick(rng.random(n), np.ones(n, bool), _share_of(LEAVE_SHARE, n))
+    index = {p.name: i for i, p in enumerate(PERSONAS)}
+    persona = d["persona"].copy()
+    moved = np.zeros(n, bool)
+    for move in MOVES:
+        keys = rng.random(n)
+        eligible = stays & (d["persona"] == index[move.source]) & (d["age"] >= move.min_age)
+        chosen = _pick(keys, eligible, _share_of(move.share, int(eligible.sum())))
+        persona[chosen] = index[move.target]
+        moved |= chosen
+    d["persona"] = persona
+    for key, values in _behaviour(rng, persona[moved]).items():
+        d[key][moved] = values
+    d["age"] += np.isin(d["birth_month"], quarter_months(quarter))
+    joiners = _draw(_share_of(JOIN_SHARE, n), [seed, step, 1], year=quarter_year(quarter))
+    joiners["customer_id"] = first_joiner_id + np.arange(len(joiners["persona"]))
+    blemishes = _blemishes(rng, int(stays.sum()) + len(joiners["persona"]))
+    for key in list(d):
+        d[key] = blemishes[key] if key in blemishes else np.concatenate([d[key][stays], joiners.pop(key)])
+
+
+def _quarter_draws(n: int, *, seed: int, quarter: int, first_id: int, n_new: int) -> dict[str, np.ndarray]:
+    """The draws of quarter ``quarter``: quarter 1's customers after ``quarter - 1`` steps."""
+    joiner_ids, _ = _id_layout(n, n_new, quarter, first_id)
+    d = _draw(n, seed)
+    d["customer_id"] = np.arange(first_id, first_id + n)
+    for step, first_joiner_id in enumerate(joiner_ids, start=1):
+        _next_quarter(d, seed=seed, step=step, first_joiner_id=first_joiner_id)
     return d
 
 
@@ -204,15 +362,16 @@ def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _text_table(d: dict[str, np.ndarray], start: int, stop: int, *, first_id: int, n: int) -> pa.Table:
+def _text_table(d: dict[str, np.ndarray], start: int, stop: int) -> pa.Table:
     """Rows ``start`` to ``stop`` of the export: 27 text columns."""
     r = {k: v[start:stop] for k, v in d.items()}
     m = stop - start
-    ids = np.arange(first_id + start, first_id + stop)
+    n = len(d["customer_id"])
+    ids = r["customer_id"]
     if n >= 100:
-        # Two ids exported twice with different data.
-        ids = np.where(np.arange(start, stop) == n - 1, first_id, ids)
-        ids = np.where(np.arange(start, stop) == n - 2, first_id + 1, ids)
+        # Two ids exported twice with different data: the last two rows carry the first two ids.
+        ids = np.where(np.arange(start, stop) == n - 1, d["customer_id"][0], ids)
+        ids = np.where(np.arange(start, stop) == n - 2, d["customer_id"][1], ids)
     house = _text(r["house"])
     street = _take(STREETS, r["street"])
     address = pc.if_else(
@@ -274,37 +433,63 @@ def _text_table(d: dict[str, np.ndarray], start: int, stop: int, *, first_id: in
     return pa.table({c: columns[c].cast(pa.large_string()) for c in COLUMNS})
 
 
-def _persona_table(d: dict[str, np.ndarray], start: int, stop: int, *, first_id: int) -> pa.Table:
+def _persona_table(d: dict[str, np.ndarray], start: int, stop: int) -> pa.Table:
     return pa.table(
         {
-            "customer_id": pa.array(np.arange(first_id + start, first_id + stop, dtype=np.int64)),
+            "customer_id": pa.array(d["customer_id"][start:stop].astype(np.int64)),
             "persona": _take([p.name for p in PERSONAS], d["persona"][start:stop]).cast(pa.large_string()),
         }
     )
 
 
+def _blocks(d: dict[str, np.ndarray], block_size: int) -> tuple[Iterator[pa.Table], Iterator[pa.Table]]:
+    n = len(d["customer_id"])
+    starts = range(0, n, block_size)
+    customers = (_text_table(d, i, min(i + block_size, n)) for i in starts)
+    personas = (_persona_table(d, i, min(i + block_size, n)) for i in starts)
+    return customers, personas
+
+
 def customer_blocks(
-    n: int, *, seed: int, first_id: int = 0, block_size: int = 500_000
+    n: int, *, seed: int, first_id: int = 0, quarter: int = 1, n_new: int = 0, block_size: int = 500_000
 ) -> tuple[Iterator[pa.Table], Iterator[pa.Table]]:
     """``(customers, personas)`` of :func:`generate_customers` as Arrow tables of ``block_size`` rows.
 
     The random draws are made at once (numbers only, about 200 bytes a customer); the text
     is made one block at a time, so memory stays bounded for any number of customers.
     """
-    d = _draw(n, seed)
-    starts = range(0, n, block_size)
-    customers = (_text_table(d, i, min(i + block_size, n), first_id=first_id, n=n) for i in starts)
-    personas = (_persona_table(d, i, min(i + block_size, n), first_id=first_id) for i in starts)
-    return customers, personas
+    return _blocks(_quarter_draws(n, seed=seed, quarter=quarter, first_id=first_id, n_new=n_new), block_size)
 
 
-def generate_customers(n: int, *, seed: int, first_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def new_customer_blocks(
+    n_new: int, *, n_customers: int, seed: int, quarter: int = 1, first_id: int = 0, block_size: int = 500_000
+) -> tuple[Iterator[pa.Table], Iterator[pa.Table]]:
+    """``(customers, personas)`` of the batch of ``n_new`` new customers of ``quarter``, as blocks.
+
+    Each quarter has a fresh batch drawn from the persona mix, whose ids come after every id
+    handed out so far (see :func:`customer_blocks` with the same ``n_new``); quarter 1's batch
+    has the ids right after its ``n_customers`` customers.
+    """
+    _, batch_id = _id_layout(n_customers, n_new, quarter, first_id)
+    if quarter == 1:
+        d = _draw(n_new, seed + 1)
+    else:
+        d = _draw(n_new, [seed, quarter, 2], year=quarter_year(quarter))
+    d["customer_id"] = np.arange(batch_id, batch_id + n_new)
+    return _blocks(d, block_size)
+
+
+def generate_customers(
+    n: int, *, seed: int, first_id: int = 0, quarter: int = 1, n_new: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return ``(customers, personas)`` for ``n`` customers with ids from ``first_id``.
 
     ``customers`` has the 27 columns of the original export as text, ready to be written
-    as CSV; ``personas`` maps ``customer_id`` to the planted persona.
+    as CSV; ``personas`` maps ``customer_id`` to the planted persona. With ``quarter`` above 1,
+    the same customers ``quarter - 1`` quarters later (see :func:`_next_quarter`); the new
+    customers who joined meanwhile have ids after those reserved for each quarter's batch of
+    ``n_new`` new customers.
     """
-    d = _draw(n, seed)
-    customers = _text_table(d, 0, n, first_id=first_id, n=n).to_pandas()
-    personas = _persona_table(d, 0, n, first_id=first_id).to_pandas()
-    return customers, personas
+    d = _quarter_draws(n, seed=seed, quarter=quarter, first_id=first_id, n_new=n_new)
+    rows = len(d["customer_id"])
+    return _text_table(d, 0, rows).to_pandas(), _persona_table(d, 0, rows).to_pandas()
