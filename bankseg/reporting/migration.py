@@ -377,6 +377,11 @@ def flow_customers(moves: pd.DataFrame, flow: Flow, *, id_column: str) -> pd.Dat
     )
 
 
+def customers(n: int, noun: str = "customer") -> str:
+    """``1 customer``, ``1,234 customers``."""
+    return f"{count(n)} {noun}{'' if n == 1 else 's'}"
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -459,10 +464,10 @@ def unmatched_warnings(matching: Matching, metrics: dict, *, earlier: str, later
     unmatched = metrics["unmatched"]
     how = "by centre" if matching.by == "centre" else "by name"
     return [
-        f"segment {name!r} of {earlier} ({count(n)} customers) has no counterpart in {later} ({how})"
+        f"segment {name!r} of {earlier} ({customers(n)}) has no counterpart in {later} ({how})"
         for name, n in unmatched["earlier"].items()
     ] + [
-        f"segment {name!r} of {later} ({count(n)} customers) has no counterpart in {earlier} ({how})"
+        f"segment {name!r} of {later} ({customers(n)}) has no counterpart in {earlier} ({how})"
         for name, n in unmatched["later"].items()
     ]
 
@@ -521,13 +526,13 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", " ".join(str(text).split()))
 
 
-def _flow_sentence(flow_from: str, flow_to: str, customers: int, part: float) -> str:
+def _flow_sentence(flow_from: str, flow_to: str, n: int, part: float) -> str:
     if flow_from == JOINED:
-        return f"{count(customers)} new customers joined **{_md(flow_to)}**"
+        return f"{customers(n, 'new customer')} joined **{_md(flow_to)}**"
     if flow_to == LEFT:
-        return f"{count(customers)} customers of **{_md(flow_from)}** left ({share(part)} of the segment)"
+        return f"{customers(n)} of **{_md(flow_from)}** left ({share(part)} of the segment)"
     return (
-        f"{count(customers)} customers moved from **{_md(flow_from)}** to **{_md(flow_to)}** "
+        f"{customers(n)} moved from **{_md(flow_from)}** to **{_md(flow_to)}** "
         f"({share(part)} of {_md(flow_from)})"
     )
 
@@ -578,9 +583,9 @@ def summary_markdown(
     lines.append("")
     unmatched = m["unmatched"]
     for name, n in unmatched["earlier"].items():
-        lines.append(f"- **{_md(name)}** ({count(n)} customers in {e}) has no counterpart in {l_}.")
+        lines.append(f"- **{_md(name)}** ({customers(n)} in {e}) has no counterpart in {l_}.")
     for name, n in unmatched["later"].items():
-        lines.append(f"- **{_md(name)}** ({count(n)} customers in {l_}) is new: no counterpart in {e}.")
+        lines.append(f"- **{_md(name)}** ({customers(n)} in {l_}) is new: no counterpart in {e}.")
     for old, new in matching.renamed:
         lines.append(f"- **{_md(old)}** is called **{_md(new)}** in {l_}.")
     if not unmatched["earlier"] and not unmatched["later"]:
@@ -602,7 +607,7 @@ def summary_markdown(
         lines.append(
             f"| {_md(name)} | {count(total)} | {share(_ratio(kept, total - left))} | {count(moved)} | {count(left)} |"
         )
-    lines += ["", f"#### Customer lists (flows of at least {count(min_customers)} customers)", ""]
+    lines += ["", f"#### Customer lists (flows of at least {customers(min_customers)})", ""]
     if migration.flows:
         lines += [
             f"- `{files[(f.from_segment, f.to_segment)]}`: "
