@@ -379,8 +379,8 @@ def _read_at_revision(rev: str, flag: str, root: Path, columns: set[str]) -> tup
         text = dvc.api.read(path, repo=str(root), rev=rev, encoding="utf-8")
     except PathMissingError as exc:
         raise InputError(
-            f"{flag} {rev}: has no {path} (neither a DVC output nor a file in git at that revision); "
-            "expected a revision where the pipeline ran"
+            f"{flag} {rev}: {path} is neither in git nor in the DVC cache at that revision; expected "
+            "a revision where the pipeline ran, its outputs in the cache (dvc pull, or dvc repro there)"
         ) from exc
     except DvcException as exc:
         raise InputError(f"{flag} {rev}: {' '.join(str(exc).split()) or type(exc).__name__}") from exc
@@ -415,7 +415,11 @@ def _read_run(value: str | None, segments: str | None, flag: str, root: Path, co
     segments = segments or (str(root / layout.SEGMENTS) if workspace else None)
     record = None
     if segments:
-        record = _segments_record(Path(segments).read_text(encoding="utf-8"), segments)
+        try:
+            text = Path(segments).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{segments}: not UTF-8 text, expected a segments file (JSON)") from exc
+        record = _segments_record(text, segments)
     return (
         ("the workspace" if workspace else value),
         _read_assigned_file(path, columns),

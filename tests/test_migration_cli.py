@@ -92,10 +92,18 @@ def test_migration_diff_of_its_metrics_with_dvc(rerun):
     assert data["share_stayed"] == read_json(rerun / "metrics" / "migration.json")["share_stayed"]
 
 
-def test_an_unknown_revision_is_one_error_line(rerun, tmp_path):
+def test_an_unknown_revision_or_one_without_outputs_is_one_error_line(rerun, tmp_path):
     result = _migration(rerun, "--from", "no-such-rev", "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: --from no-such-rev: unknown Git revision 'no-such-rev'"
     ]
     assert not (tmp_path / "out").exists()
+    # The first commit holds another run's dvc.lock, whose outputs this repository never had.
+    result = _migration(rerun, "--from", "HEAD~1", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --from HEAD~1: data/assigned/customers.csv is neither in git nor in the DVC cache at that "
+        "revision; expected a revision where the pipeline ran, its outputs in the cache (dvc pull, or dvc "
+        "repro there)"
+    ]
