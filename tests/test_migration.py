@@ -166,6 +166,14 @@ def test_a_segment_without_a_counterpart_is_named_and_reported():
     assert "- **Affluent** is called **Rich** in Q2." in text
 
 
+def test_segments_of_one_run_with_the_same_name_stay_apart():
+    earlier = _record({0: (30.0, 12.0), 1: (70.0, 14.0)}, {0: "Savers", 1: "Savers"})
+    later = _record({0: (30.0, 12.0), 1: (90.0, 20.0)}, {0: "Savers", 1: JOINED})
+    matching = mig.match_by_centre(earlier, later, max_distance=0.5)
+    assert matching.earlier == {0: "Savers", 1: "Savers (segment 1)"}
+    assert matching.later == {0: "Savers", 1: f"{JOINED} (new)"}
+
+
 def test_runs_on_other_feature_settings_are_not_comparable_by_centre():
     assert mig.comparable(EARLIER_SEGMENTS, LATER_SEGMENTS)
     other = json.loads(json.dumps(LATER_SEGMENTS))

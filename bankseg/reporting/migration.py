@@ -207,11 +207,11 @@ def centre_pairs(earlier: dict, later: dict, *, max_distance: float) -> dict[int
     }
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    """``name``, or ``name (new)``, ``name (new 2)``... when another segment already has it."""
+def _unique(name: str, taken: set[str], *, tag: str) -> str:
+    """``name``, or ``name (<tag>)``, ``name (<tag> 2)``... when another segment already has it."""
     candidate, n = name, 1
     while candidate in taken or candidate in (JOINED, LEFT):
-        candidate = f"{name} (new)" if n == 1 else f"{name} (new {n})"
+        candidate = f"{name} ({tag})" if n == 1 else f"{name} ({tag} {n})"
         n += 1
     return candidate
 
@@ -223,12 +223,12 @@ def match_by_centre(earlier: dict, later: dict, *, max_distance: float) -> Match
     earlier_names, later_names = segment_names(earlier), segment_names(later)
     earlier_labels: dict[int, str] = {}
     for s, name in earlier_names.items():
-        earlier_labels[s] = _unique(name, set(earlier_labels.values()))
+        earlier_labels[s] = _unique(name, set(earlier_labels.values()), tag=f"segment {s}")
     later_labels: dict[int, str] = {s: earlier_labels[e] for s, e in pairs.items()}
     taken = set(earlier_labels.values())
     for s, name in later_names.items():
         if s not in pairs:
-            later_labels[s] = _unique(name, taken)
+            later_labels[s] = _unique(name, taken, tag="new")
             taken.add(later_labels[s])
     renamed = tuple(
         (earlier_names[pairs[s]], later_names[s])
