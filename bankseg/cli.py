@@ -1,4 +1,4 @@
-"""Command line: ``python -m bankseg assign | pin-segments | gate``.
+"""Command line: ``python -m bankseg assign | pin-segments | gate | migration``.
 
 The parser needs only the standard library and :mod:`bankseg.layout`: pandas, scikit-learn,
 pyarrow and the rest are imported by the command that uses them, after the arguments are read,
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument(
         "--summary", help="also append the table to this Markdown file (e.g. $GITHUB_STEP_SUMMARY)"
     )
+    _add_migration_parser(commands, common)
     return parser
 
 
@@ -263,6 +264,267 @@ def assign_command(args: argparse.Namespace) -> None:
     log.info("wrote %d customers to %s", sum(sizes.values()), args.output)
 
 
+# ---------------------------------------------------------------------------------------------
+# python -m bankseg migration
+
+# Files taken for a FILE argument rather than a git revision, even when they do not exist.
+_DATA_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _add_migration_parser(commands, common: argparse.ArgumentParser) -> None:
+    migration = commands.add_parser(
+        "migration",
+        parents=[common],
+        help="who moved between segments from one run of the segmentation to another",
+        description=(
+            "Compare the segments of two runs: a git revision (its "
+            f"{layout.ASSIGNED_CUSTOMERS} and {layout.SEGMENTS}, read through DVC) or an "
+            "assigned-customers file (.csv or .parquet). Segment ids are matched by centre, with "
+            "the earlier run as the reference (the rule of segments.match_distance); without both "
+            "segments files, by name. Writes the transition matrix, a heatmap, a Markdown summary "
+            "and, for each flow of at least migration.min_customers customers, a CSV of their ids "
+            "and segment names, and a metrics file for `dvc metrics diff --targets`."
+        ),
+    )
+    migration.add_argument(
+        "--from",
+        dest="earlier",
+        required=True,
+        metavar="REV_OR_FILE",
+        help="the earlier run: a git revision (HEAD, main, a tag) or an assigned-customers file",
+    )
+    migration.add_argument(
+        "--to",
+        dest="later",
+        metavar="REV_OR_FILE",
+        help="the later run, likewise (default: the workspace's files)",
+    )
+    migration.add_argument(
+        "--from-segments",
+        metavar="FILE",
+        help="segments file (models/segments.json) of a --from FILE; without it segments are matched by name",
+    )
+    migration.add_argument(
+        "--to-segments", metavar="FILE", help="segments file of a --to FILE (or of the workspace)"
+    )
+    migration.add_argument(
+        "--out", default=layout.MIGRATION_FOLDER, help="folder of the outputs (default: %(default)s)"
+    )
+    migration.add_argument(
+        "--metrics", default=layout.MIGRATION_METRICS, help="metrics JSON to write (default: %(default)s)"
+    )
+    migration.add_argument(
+        "--min-customers",
+        type=_at_least_one,
+        metavar="N",
+        help="write the customers of flows at least this large (default: migration.min_customers)",
+    )
+    migration.add_argument(
+        "--summary", help="also append the summary to this Markdown file (e.g. $GITHUB_STEP_SUMMARY)"
+    )
+
+
+def _is_file_argument(value: str) -> bool:
+    return os.path.lexists(value) or value.lower().endswith(_DATA_SUFFIXES)
+
+
+def _read_assigned_csv(handle, columns: set[str], source: str) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(
+            handle, dtype=str, keep_default_na=False, na_values=[""], usecols=lambda c: c in columns
+        )
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{source}: cannot be read as CSV ({reason})") from exc
+
+
+def _read_assigned_file(path: str, columns: set[str]) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if path.lower().endswith((".parquet", ".pq")):
+        try:
+            present = [c for c in pq.read_schema(path).names if c in columns]
+            return pd.read_parquet(path, columns=present)
+        except (OSError, pa.ArrowException) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{path}: cannot be read as Parquet ({reason})") from exc
+    with open(path, encoding="utf-8", newline="") as handle:
+        return _read_assigned_csv(handle, columns, path)
+
+
+def _read_at_revision(rev: str, flag: str, root: Path, columns: set[str]) -> tuple[pd.DataFrame, dict]:
+    """A revision's assigned customers and segments, from git and the DVC cache."""
+    import dvc.api
+    from dvc.exceptions import DvcException, PathMissingError
+
+    path = layout.ASSIGNED_CUSTOMERS
+    try:
+        with dvc.api.open(path, repo=str(root), rev=rev, encoding="utf-8") as handle:
+            assigned = _read_assigned_csv(handle, columns, f"{flag} {rev}: {path}")
+        path = layout.SEGMENTS
+        text = dvc.api.read(path, repo=str(root), rev=rev, encoding="utf-8")
+    except PathMissingError as exc:
+        raise InputError(
+            f"{flag} {rev}: {path} is neither in git nor in the DVC cache at that revision; expected "
+            "a revision where the pipeline ran, its outputs in the cache (dvc pull, or dvc repro there)"
+        ) from exc
+    except DvcException as exc:
+        raise InputError(f"{flag} {rev}: {' '.join(str(exc).split()) or type(exc).__name__}") from exc
+    return assigned, _segments_record(text, f"{flag} {rev}: {layout.SEGMENTS}")
+
+
+def _segments_record(text: str, source: str) -> dict:
+    from bankseg.engines.training import check_reference
+
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    return check_reference(record, source)
+
+
+def _read_run(value: str | None, segments: str | None, flag: str, root: Path, columns: set[str]):
+    """(label, assigned customers, segments or None, source, segments source) of one run."""
+    if value is not None and not _is_file_argument(value):
+        if segments:
+            raise InputError(f"{flag}-segments {segments}: only with {flag} FILE; {value} is a git revision")
+        assigned, record = _read_at_revision(value, flag, root, columns)
+        return (
+            value,
+            assigned,
+            record,
+            f"{flag} {value}: {layout.ASSIGNED_CUSTOMERS}",
+            f"{flag} {value}: {layout.SEGMENTS}",
+        )
+    workspace = value is None
+    path = str(root / layout.ASSIGNED_CUSTOMERS) if workspace else value
+    segments = segments or (str(root / layout.SEGMENTS) if workspace else None)
+    record = None
+    if segments:
+        try:
+            text = Path(segments).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{segments}: not UTF-8 text, expected a segments file (JSON)") from exc
+        record = _segments_record(text, segments)
+    return (
+        ("the workspace" if workspace else value),
+        _read_assigned_file(path, columns),
+        record,
+        path,
+        segments,
+    )
+
+
+def migration_command(args: argparse.Namespace) -> None:
+    from bankseg.io.atomic import save_figure, write_csv, write_json, write_text
+    from bankseg.params import load_params
+    from bankseg.paths import check_paths
+    from bankseg.reporting import migration as mig
+
+    root = Path(args.params).absolute().parent
+    inputs = {"--params": args.params}
+    for flag, value in (("--from", args.earlier), ("--to", args.later)):
+        if value is not None and _is_file_argument(value):
+            inputs[flag] = value
+    for flag, value in (("--from-segments", args.from_segments), ("--to-segments", args.to_segments)):
+        if value:
+            inputs[flag] = value
+    if args.later is None:
+        inputs["--to"] = root / layout.ASSIGNED_CUSTOMERS
+        if not args.to_segments:
+            inputs["--to-segments"] = root / layout.SEGMENTS
+    outputs = {"--out": args.out, "--metrics": args.metrics} | (
+        {"--summary": args.summary} if args.summary else {}
+    )
+    check_paths(inputs, outputs, folders=["--out"])
+    params = load_params(args.params)
+    min_customers = args.min_customers or params.migration.min_customers
+    id_column = params.data.id_column
+    columns = {id_column, "segment", "segment_name"}
+
+    runs = []
+    for flag, value, segments in (
+        ("--from", args.earlier, args.from_segments),
+        ("--to", args.later, args.to_segments),
+    ):
+        name, frame, record, source, segments_source = _read_run(value, segments, flag, root, columns)
+        assigned = mig.assigned_segments(frame, id_column=id_column, source=source)
+        if record is not None:
+            mig.check_segments(
+                assigned, mig.segment_names(record), source=source, segments_source=segments_source
+            )
+        runs.append((name, assigned, record, source))
+    (earlier, before, before_record, before_source), (later, after, after_record, after_source) = runs
+    if before_record is not None and after_record is not None and mig.comparable(before_record, after_record):
+        matching = mig.match_by_centre(
+            before_record, after_record, max_distance=params.segments.match_distance
+        )
+    else:
+        if before_record is None or after_record is None:
+            missing = "--from-segments" if before_record is None else "--to-segments"
+            reason = f"no segments file for {earlier if before_record is None else later} ({missing})"
+        else:
+            reason = (
+                "the two runs were trained on different feature settings, so their centres do not compare"
+            )
+        log.warning("segments matched by name: %s", reason)
+        matching = mig.match_by_name(
+            mig.names_in(before, before_source), mig.names_in(after, after_source), reason=reason
+        )
+    migration = mig.compare_runs(before, after, matching, min_customers=min_customers)
+    for warning in mig.unmatched_warnings(matching, migration.metrics, earlier=earlier, later=later):
+        log.warning("%s", warning)
+
+    folder = Path(args.out)
+    files = layout.MIGRATION_FILES
+    names = mig.flow_file_names(migration.flows, prefix=files["flow_prefix"])
+    for flow in migration.flows:
+        write_csv(
+            mig.flow_customers(migration.moves, flow, id_column=id_column),
+            folder / names[(flow.from_segment, flow.to_segment)],
+        )
+    for stale in sorted(folder.glob(f"{files['flow_prefix']}*.csv")):  # flows of an earlier comparison
+        if stale.name not in names.values():
+            stale.unlink()
+    write_csv(migration.table.round({"share": 4}), folder / files["transitions"])
+    write_csv(migration.counts.reset_index(), folder / files["matrix"])
+    save_figure(mig.heatmap_figure(migration.counts, earlier=earlier, later=later), folder / files["heatmap"])
+    summary = mig.summary_markdown(
+        migration, matching, earlier=earlier, later=later, files=names, min_customers=min_customers
+    )
+    write_text(summary, folder / files["summary"])
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as handle:
+            handle.write(summary)
+    write_json(migration.metrics, args.metrics)
+    m = migration.metrics
+    log.info(
+        "%s of %d customers in both runs stayed in their segment; %d moved, %d joined, %d left",
+        "n/a" if m["share_stayed"] is None else f"{m['share_stayed']:.1%}",
+        m["customers"]["in_both"],
+        m["moved"],
+        m["joined"],
+        m["left"],
+    )
+    log.info(
+        "wrote %d customer lists and the summary to %s, the metrics to %s", len(names), folder, args.metrics
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
 
@@ -276,6 +538,8 @@ def main(argv: list[str] | None = None) -> None:
             pin_command(args)
         elif args.command == "gate":
             gate_command(args)
+        elif args.command == "migration":
+            migration_command(args)
 
     run_entry_point(run)
 

@@ -56,6 +56,21 @@ SEGMENT_METRICS = "metrics/segments.json"
 FAIRNESS = "metrics/fairness.json"
 OUTCOMES = "metrics/outcomes.json"
 
+# python -m bankseg migration: a command, not a stage (dvc.yaml declares none of these).
+MIGRATION_FOLDER = "reports/migration"
+MIGRATION_METRICS = "metrics/migration.json"
+# The files of the migration folder; one CSV per flow of customers: flow_<from>_to_<to>.csv.
+MIGRATION_FILES: dict[str, str] = {
+    "transitions": "transitions.csv",
+    "matrix": "transition_matrix.csv",
+    "heatmap": "transitions.png",
+    "summary": "summary.md",
+    "flow_prefix": "flow_",
+}
+
+# What the commands write by default, beside the stages' outputs.
+COMMAND_OUTPUTS: dict[str, tuple[str, ...]] = {"migration": (MIGRATION_FOLDER, MIGRATION_METRICS)}
+
 # What each stage of dvc.yaml writes (its outs and metrics).
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "generate": (GENERATED_CUSTOMERS, GENERATED_NEW, GENERATED_PERSONAS),

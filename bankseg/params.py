@@ -235,6 +235,11 @@ class GateParams:
 
 
 @dataclass(frozen=True)
+class MigrationParams:
+    min_customers: int = 50  # flows of at least this many customers get a file of their ids
+
+
+@dataclass(frozen=True)
 class SegmentParams:
     names: dict[int, str] = field(default_factory=dict)
     top_features: int = 3
@@ -278,6 +283,7 @@ class Params:
     outcomes: tuple[Outcome, ...] = ()
     fairness: FairnessParams = field(default_factory=FairnessParams)
     report: ReportParams = field(default_factory=ReportParams)
+    migration: MigrationParams = field(default_factory=MigrationParams)
 
 
 def _is_finite_number(value: Any) -> bool:
@@ -927,6 +933,12 @@ def parse_gate(raw: Any) -> GateParams:
     return sec.finish(GateParams(**thresholds))
 
 
+def parse_migration(raw: Any) -> MigrationParams:
+    """``migration``: settings of ``python -m bankseg migration``; no stage reads them."""
+    sec = Section(raw, "migration", MigrationParams)
+    return sec.finish(MigrationParams(min_customers=sec.integer("min_customers", minimum=1)))
+
+
 def _currency(sec: Section) -> str:
     value = sec.value("currency")
     if value is None or value == "":
@@ -992,6 +1004,7 @@ def parse_params(raw: Any) -> Params:
             outcomes=outcomes,
             fairness=fairness,
             report=parse_report(root.value("report", {})),
+            migration=parse_migration(root.value("migration", {})),
         )
     )
 

@@ -23,6 +23,7 @@ COMMANDS = [
     ["bankseg", "assign"],
     ["bankseg", "pin-segments"],
     ["bankseg", "gate"],
+    ["bankseg", "migration"],
     ["bankseg.dashboard"],
     ["stages.generate"],
     ["stages.prepare"],
