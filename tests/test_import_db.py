@@ -6,6 +6,7 @@ environment, ``dvc update`` when the warehouse changes."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pandas as pd
 import psycopg
@@ -18,7 +19,7 @@ from reference_run import STAGES, read_lock, reference_run
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SNAPSHOT = "data/raw/customers_warehouse.csv"
-SECRET = "reader-secret-5e1d"
+SECRET = f"reader-{uuid.uuid4().hex}"  # made here, so that no file holds it unless written there
 # A total order (the generated customers repeat some ids), so that a snapshot of unchanged
 # data is the same file.
 QUERY = "SELECT * FROM customers ORDER BY customer_id::integer, customers::text"
