@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import os
@@ -295,6 +294,7 @@ def assign_command(args: argparse.Namespace) -> None:
 
 def publish_command(args: argparse.Namespace) -> None:
     import hashlib
+    import io
 
     import pandas as pd
 
