@@ -1,4 +1,4 @@
-"""Command line: ``python -m bankseg assign | pin-segments | gate | migration``.
+"""Command line: ``python -m bankseg assign | pin-segments | gate | migration | publish``.
 
 The parser needs only the standard library and :mod:`bankseg.layout`: pandas, scikit-learn,
 pyarrow and the rest are imported by the command that uses them, after the arguments are read,
@@ -88,7 +88,36 @@ def _parser() -> argparse.ArgumentParser:
         "--summary", help="also append the table to this Markdown file (e.g. $GITHUB_STEP_SUMMARY)"
     )
     _add_migration_parser(commands, common)
+    _add_publish_parser(commands, common)
     return parser
+
+
+def _add_publish_parser(commands, common: argparse.ArgumentParser) -> None:
+    publish = commands.add_parser(
+        "publish",
+        parents=[common],
+        help="write the segments of the workspace's run to a database table",
+        description=(
+            f"Write every customer of {layout.ASSIGNED_CUSTOMERS} (id, segment, segment name, "
+            "distance) with the model's MD5, the git revision and the time of the run to TABLE, "
+            "in one transaction. Publishing the same run again changes nothing; earlier runs stay "
+            "in TABLE, TABLE_runs lists them and the view TABLE_current shows the latest. The "
+            "model must pass the same checks as for assign (its MD5 in dvc.lock). New customers "
+            f"({layout.ASSIGNED_NEW}) are not published. See docs/warehouse.md."
+        ),
+    )
+    publish.add_argument(
+        "--conn",
+        required=True,
+        help="a DVC database connection name (dvc config db.NAME.url ...) or an SQLAlchemy URL",
+    )
+    publish.add_argument("--table", required=True, help="table to write, e.g. segments or analytics.segments")
+    publish.add_argument(
+        "--assigned",
+        default=layout.ASSIGNED_CUSTOMERS,
+        help="assigned customers of the run (default: %(default)s)",
+    )
+    publish.add_argument("--model", default=layout.MODEL, help="trained model (default: %(default)s)")
 
 
 def metrics_diff(rev: str) -> dict:
@@ -525,6 +554,80 @@ def migration_command(args: argparse.Namespace) -> None:
     )
 
 
+def publish_command(args: argparse.Namespace) -> None:
+    import hashlib
+    import io
+
+    import pandas as pd
+
+    from bankseg.io.models import load_model
+    from bankseg.io.publication import Run, published_rows, run_id, table_name
+    from bankseg.io.trust import recorded_md5
+    from bankseg.params import load_params
+    from bankseg.paths import check_paths
+
+    try:
+        from bankseg.io import warehouse
+    except ModuleNotFoundError as exc:
+        raise InputError(
+            f"publish needs {exc.name}, which is not installed (pip install -r requirements-warehouse.txt)"
+        ) from exc
+
+    table = table_name(args.table)
+    root = Path(args.params).absolute().parent  # its dvc.lock says which model and run to trust
+    inputs = {
+        "--params": args.params,
+        "--assigned": args.assigned,
+        "--model": args.model,
+        "dvc.lock": root / "dvc.lock",
+    }
+    check_paths(inputs, {}, optional=["--assigned", "--model", "dvc.lock"])
+    params = load_params(args.params)
+    url = warehouse.connection_url(args.conn, root=root)
+    load_model(args.model, root=root)
+    model_md5 = recorded_md5(args.model, root)
+    try:
+        assigned = Path(args.assigned).read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{args.assigned}: not found; run the pipeline first (dvc repro)") from exc
+    assigned_md5 = hashlib.md5(assigned).hexdigest()
+    if recorded_md5(args.assigned, root) != assigned_md5:
+        raise InputError(
+            f"{args.assigned}: not the file dvc.lock records for this run; run dvc repro (or dvc "
+            "checkout) so that the published segments are those of the recorded model"
+        )
+    id_column = params.data.id_column
+    frame = pd.read_csv(io.BytesIO(assigned), dtype={id_column: str}, keep_default_na=False)
+    rows = published_rows(
+        frame,
+        id_column=id_column,
+        personal_columns=params.prepare.personal_columns,
+        not_personal=params.prepare.not_personal,
+        source=args.assigned,
+    )
+    run = Run(
+        run_id=run_id(model_md5, assigned_md5),
+        model_md5=model_md5,
+        assigned_md5=assigned_md5,
+        git_revision=warehouse.git_revision(root),
+        customers=len(rows),
+    )
+    done = warehouse.publish(url, table, rows, run)
+    where = f"{args.table} at {warehouse.shown_url(url)}"
+    if done.new:
+        log.info(
+            "published run %s (number %d): %d customers to %s", run.run_id, done.number, run.customers, where
+        )
+    else:
+        log.info(
+            "run %s is already published (number %d, %s) in %s; nothing changed",
+            run.run_id,
+            done.number,
+            done.run_time,
+            where,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
 
@@ -540,6 +643,8 @@ def main(argv: list[str] | None = None) -> None:
             gate_command(args)
         elif args.command == "migration":
             migration_command(args)
+        elif args.command == "publish":
+            publish_command(args)
 
     run_entry_point(run)
 
