@@ -9,7 +9,9 @@ LONG_FILES = [
     "test_crash_safety_damaged.py",
     "test_crash_safety_dvc_killed.py",
     "test_examples.py",
+    "test_quarters.py",
     "test_bad_input_pipeline.py",
+    "test_import_db.py",
     "test_experiments.py",
     "test_properties.py",
     "test_run_copies.py",
@@ -18,4 +20,6 @@ LONG_FILES = [
     "test_original_data.py",
     "test_plots_offline.py",
     "test_security.py",
+    "test_publish.py",
+    "test_migration_cli.py",
 ]

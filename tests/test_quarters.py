@@ -129,15 +129,11 @@ def test_flow_files_hold_exactly_the_customers_who_moved(quarters):
     for pair, ids in large.items():
         assert written[pair] == ids, pair
     segment_of = persona_segments(q1)
-    movers = set(q2["personas"][ID]) & set(q1["personas"][ID])
+    personas = q1["personas"].merge(q2["personas"], on=ID, suffixes=("_then", "_now"))
     for move in MOVES:
         ids = written[(segment_of[move.source], segment_of[move.target])]
-        planted = {
-            i
-            for i in movers
-            if q1["personas"].set_index(ID).at[i, "persona"] == move.source
-            and q2["personas"].set_index(ID).at[i, "persona"] == move.target
-        }
+        moving = (personas["persona_then"] == move.source) & (personas["persona_now"] == move.target)
+        planted = set(personas.loc[moving, ID])
         assert len(ids & planted) >= 0.9 * len(planted), move.story
 
 
