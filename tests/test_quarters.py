@@ -31,9 +31,10 @@ pytestmark = pytest.mark.slow  # two pipeline runs on 6,000 customers
 RELATIVE_TOLERANCE = 0.25
 PARAMS = {
     "generate": {"n_customers": 6000, "n_new_customers": 300},
-    "elbow": {"k_max": 6, "n_init": 1, "n_bootstrap": 2},
+    # K is fixed: the elbow search and the stability refits only need to run, on small samples.
+    "elbow": {"k_max": 6, "n_init": 1, "n_bootstrap": 2, "n_references": 1, "sample_size": 1500},
     "train": {"n_clusters": 5, "n_init": 2},
-    "stability": {"n_bootstrap": 2},
+    "stability": {"n_bootstrap": 2, "sample_size": 1500},
 }
 ID = "customer_id"
 PERSONAL = ["customer_name", "customer_pan_card_no", "customer_adhar_card_no", "mobile_no", "address"]
