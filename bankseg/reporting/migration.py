@@ -22,12 +22,11 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from scipy.optimize import linear_sum_assignment
 
 from bankseg.errors import InputError
 from bankseg.reporting.formatting import count, share
 from bankseg.reporting.plots import label, text_colour, wrapped
-from bankseg.segmentation.kmeans import centre_distances
+from bankseg.segmentation.kmeans import matched_centres
 
 JOINED = "(joined)"  # where customers found only in the later run come from
 LEFT = "(left)"  # where customers found only in the earlier run go
@@ -190,21 +189,12 @@ def centre_pairs(earlier: dict, later: dict, *, max_distance: float) -> dict[int
     standard deviations); a pair counts only when its centres are at most ``max_distance`` apart.
     """
     later_ids = sorted(int(s) for s in later["segments"])
-    earlier_ids = sorted(int(s) for s in earlier["segments"])
-    spread = earlier.get("feature_spread") or {}
-    if not later_ids or not earlier_ids:
+    if not later_ids:
         return {}
     by_id = {int(s): entry for s, entry in later["segments"].items()}
     centres = pd.DataFrame([by_id[s]["centre"] for s in later_ids], dtype="float64")
-    if not set(centres.columns) & set(spread):
-        return {}
-    distances = np.nan_to_num(centre_distances(centres, earlier), nan=1e300, posinf=1e300)
-    rows, cols = linear_sum_assignment(distances)
-    return {
-        later_ids[r]: earlier_ids[c]
-        for r, c in zip(rows, cols, strict=True)
-        if distances[r, c] <= max_distance
-    }
+    matched = matched_centres(centres, earlier, max_distance=max_distance)
+    return {later_ids[row]: earlier_id for row, earlier_id in matched.items()}
 
 
 def _unique(name: str, taken: set[str], *, tag: str) -> str:

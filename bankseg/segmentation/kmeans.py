@@ -90,6 +90,22 @@ def centre_distances(centres: pd.DataFrame, reference: dict) -> np.ndarray:
     return np.sqrt(np.nanmean(diff**2, axis=2))
 
 
+def matched_centres(centres: pd.DataFrame, reference: dict | None, *, max_distance: float) -> dict[int, int]:
+    """Row of ``centres`` -> id of the reference segment it is, for the rows that match one.
+
+    Rows are paired with reference segments one to one, closest first (the Hungarian method on
+    :func:`centre_distances`); a pair counts only when the centres are at most ``max_distance``
+    standard deviations apart. Nothing matches without reference segments or shared features.
+    """
+    shared = set(centres.columns) & set((reference or {}).get("feature_spread", {}))
+    if not (reference and reference.get("segments") and shared):
+        return {}
+    distances = np.nan_to_num(centre_distances(centres, reference), nan=1e300, posinf=1e300)
+    ref_ids = sorted((int(r) for r in reference["segments"]), key=int)
+    rows, cols = linear_sum_assignment(distances)
+    return {int(r): ref_ids[c] for r, c in zip(rows, cols, strict=True) if distances[r, c] <= max_distance}
+
+
 def reference_order(
     centres: pd.DataFrame, reference: dict | None, *, max_distance: float
 ) -> tuple[np.ndarray, dict[int, int]]:
@@ -103,15 +119,7 @@ def reference_order(
     and the reference id of every matched new id.
     """
     k = len(centres)
-    matched: dict[int, int] = {}  # old cluster -> reference id
-    shared = set(centres.columns) & set((reference or {}).get("feature_spread", {}))
-    if reference and reference.get("segments") and shared:
-        distances = np.nan_to_num(centre_distances(centres, reference), nan=1e300, posinf=1e300)
-        ref_ids = sorted((int(r) for r in reference["segments"]), key=int)
-        rows, cols = linear_sum_assignment(distances)
-        matched = {
-            int(r): ref_ids[c] for r, c in zip(rows, cols, strict=True) if distances[r, c] <= max_distance
-        }
+    matched = matched_centres(centres, reference, max_distance=max_distance)  # old cluster -> reference id
     order = [-1] * k
     for old, ref_id in matched.items():
         if ref_id < k:
