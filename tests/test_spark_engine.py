@@ -375,12 +375,9 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
 
 
 @contextlib.contextmanager
-def standalone_cluster(folder: Path) -> Iterator[str]:
+def standalone_cluster(folder: Path, spark_class: Path) -> Iterator[str]:
     """A Spark standalone master and one worker with two cores, on loopback only: the
     ``spark://host:7077`` kind of cluster ``spark.master`` points at. Yields the master's URL."""
-    import pyspark
-
-    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
     # SPARK_LOCAL_IP also keeps the web pages on loopback.
     env = os.environ | {"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_DAEMON_JAVA_OPTS": JVM_OPTIONS}
     started: list[subprocess.Popen] = []
@@ -421,11 +418,13 @@ def standalone_cluster(folder: Path) -> Iterator[str]:
             process.wait(timeout=60)
 
 
-def run_on_cluster(inputs: Path, folder: Path, stopping: threading.Event) -> SimpleNamespace:
+def run_on_cluster(
+    inputs: Path, folder: Path, spark_class: Path, stopping: threading.Event
+) -> SimpleNamespace:
     """run_stages on ``inputs`` in a subprocess, against a standalone cluster started for it in
     ``folder``: the master's URL, the subprocess's return code and log, the outputs' folder.
     Each stage script starts its own session from the params. Stops early when ``stopping`` is set."""
-    with standalone_cluster(folder) as url:
+    with standalone_cluster(folder, spark_class) as url:
         params_file = write_params(folder / "params.yaml", master=url)
         out = folder / "out"
         out.mkdir()
@@ -459,10 +458,13 @@ def cluster_run(data, tmp_path_factory):
     """run_on_cluster on the data, in a thread: the cluster's JVMs start and the stages run
     while the module's other work proceeds. A future of its result."""
     need_spark()
+    import pyspark  # here: importing it in two threads at once can fail half-way
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
     folder = tmp_path_factory.mktemp("standalone_cluster")
     stopping = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(run_on_cluster, data.folder, folder, stopping)
+        future = pool.submit(run_on_cluster, data.folder, folder, spark_class, stopping)
         try:
             yield future
         finally:
