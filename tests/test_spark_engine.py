@@ -17,8 +17,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -54,15 +57,20 @@ SMALL = {
     "train": {"n_init": 3},
     "stability": {"n_bootstrap": 5},
 }
+# The JVMs here live for seconds on small data: most of their time went to the JIT's
+# optimising compiler. Its first tier alone computes the same (Java's arithmetic is strict).
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+JVM_CONFIG = {"spark.driver.extraJavaOptions": JVM_OPTIONS, "spark.executor.extraJavaOptions": JVM_OPTIONS}
 
 
 def write_params(path: Path, *, master: str = "local[2]") -> Path:
-    """The repository's params.yaml with the SMALL settings and ``engine: spark`` at ``master``."""
+    """The repository's params.yaml with the SMALL settings and ``engine: spark`` at ``master``,
+    its JVMs started with JVM_OPTIONS."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     for section, values in SMALL.items():
         raw[section] |= values
     raw["engine"] = "spark"
-    raw["spark"] |= {"master": master}
+    raw["spark"] |= {"master": master, "config": raw["spark"]["config"] | JVM_CONFIG}
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -158,15 +166,20 @@ def test_nothing_imports_pyspark_unless_the_engine_is_chosen(tmp_path, cleaned):
     assert (tmp_path / "f.parquet").exists()
 
 
-@pytest.fixture(scope="module")
-def spark():
+def need_spark() -> None:
+    """Skip unless pyspark and Java are installed."""
     if importlib.util.find_spec("pyspark") is None:
         pytest.skip("pyspark is not installed (python -m pip install -r requirements-spark.txt)")
     if shutil.which("java") is None:
         pytest.skip("Java 17+ is not installed (pyspark needs a JVM)")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    need_spark()
     from bankseg.engines.spark.session import spark_session
 
-    with spark_session(SparkParams(master="local[2]")) as session:
+    with spark_session(SparkParams(master="local[2]", config=JVM_CONFIG)) as session:
         yield session
 
 
@@ -202,8 +215,13 @@ def small_params(spark_params):
 
 
 @pytest.fixture(scope="module")
-def spark_run(spark, data, params_file):
-    """The four stage scripts run on Spark on the data, in pipeline order; the folder with their outputs."""
+def spark_run(request, spark, data, params_file):
+    """The four stage scripts run on Spark on the data, in pipeline order; the folder with their outputs.
+
+    When the standalone cluster's test is to run, its run starts first and proceeds meanwhile."""
+    cluster_test = test_a_standalone_cluster_writes_the_files_of_a_local_run
+    if any(getattr(item, "function", None) is cluster_test for item in request.session.items):
+        request.getfixturevalue("cluster_run")
     run_stages(data.folder, data.folder, params_file)
     return data.folder
 
@@ -356,15 +374,12 @@ def test_spark_train_writes_the_same_files_whatever_the_partitions(spark, spark_
         assert (tmp_path / name).read_bytes() == (spark_run / name).read_bytes(), name
 
 
-@pytest.fixture(scope="module")
-def standalone_cluster(spark, tmp_path_factory):
+@contextlib.contextmanager
+def standalone_cluster(folder: Path, spark_class: Path) -> Iterator[str]:
     """A Spark standalone master and one worker with two cores, on loopback only: the
     ``spark://host:7077`` kind of cluster ``spark.master`` points at. Yields the master's URL."""
-    import pyspark
-
-    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
-    folder = tmp_path_factory.mktemp("standalone_cluster")
-    env = os.environ | {"SPARK_LOCAL_IP": "127.0.0.1"}  # also keeps the web pages on loopback
+    # SPARK_LOCAL_IP also keeps the web pages on loopback.
+    env = os.environ | {"SPARK_LOCAL_IP": "127.0.0.1", "SPARK_DAEMON_JAVA_OPTS": JVM_OPTIONS}
     started: list[subprocess.Popen] = []
 
     def start(name: str, args: list[str], ready: str) -> re.Match:
@@ -403,33 +418,69 @@ def standalone_cluster(spark, tmp_path_factory):
             process.wait(timeout=60)
 
 
+def run_on_cluster(
+    inputs: Path, folder: Path, spark_class: Path, stopping: threading.Event
+) -> SimpleNamespace:
+    """run_stages on ``inputs`` in a subprocess, against a standalone cluster started for it in
+    ``folder``: the master's URL, the subprocess's return code and log, the outputs' folder.
+    Each stage script starts its own session from the params. Stops early when ``stopping`` is set."""
+    with standalone_cluster(folder, spark_class) as url:
+        params_file = write_params(folder / "params.yaml", master=url)
+        out = folder / "out"
+        out.mkdir()
+        script = (
+            "import logging, sys\n"
+            "from pathlib import Path\n"
+            f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+            "from test_spark_engine import run_stages\n"
+            "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
+            "run_stages(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))\n"
+        )
+        log = folder / "stages.log"
+        with log.open("w") as handle:
+            process = subprocess.Popen(
+                [sys.executable, "-c", script, str(inputs), str(out), str(params_file)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=handle,
+                env=os.environ | {"SPARK_LOCAL_IP": "127.0.0.1"},
+            )
+        deadline = time.monotonic() + 900
+        while process.poll() is None:
+            if stopping.wait(0.5) or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+        return SimpleNamespace(url=url, returncode=process.returncode, log=log.read_text(), out=out)
+
+
+@pytest.fixture(scope="module")
+def cluster_run(data, tmp_path_factory):
+    """run_on_cluster on the data, in a thread: the cluster's JVMs start and the stages run
+    while the module's other work proceeds. A future of its result."""
+    need_spark()
+    import pyspark  # here: importing it in two threads at once can fail half-way
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+    folder = tmp_path_factory.mktemp("standalone_cluster")
+    stopping = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(run_on_cluster, data.folder, folder, spark_class, stopping)
+        try:
+            yield future
+        finally:
+            stopping.set()
+
+
 @pytest.mark.spark
 @pytest.mark.slow
-def test_a_standalone_cluster_writes_the_files_of_a_local_run(standalone_cluster, spark_run, data, tmp_path):
+def test_a_standalone_cluster_writes_the_files_of_a_local_run(cluster_run, spark_run):
     """``spark.master: spark://...``: executors in their own processes, fed by a worker, give
     the files the local session gave. Each stage script starts its own session from the params."""
-    params_file = write_params(tmp_path / "params.yaml", master=standalone_cluster)
-    out = tmp_path / "out"
-    out.mkdir()
-    script = (
-        "import logging, sys\n"
-        "from pathlib import Path\n"
-        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
-        "from test_spark_engine import run_stages\n"
-        "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
-        "run_stages(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(data.folder), str(out), str(params_file)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count(f"on Spark at {standalone_cluster}") == 4, result.stderr[-3000:]
-    names = sorted(p.name for p in out.iterdir() if p.is_file())
-    different = [name for name in names if (out / name).read_bytes() != (spark_run / name).read_bytes()]
+    run = cluster_run.result()
+    assert run.returncode == 0, run.log[-3000:]
+    assert run.log.count(f"on Spark at {run.url}") == 4, run.log[-3000:]
+    names = sorted(p.name for p in run.out.iterdir() if p.is_file())
+    different = [name for name in names if (run.out / name).read_bytes() != (spark_run / name).read_bytes()]
     assert "assigned.csv" in names and "model.skops" in names and "dvc.lock" in names
     assert not different, different
 
