@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
-import matplotlib
+# Every Python process the tests start (DVC, each stage, the command line) imports the package:
+# with bytecode caching turned off (PYTHONDONTWRITEBYTECODE, set by some container images),
+# each would compile it again from source, and each pytest-xdist worker would rewrite the
+# test modules' asserts again. Caching is turned back on for this run and its processes.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")  # tests never need a display
 
