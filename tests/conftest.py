@@ -56,7 +56,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist (--dist loadfile) would otherwise hand out the files with the most tests
-    # first, whatever their length; the order below must reach it as it is.
+    # first, whatever their length, undoing the LONG_FILES order of pytest_collection_modifyitems.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
 
