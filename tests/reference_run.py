@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dvc_repo import clone_run, new_repo, run, shared_folder
+from dvc_repo import clone_run, new_repo, read_lock, run, shared_folder
 
 STAGES = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 PARAMS = {
@@ -98,10 +98,6 @@ def md5(path: Path) -> str:
 
 def is_temporary(path: Path) -> bool:
     return fnmatch.fnmatch(path.name, TEMPORARY)
-
-
-def read_lock(repo: Path) -> dict:
-    return yaml.safe_load((repo / "dvc.lock").read_text())
 
 
 def dvc_status(repo: Path) -> dict:

@@ -28,6 +28,7 @@ import pytest
 import skops.io
 import yaml
 from dashboard_data import build_project
+from dvc_repo import read_lock
 from hostile_models import PAYLOADS, assert_runs_code
 from lock_file import record_outputs
 from sklearn.pipeline import Pipeline
@@ -130,7 +131,7 @@ def model_dir(tmp_path, tiny_model_dir) -> Path:
 
 
 def _lock(folder: Path) -> dict:
-    return yaml.safe_load((folder / "dvc.lock").read_text())
+    return read_lock(folder)
 
 
 def _write_lock(folder: Path, lock: dict) -> None:

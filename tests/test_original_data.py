@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dvc_repo import commit_all, dvc, new_repo, read_json, set_params
+from dvc_repo import commit_all, dvc, new_repo, read_json, read_lock, set_params
 from seed_data import N_TEST, N_TRAIN, TEST, TRAIN, md5, pipeline_input, read_seed_csv, require_seed
 from test_pipeline import (
     PERSONAL_COLUMNS,
@@ -68,7 +68,7 @@ def test_the_seed_files_are_read_as_they_are(repo, seed, seed_md5):
     with open(seed / TRAIN, "rb") as f:
         assert sum(1 for _ in f) > N_TRAIN + 1
     assert {name: md5(seed / name) for name in seed_md5} == seed_md5, "the run changed a seed file"
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock = read_lock(repo)
     deps = {d["path"]: d["md5"] for d in lock["stages"]["prepare"]["deps"]}
     # DVC hashed exactly the seed files' bytes as prepare's inputs.
     assert deps[data_param(repo, "raw")] == seed_md5[TRAIN]

@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-import yaml
-from dvc_repo import dvc, git
+from dvc_repo import dvc, git, read_lock
 from lock_file import record_outputs
 from postgres import SUPERUSER_PASSWORD, database_fixture, server_fixture  # noqa: F401 (fixtures)
 from reference_run import reference_run
@@ -114,7 +113,7 @@ def test_publish_writes_every_assigned_customer_once(repo, postgres_server, post
     assert _contents(url) == first  # the same run again: nothing changed
 
     assigned = pd.read_csv(repo / "data/assigned/customers.csv", dtype={"customer_id": str})
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    lock = read_lock(repo)
     model_md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.skops")
     head = git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     (run,) = first[f"{TABLE}_runs"]

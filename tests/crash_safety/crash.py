@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import yaml
-from dvc_repo import dvc
+from dvc_repo import dvc, read_lock
 from reference_run import (
     STAGES,
     Pipeline,
@@ -16,7 +16,6 @@ from reference_run import (
     is_temporary,
     md5,
     output_files,
-    read_lock,
 )
 
 

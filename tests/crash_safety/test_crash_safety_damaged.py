@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dvc_repo import clone_run, dvc, output_hashes, run_stage
+from dvc_repo import clone_run, dvc, output_hashes, read_lock, run_stage
 from hostile_models import PAYLOADS, assert_runs_code
 from reference_run import (
     Pipeline,
     dvc_status,
     md5,
     output_files,
-    read_lock,
     temporary_files,
 )
 from sklearn.cluster import KMeans
