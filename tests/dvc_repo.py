@@ -132,7 +132,7 @@ def read_json(path: Path):
 
 def read_lock(repo: Path) -> dict:
     """The repository's dvc.lock, read with libyaml's parser (a seventh of the pure-Python
-    parser's time on the default run's lock, which tests read after every DVC command)."""
+    parser's time on the default run's lock, which tests read after most DVC commands)."""
     return yaml.load((repo / "dvc.lock").read_text(), Loader=yaml.CSafeLoader)
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 import psycopg
 import pytest
 import yaml
-from dvc_repo import commit_all, dvc, git, run, set_params
+from dvc_repo import commit_all, dvc, git, read_lock, run, set_params
 from postgres import server_fixture  # noqa: F401 (fixture)
-from reference_run import STAGES, read_lock, reference_run
+from reference_run import STAGES, reference_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -130,10 +130,6 @@ def model_dir(tmp_path, tiny_model_dir) -> Path:
     return folder
 
 
-def _lock(folder: Path) -> dict:
-    return read_lock(folder)
-
-
 def _write_lock(folder: Path, lock: dict) -> None:
     (folder / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
 
@@ -174,7 +170,7 @@ def test_a_model_dvc_lock_does_not_record_is_refused(model_dir):
         "the pipeline trained are loaded"
     )
     # A dependency entry alone does not make it a pipeline output.
-    lock = _lock(model_dir)
+    lock = read_lock(model_dir)
     lock["stages"] = {"assign": {"cmd": "x", "deps": lock["stages"]["train"]["outs"]}}
     _write_lock(model_dir, lock)
     with pytest.raises(InputError, match="not a model this project's dvc.lock records"):
@@ -198,7 +194,7 @@ def test_a_changed_model_is_refused_naming_both_hashes_and_dvc_lock(model_dir):
 def test_a_dependency_entry_must_agree_except_for_the_stage_now_running(model_dir):
     """DVC rewrites a stage's entry after running it: the entry of the stage DVC is rerunning
     because the model changed still has the old MD5; any other disagreement is refused."""
-    lock = _lock(model_dir)
+    lock = read_lock(model_dir)
     out = lock["stages"]["train"]["outs"][0]
     lock["stages"]["assign"] = {"cmd": "x", "deps": [dict(out, md5="0" * 32)]}
     _write_lock(model_dir, lock)
