@@ -11,6 +11,8 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,12 +43,25 @@ def env() -> dict[str, str]:
 
 
 def run(
-    cmd: list[str], cwd: Path, *, check: bool = True, timeout: float = 900, extra_env: dict | None = None
+    cmd: list[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    timeout: float = 900,
+    extra_env: dict | None = None,
+    own_process: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run a command; on failure, fail the test showing its stdout and stderr."""
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env() | (extra_env or {}), capture_output=True, text=True, timeout=timeout
-    )
+    """Run a command; on failure, fail the test showing its stdout and stderr.
+
+    ``dvc`` runs through its own entry point in this process (``dvc_here``) unless
+    ``own_process``; other commands in a subprocess (``timeout`` applies to those)."""
+    environment = env() | (extra_env or {})
+    if cmd[0] == "dvc" and not own_process:
+        result = dvc_here(cmd[1:], cwd, environment)
+    else:
+        result = subprocess.run(
+            cmd, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+        )
     if check and result.returncode != 0:
         pytest.fail(
             f"`{' '.join(cmd)}` in {cwd} exited with {result.returncode}\n"
@@ -58,6 +73,75 @@ def run(
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     return run(["dvc", *args], cwd, check=check)
+
+
+@contextlib.contextmanager
+def _environment(variables: dict[str, str]):
+    saved = os.environ.copy()
+    os.environ.clear()
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _standard_streams_to(out: Path, err: Path):
+    """File descriptors 1 and 2 (where the stages DVC runs write) and sys.stdout, sys.stderr
+    and DVC's log handlers (where DVC writes) go to ``out`` and ``err`` inside the block."""
+    import dvc.logger
+
+    handlers = [
+        handler
+        for name in ("dvc", "dvc_objects", "dvc_data")
+        for handler in logging.getLogger(name).handlers
+        if isinstance(handler, dvc.logger.LoggerHandler)
+    ]
+    streams = [(handler, handler.stream, handler.formatter.log_colors) for handler in handlers]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(out, "w", encoding="utf-8") as stdout, open(err, "w", encoding="utf-8") as stderr:
+        os.dup2(stdout.fileno(), 1)
+        os.dup2(stderr.fileno(), 2)
+        for handler in handlers:
+            # DVC sends warnings and errors to stderr, the rest to stdout; no colours in files.
+            handler.setStream(stderr if handler.level >= logging.WARNING else stdout)
+            handler.formatter.log_colors = False
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                yield
+        finally:
+            stdout.flush()
+            stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            for handler, stream, colors in streams:
+                handler.setStream(stream)
+                handler.formatter.log_colors = colors
+
+
+def dvc_here(args: list[str], cwd: Path, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    """``dvc <args>`` in ``cwd`` through DVC's own entry point (``dvc.cli.main``, what the
+    ``dvc`` command runs) in this process, as DVC's own tests do: the stages it runs are
+    processes of their own as always, but DVC's start-up (a second or more per command) is
+    paid once per test process. Its exit status, stdout and stderr as a finished process's."""
+    from dvc.cli import main
+
+    # DVC_TEST: what DVC's tests set, so that DVC writes JSON to the sys.stdout of the moment.
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        with (
+            _environment(environment | {"DVC_TEST": "1"}),
+            contextlib.chdir(cwd),
+            _standard_streams_to(out, err),
+        ):
+            returncode = main(list(args))
+        return subprocess.CompletedProcess(["dvc", *args], returncode, out.read_text(), err.read_text())
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess:

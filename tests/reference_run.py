@@ -181,7 +181,13 @@ def _build(folder: Path) -> None:
     for stage in STAGES:  # one uninterrupted run, stage by stage to time each
         log = folder / f"renames-{stage}.log"
         start = time.time()
-        run(["dvc", "repro", "-s", stage], repo, extra_env=hook_env(hook, **{RENAME_LOG: str(log)}))
+        # DVC in a process of its own: test_crash_safety_dvc_killed.py times its kills by this.
+        run(
+            ["dvc", "repro", "-s", stage],
+            repo,
+            extra_env=hook_env(hook, **{RENAME_LOG: str(log)}),
+            own_process=True,
+        )
         end = time.time()
         renames = [line.split(" ", 1) for line in log.read_text().splitlines()]
         written = {target for _, target in renames}
