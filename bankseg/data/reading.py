@@ -18,7 +18,7 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +51,39 @@ READ_BYTES = 4 << 20  # of CSV
 READ_ROWS = 1 << 16  # of Parquet
 
 # Block frames carry, in ``attrs``: every column of the file (ALL_COLUMNS), the CSV delimiter
-# (DELIMITER, None for Parquet) and the records with a wrong number of fields (MALFORMED:
-# position in the block -> number of fields; their values are all missing).
+# (DELIMITER, None for Parquet) and the records with a wrong number of fields (MALFORMED, a
+# Malformed: position in the block -> number of fields; their values are all missing).
 ALL_COLUMNS, DELIMITER, MALFORMED = "all_columns", "delimiter", "malformed"
+
+
+class Malformed(Mapping[int, int]):
+    """Position -> number of fields of the records with a wrong number of fields; read-only.
+
+    pandas deep-copies a frame's ``attrs`` into the result of every operation on it: a dict
+    of a dirty file's many broken records made cleaning it many times slower. Being
+    read-only, this mapping is shared instead.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[int, int] | None = None) -> None:
+        self._fields = dict(fields or {})
+
+    def __getitem__(self, position: int) -> int:
+        return self._fields[position]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Malformed({self._fields!r})"
+
+    def __deepcopy__(self, memo: dict) -> Malformed:
+        return self
+
 
 # First bytes of files that are not text, and what to tell the user about each.
 _MAGIC: dict[bytes, str] = {
@@ -220,7 +250,7 @@ class NotReadableInBlocks(Exception):
 
 def _text_frame(table: pa.Table, all_columns: list[str], delimiter: str | None) -> pd.DataFrame:
     df = pd.DataFrame({n: pd.Series(table.column(n).to_pandas(), dtype="str") for n in table.column_names})
-    df.attrs.update({ALL_COLUMNS: list(all_columns), DELIMITER: delimiter, MALFORMED: {}})
+    df.attrs.update({ALL_COLUMNS: list(all_columns), DELIMITER: delimiter, MALFORMED: Malformed()})
     return df
 
 
@@ -316,7 +346,7 @@ def _python_frame(
     df = pd.DataFrame(
         {names[i]: pd.Series(list(col), dtype="str") for i, col in zip(keep, columns, strict=True)}
     )
-    df.attrs.update({ALL_COLUMNS: list(names), DELIMITER: delimiter, MALFORMED: dict(malformed)})
+    df.attrs.update({ALL_COLUMNS: list(names), DELIMITER: delimiter, MALFORMED: Malformed(malformed)})
     return df
 
 
@@ -479,7 +509,7 @@ def read_customers(
         for block in blocks:
             malformed |= {offset + i: n for i, n in block.attrs[MALFORMED].items()}
             offset += len(block)
-        frame.attrs.update(blocks[0].attrs | {MALFORMED: malformed})
+        frame.attrs.update(blocks[0].attrs | {MALFORMED: Malformed(malformed)})
         return frame
 
     return in_blocks(whole)
