@@ -345,6 +345,21 @@ def test_malformed_rows_keep_their_record_numbers_across_blocks(tmp_path, monkey
     assert whole.attrs[MALFORMED] == {4: 1}
 
 
+def test_the_broken_records_are_shared_by_every_frame_made_from_the_file(tmp_path):
+    """pandas deep-copies ``attrs`` into the result of every operation: the broken records of
+    a dirty file are one read-only mapping shared by them all, not copied at each step."""
+    path = tmp_path / "c.csv"
+    rows = [f"{i},{i}" if i % 3 else str(i) for i in range(1, 301)]
+    path.write_text("customer_id,age\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    df = read_customers(path)
+    broken = df.attrs[MALFORMED]
+    assert len(broken) == 100 and broken[2] == 1
+    derived = df.astype("string").apply(lambda s: s.str.strip())["age"].isna()
+    assert derived.attrs[MALFORMED] is broken
+    with pytest.raises(TypeError):
+        broken[0] = 2  # read-only: sharing it is safe
+
+
 def test_an_unterminated_quote_names_the_record(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text('customer_id,age\n1,30\n2,"40\n3,50\n', encoding="utf-8")
