@@ -95,3 +95,13 @@ def test_the_long_test_files_started_first_exist():
     names = {path.name for path in Path(__file__).parent.rglob("test_*.py")}
     assert [name for name in LONG_FILES if name not in names] == []
     assert len(set(LONG_FILES)) == len(LONG_FILES)
+
+
+def test_the_files_started_beside_the_reference_run_do_not_wait_for_it():
+    """The first long file makes the reference run; the three started with it must not need it."""
+    from long_files import LONG_FILES
+
+    paths = {path.name: path for path in Path(__file__).parent.rglob("test_*.py")}
+    assert "reference_run" in paths[LONG_FILES[0]].parent.joinpath("conftest.py").read_text(encoding="utf-8")
+    for name in LONG_FILES[1:4]:
+        assert "reference_run" not in paths[name].read_text(encoding="utf-8"), name
