@@ -37,7 +37,6 @@ from bankseg.segmentation.encoding import fit_preprocessing  # noqa: E402
 from bankseg.segmentation.kmeans import build_model, fit_kmeans  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKERS_PER_CORE = 2  # see pytest_xdist_auto_num_workers
 PARAMS_FILE = ROOT / "params.yaml"
 _RAW_PARAMS = yaml.safe_load(PARAMS_FILE.read_text(encoding="utf-8"))
 
@@ -62,12 +61,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers for ``-n auto``: two per core. Most tests spend much of their time waiting for
-    the processes they start (DVC's stages, the command line, servers, a browser), so one
-    worker per core leaves the cores idle a good part of the run (docs/development.md)."""
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Workers for ``-n auto``: two per core, unless PYTEST_XDIST_AUTO_NUM_WORKERS says (then
+    pytest-xdist's own hook reads it). Most tests spend much of their time waiting for the
+    processes they start (DVC's stages, the command line, servers, a browser), so one worker
+    per core leaves the cores idle a good part of the run (docs/development.md)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return WORKERS_PER_CORE * cores
+    return 2 * cores
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
