@@ -240,6 +240,8 @@ def _assign_blocks(
 
 
 def assign_command(args: argparse.Namespace) -> None:
+    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+
     from bankseg.data.cleaning import needed_columns
     from bankseg.data.reading import in_blocks
     from bankseg.io.atomic import read_json

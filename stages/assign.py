@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from pathlib import Path
 
+    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+
     from bankseg.engines import engine_for
     from bankseg.io.atomic import read_json, write_csv, write_json
     from bankseg.io.models import load_model

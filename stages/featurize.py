@@ -13,6 +13,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
+    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+
     from bankseg.engines import engine_for
     from bankseg.io.models import save_model
     from bankseg.params import load_params

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from pathlib import Path
 
+    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+
     from bankseg.engines import engine_for
     from bankseg.engines.training import check_reference, resolve_n_clusters, warn, warn_unstable
     from bankseg.io.atomic import read_json, write_json

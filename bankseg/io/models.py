@@ -2,6 +2,12 @@
 
 A skops file is a zip of JSON and arrays that is loaded without running code; a model is
 loaded only after :mod:`bankseg.io.trust` has checked it against the project's ``dvc.lock``.
+
+Import ``scipy.special`` before pandas and scikit-learn in a process that loads or saves
+models, as the stages and commands that do so import it first: at import, ``skops.io`` looks
+each of scipy.special's functions up in every module loaded before ``scipy.special``
+(``whichmodule`` in ``skops.io._utils``, to record where the function lives), so the fewer
+modules ahead of it, the shorter that search. Which modules are loaded changes nothing else.
 """
 
 from __future__ import annotations
