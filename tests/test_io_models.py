@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import re
@@ -103,3 +104,32 @@ def test_loaded_model_predicts_exactly_as_the_saved_one(tmp_path, trained, clean
     # Saving the loaded model again gives the same file.
     save_model(loaded, tmp_path / "again.skops")
     assert (tmp_path / "again.skops").read_bytes() == (tmp_path / "model.skops").read_bytes()
+
+
+def _imports_in_order(function: ast.FunctionDef) -> list[str]:
+    names: list[tuple[int, str]] = []  # (line, module)
+    for node in ast.walk(function):
+        if isinstance(node, ast.Import):
+            names += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append((node.lineno, node.module))
+    return [name for _, name in sorted(names)]
+
+
+def test_entry_points_that_load_or_save_models_import_scipy_special_first():
+    """The stages and commands that load or save models import scipy.special before any other
+    library: skops.io's import searches the modules loaded before it (see bankseg/io/models.py)."""
+    checked = []
+    for path in [*sorted((ROOT / "stages").glob("*.py")), ROOT / "bankseg" / "cli.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            imports = _imports_in_order(node)
+            if "bankseg.io.models" not in imports or node.name == "publish_command":
+                continue  # publish reads one model per run, after pandas
+            third_party = [name for name in imports if name.split(".")[0] not in sys.stdlib_module_names]
+            assert third_party[0] == "scipy.special", (
+                f"{path.name}:{node.name} imports {third_party[0]} first"
+            )
+            checked.append(f"{path.stem}.{node.name}")
+    assert sorted(checked) == ["assign.main", "cli.assign_command", "featurize.main", "train.main"]
