@@ -16,7 +16,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
 import matplotlib  # noqa: E402
-import scipy.special  # noqa: E402, F401  (before the rest: see bankseg/io/models.py)
+import scipy.special  # noqa: E402, F401  (before pandas and scikit-learn: see bankseg/io/models.py)
 
 matplotlib.use("Agg")  # tests never need a display
 

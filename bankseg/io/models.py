@@ -7,7 +7,7 @@ Import ``scipy.special`` before pandas and scikit-learn in a process that loads 
 models, as the stages and commands that do so import it first: at import, ``skops.io`` looks
 each of scipy.special's functions up in every module loaded before ``scipy.special``
 (``whichmodule`` in ``skops.io._utils``, to record where the function lives), so the fewer
-modules ahead of it, the shorter that search. Which modules are loaded changes nothing else.
+modules ahead of it, the shorter that search. The order of imports changes nothing else.
 """
 
 from __future__ import annotations
