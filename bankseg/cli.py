@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from bankseg import layout
 from bankseg.errors import InputError, run_entry_point
+from bankseg.startup import loading_libraries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,9 +153,10 @@ def parse_diff(text: str, source: str) -> dict:
 
 
 def gate_command(args: argparse.Namespace) -> None:
-    from bankseg.params import load_params
-    from bankseg.paths import check_paths
-    from bankseg.reporting.gate import evaluate, passed, table
+    with loading_libraries():
+        from bankseg.params import load_params
+        from bankseg.paths import check_paths
+        from bankseg.reporting.gate import evaluate, passed, table
 
     inputs = {"--params": args.params} | ({"--diff-json": args.diff_json} if args.diff_json else {})
     check_paths(inputs, {"--summary": args.summary} if args.summary else {})
@@ -183,10 +185,11 @@ def gate_command(args: argparse.Namespace) -> None:
 
 
 def pin_command(args: argparse.Namespace) -> None:
-    from bankseg.engines.training import check_reference
-    from bankseg.io.atomic import read_json, write_json
-    from bankseg.params import load_params
-    from bankseg.paths import check_paths
+    with loading_libraries():
+        from bankseg.engines.training import check_reference
+        from bankseg.io.atomic import read_json, write_json
+        from bankseg.params import load_params
+        from bankseg.paths import check_paths
 
     params = load_params(args.params)
     check_paths(
@@ -240,15 +243,16 @@ def _assign_blocks(
 
 
 def assign_command(args: argparse.Namespace) -> None:
-    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+    with loading_libraries():
+        import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
 
-    from bankseg.data.cleaning import needed_columns
-    from bankseg.data.reading import in_blocks
-    from bankseg.io.atomic import read_json
-    from bankseg.io.models import load_model
-    from bankseg.params import load_params
-    from bankseg.paths import check_paths
-    from bankseg.segmentation.assignment import check_model_settings, read_segment_names
+        from bankseg.data.cleaning import needed_columns
+        from bankseg.data.reading import in_blocks
+        from bankseg.io.atomic import read_json
+        from bankseg.io.models import load_model
+        from bankseg.params import load_params
+        from bankseg.paths import check_paths
+        from bankseg.segmentation.assignment import check_model_settings, read_segment_names
 
     outputs = {"OUTPUT": args.output} | ({"--rejected": args.rejected} if args.rejected else {})
     # The project folder is that of the params file: its dvc.lock says which model to trust.
@@ -461,10 +465,11 @@ def _read_run(value: str | None, segments: str | None, flag: str, root: Path, co
 
 
 def migration_command(args: argparse.Namespace) -> None:
-    from bankseg.io.atomic import save_figure, write_csv, write_json, write_text
-    from bankseg.params import load_params
-    from bankseg.paths import check_paths
-    from bankseg.reporting import migration as mig
+    with loading_libraries():
+        from bankseg.io.atomic import save_figure, write_csv, write_json, write_text
+        from bankseg.params import load_params
+        from bankseg.paths import check_paths
+        from bankseg.reporting import migration as mig
 
     root = Path(args.params).absolute().parent
     inputs = {"--params": args.params}
@@ -557,23 +562,24 @@ def migration_command(args: argparse.Namespace) -> None:
 
 
 def publish_command(args: argparse.Namespace) -> None:
-    import hashlib
-    import io
+    with loading_libraries():
+        import hashlib
+        import io
 
-    import pandas as pd
+        import pandas as pd
 
-    from bankseg.io.models import load_model
-    from bankseg.io.publication import Run, published_rows, run_id, table_name
-    from bankseg.io.trust import recorded_md5
-    from bankseg.params import load_params
-    from bankseg.paths import check_paths
+        from bankseg.io.models import load_model
+        from bankseg.io.publication import Run, published_rows, run_id, table_name
+        from bankseg.io.trust import recorded_md5
+        from bankseg.params import load_params
+        from bankseg.paths import check_paths
 
-    try:
-        from bankseg.io import warehouse
-    except ModuleNotFoundError as exc:
-        raise InputError(
-            f"publish needs {exc.name}, which is not installed (pip install -r requirements-warehouse.txt)"
-        ) from exc
+        try:
+            from bankseg.io import warehouse
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"publish needs {exc.name}, which is not installed (pip install -r requirements-warehouse.txt)"
+            ) from exc
 
     table = table_name(args.table)
     root = Path(args.params).absolute().parent  # its dvc.lock says which model and run to trust

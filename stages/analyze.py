@@ -4,6 +4,7 @@ import argparse
 import logging
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 log = logging.getLogger("analyze")
 
@@ -31,17 +32,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    import os
-    from pathlib import Path
+    with loading_libraries():
+        import os
+        from pathlib import Path
 
-    import pandas as pd
+        import pandas as pd
 
-    from bankseg.io.atomic import read_json, save_figure, write_json, write_text
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
-    from bankseg.reporting.analysis import analyze_segments
-    from bankseg.reporting.report import report_markdown
-    from bankseg.reporting.report_html import embedded_images, report_html
+        from bankseg.io.atomic import read_json, save_figure, write_json, write_text
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
+        from bankseg.reporting.analysis import analyze_segments
+        from bankseg.reporting.report import report_markdown
+        from bankseg.reporting.report_html import embedded_images, report_html
 
     check_args(
         args,

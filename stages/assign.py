@@ -4,6 +4,7 @@ import argparse
 import logging
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 log = logging.getLogger("assign")
 
@@ -22,17 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from pathlib import Path
+    with loading_libraries():
+        from pathlib import Path
 
-    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+        import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
 
-    from bankseg.engines import engine_for
-    from bankseg.io.atomic import read_json, write_csv, write_json
-    from bankseg.io.models import load_model
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
-    from bankseg.reporting.drift import drift_report
-    from bankseg.segmentation.assignment import read_segment_names, split_by_segment
+        from bankseg.engines import engine_for
+        from bankseg.io.atomic import read_json, write_csv, write_json
+        from bankseg.io.models import load_model
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
+        from bankseg.reporting.drift import drift_report
+        from bankseg.segmentation.assignment import read_segment_names, split_by_segment
 
     check_args(
         args,

@@ -3,6 +3,7 @@
 import argparse
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,12 +15,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from bankseg.engines import engine_for
-    from bankseg.io.atomic import save_figure, write_json
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
-    from bankseg.reporting.plots import elbow_figure
-    from bankseg.segmentation.choosing_k import choose_k
+    with loading_libraries():
+        from bankseg.engines import engine_for
+        from bankseg.io.atomic import save_figure, write_json
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
+        from bankseg.reporting.plots import elbow_figure
+        from bankseg.segmentation.choosing_k import choose_k
 
     check_args(args, inputs=["features"], outputs=["scores", "figure", "metrics"], params=args.params)
     params = load_params(args.params)

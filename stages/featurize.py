@@ -3,6 +3,7 @@
 import argparse
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -13,12 +14,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+    with loading_libraries():
+        import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
 
-    from bankseg.engines import engine_for
-    from bankseg.io.models import save_model
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
+        from bankseg.engines import engine_for
+        from bankseg.io.models import save_model
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
 
     check_args(args, inputs=["customers"], outputs=["preprocessing", "features"], params=args.params)
     params = load_params(args.params)

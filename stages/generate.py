@@ -4,6 +4,7 @@ as of quarter ``generate.quarter`` (1: the base as first drawn; see docs/quarter
 import argparse
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,10 +15,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from bankseg.data.generate import customer_blocks, new_customer_blocks
-    from bankseg.io.blocks import write_csv_blocks
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
+    with loading_libraries():
+        from bankseg.data.generate import customer_blocks, new_customer_blocks
+        from bankseg.io.blocks import write_csv_blocks
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
 
     check_args(args, inputs=[], outputs=["customers", "new", "personas"], params=args.params)
     params = load_params(args.params).generate

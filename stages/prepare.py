@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,19 +28,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from pathlib import Path
+    with loading_libraries():
+        from pathlib import Path
 
-    from bankseg.data.cleaning import (
-        FileCleaner,
-        needed_columns,
-        require_rows,
-        selective_warnings,
-    )
-    from bankseg.data.reading import Reader, in_blocks
-    from bankseg.io.atomic import write_json
-    from bankseg.io.blocks import csv_block_writer, parquet_block_writer
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
+        from bankseg.data.cleaning import (
+            FileCleaner,
+            needed_columns,
+            require_rows,
+            selective_warnings,
+        )
+        from bankseg.data.reading import Reader, in_blocks
+        from bankseg.io.atomic import write_json
+        from bankseg.io.blocks import csv_block_writer, parquet_block_writer
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
 
     check_args(
         args,

@@ -3,6 +3,7 @@
 import argparse
 
 from bankseg.errors import run_entry_point
+from bankseg.startup import loading_libraries
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,17 +20,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="params.yaml", help="the settings (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    from pathlib import Path
+    with loading_libraries():
+        from pathlib import Path
 
-    import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
+        import scipy.special  # noqa: F401  (first: see bankseg/io/models.py)
 
-    from bankseg.engines import engine_for
-    from bankseg.engines.training import check_reference, resolve_n_clusters, warn, warn_unstable
-    from bankseg.io.atomic import read_json, write_json
-    from bankseg.io.models import load_model, save_model
-    from bankseg.params import load_params
-    from bankseg.paths import check_args
-    from bankseg.segmentation.kmeans import build_model
+        from bankseg.engines import engine_for
+        from bankseg.engines.training import check_reference, resolve_n_clusters, warn, warn_unstable
+        from bankseg.io.atomic import read_json, write_json
+        from bankseg.io.models import load_model, save_model
+        from bankseg.params import load_params
+        from bankseg.paths import check_args
+        from bankseg.segmentation.kmeans import build_model
 
     check_args(
         args,

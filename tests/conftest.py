@@ -15,27 +15,34 @@ from pathlib import Path
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
-import matplotlib  # noqa: E402
-import scipy.special  # noqa: E402, F401  (before pandas and scikit-learn: see bankseg/io/models.py)
+import gc  # noqa: E402
 
-matplotlib.use("Agg")  # tests never need a display
+from bankseg.startup import loading_libraries  # noqa: E402
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import yaml  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-from lock_file import record_outputs  # noqa: E402
-from long_files import LONG_FILES  # noqa: E402
-from sklearn.datasets import make_blobs  # noqa: E402
+# The libraries load with the garbage collector off, then are frozen (bankseg/startup.py);
+# pytest_collection_finish freezes what collecting the tests loaded as well.
+with loading_libraries():
+    import matplotlib
+    import scipy.special  # noqa: F401  (before pandas and scikit-learn: see bankseg/io/models.py)
 
-from bankseg.data.cleaning import clean_customers  # noqa: E402
-from bankseg.data.generate import generate_customers  # noqa: E402
-from bankseg.io.atomic import write_json  # noqa: E402
-from bankseg.io.models import save_model  # noqa: E402
-from bankseg.params import load_params  # noqa: E402
-from bankseg.segmentation.encoding import fit_preprocessing  # noqa: E402
-from bankseg.segmentation.kmeans import build_model, fit_kmeans  # noqa: E402
+    matplotlib.use("Agg")  # tests never need a display
+
+    import numpy as np
+    import pandas as pd
+    import pytest
+    import yaml
+    from hypothesis import HealthCheck, settings
+    from lock_file import record_outputs
+    from long_files import LONG_FILES
+    from sklearn.datasets import make_blobs
+
+    from bankseg.data.cleaning import clean_customers
+    from bankseg.data.generate import generate_customers
+    from bankseg.io.atomic import write_json
+    from bankseg.io.models import save_model
+    from bankseg.params import load_params
+    from bankseg.segmentation.encoding import fit_preprocessing
+    from bankseg.segmentation.kmeans import build_model, fit_kmeans
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "params.yaml"
@@ -76,6 +83,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONG_FILES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The test modules and what they imported stay for the whole run: frozen, the garbage
+    collector leaves them out of its collections, as bankseg/startup.py does for a stage."""
+    gc.freeze()
 
 
 # Sizes of the four planted blobs: all different, so the canonical ids are unambiguous.

@@ -1,7 +1,7 @@
 """The package's floors: every import points down (or sideways within a floor), never up.
 
 From the bottom: the foundation modules at the package's top (errors, layout, personal data
-rules, params, path checks, the saved scaler), then ``io``, ``data``, ``segmentation``,
+rules, params, path checks, the saved scaler, the entry points' start-up), then ``io``, ``data``, ``segmentation``,
 ``reporting``, ``engines``, and at the top the entry points (``cli``, ``__main__``,
 ``dashboard``). ``docs/development.md`` draws the same floors.
 """
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "bankseg"
 
 FLOORS = [
-    {"errors", "layout", "personal", "params", "paths", "features"},
+    {"errors", "layout", "personal", "params", "paths", "features", "startup"},
     {"io"},
     {"data"},
     {"segmentation"},
