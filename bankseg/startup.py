@@ -16,15 +16,20 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+_loaded = False  # whether a block has run in this process
+
 
 @contextlib.contextmanager
 def loading_libraries() -> Iterator[None]:
     """Import the entry point's libraries inside this block.
 
-    In a process that froze its objects before (the tests, which call the entry points in
-    their own process), the block changes nothing: what it would load is loaded already.
+    Only the first block of a process acts, and only with the collector on: a process that
+    calls the entry points again and again (the tests do, in their own process) has loaded
+    most of what they import after the first, and freezing again would keep whatever garbage
+    was waiting to be collected.
     """
-    if gc.get_freeze_count() or not gc.isenabled():
+    global _loaded
+    if _loaded or not gc.isenabled():
         yield
         return
     gc.disable()
@@ -32,4 +37,5 @@ def loading_libraries() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        _loaded = True
         gc.enable()

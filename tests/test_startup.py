@@ -58,27 +58,30 @@ def test_an_error_while_loading_leaves_the_collector_on():
     assert seen == {"enabled": True}
 
 
-def test_a_process_that_froze_before_or_turned_the_collector_off_is_left_as_it_was():
+def test_only_the_first_block_of_a_process_acts_and_only_with_the_collector_on():
     seen = fresh_interpreter(
         """
         import gc, json
         from bankseg.startup import loading_libraries
-        gc.freeze()
-        frozen = gc.get_freeze_count()
-        with loading_libraries():
-            inside = gc.isenabled()
-            import decimal
-        again = {"inside": inside, "enabled": gc.isenabled(), "same_count": gc.get_freeze_count() == frozen}
-        gc.unfreeze()
         gc.disable()
         with loading_libraries():
-            import email.message
+            import decimal
         off = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
-        print(json.dumps({"again": again, "off": off}))
+        gc.enable()
+        with loading_libraries():
+            first = gc.isenabled()
+            import email.message
+        frozen = gc.get_freeze_count()
+        with loading_libraries():
+            again = gc.isenabled()
+            import html.parser
+        print(json.dumps({"off": off, "first": first, "again": again, "enabled": gc.isenabled(),
+                          "same_count": gc.get_freeze_count() == frozen}))
         """
     )
-    assert seen["again"] == {"inside": True, "enabled": True, "same_count": True}
     assert seen["off"] == {"enabled": False, "frozen": 0}
+    assert seen["first"] is False
+    assert seen["again"] is True and seen["enabled"] is True and seen["same_count"] is True
 
 
 def _entry_points() -> list[tuple[str, ast.FunctionDef]]:
