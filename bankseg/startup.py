@@ -16,7 +16,7 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
-_loaded = False  # whether a block has run in this process
+_loaded = False  # whether a block of this process has frozen its libraries
 
 
 @contextlib.contextmanager
