@@ -10,8 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from reference_run import STAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["generate", "prepare", "featurize", "elbow", "train", "assign", "analyze"]
 
 
 def fresh_interpreter(code: str) -> dict:
