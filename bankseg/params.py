@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from bankseg.errors import InputError
 from bankseg.personal import header_key, listed, personal_name_kind, protected_name, shown_name
@@ -1028,18 +1034,36 @@ def _reason(exc: ValueError) -> str:
     return str(exc).split(";")[0].strip()
 
 
-class _ParamsLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing repeated keys, anchors, aliases and merge keys.
+class PurePythonParser(Reader, Scanner, Parser):
+    """PyYAML's own parser, written in Python: the events of a YAML text."""
+
+    def __init__(self, stream: str):
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+
+
+try:  # libyaml's parser gives the same events several times faster
+    from yaml.cyaml import CParser as YAML_PARSER
+except ImportError:  # a PyYAML built without libyaml
+    YAML_PARSER = PurePythonParser
+
+
+class _StrictLoader(Composer, SafeConstructor, Resolver):
+    """PyYAML's safe loader, refusing repeated keys, anchors, aliases and merge keys, on the events
+    of a parser (:func:`strict_loader`).
 
     A repeated key silently wins over the first; an alias can expand a kilobyte file to
     gigabytes (a "billion laughs"), and params.yaml never needs one. An anchor or alias is
-    refused while the file is composed, before anything is expanded; so is nesting deeper
-    than :data:`MAX_DEPTH`, and a value PyYAML cannot construct (a date such as 2024-13-45,
-    an integer too long to be shown in a message).
+    refused while the file is composed (by PyYAML's composer, in Python, on the parser's events),
+    before anything is expanded; so is nesting deeper than :data:`MAX_DEPTH`, and a value PyYAML
+    cannot construct (a date such as 2024-13-45, an integer too long to be shown in a message).
     """
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self._path: list[str] = []  # the keys leading to the node being composed
         self._mapping_keys: dict[yaml.Node, str] = {}  # the dotted key of each mapping
         self._depth = 0  # nodes being composed, one inside the other
@@ -1102,6 +1126,20 @@ class _ParamsLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def strict_loader(parser: type) -> type:
+    """The strict loader on the events of ``parser`` (libyaml's or PyYAML's)."""
+
+    class Loader(_StrictLoader, parser):
+        def __init__(self, stream: str):
+            parser.__init__(self, stream)
+            _StrictLoader.__init__(self)
+
+    return Loader
+
+
+_ParamsLoader = strict_loader(YAML_PARSER)
+
+
 def read_yaml(path: str | Path, *, max_bytes: int = MAX_PARAMS_BYTES) -> Any:
     """A YAML file as plain data, read by the strict loader (no repeated keys, anchors, aliases
     or deep nesting), at most ``max_bytes`` long; every problem is one line naming the file."""
@@ -1122,7 +1160,7 @@ def read_yaml(path: str | Path, *, max_bytes: int = MAX_PARAMS_BYTES) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)") from None
     try:
-        return yaml.load(text, Loader=_ParamsLoader)  # a SafeLoader
+        return yaml.load(text, Loader=_ParamsLoader)  # SafeConstructor: builds plain data only
     except _Refused as exc:
         raise InputError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:

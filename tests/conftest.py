@@ -15,6 +15,14 @@ from pathlib import Path
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
 
+# The run has two workers per core, so a process's own threads only compete with the other
+# workers' for the same cores, and OpenMP's (scikit-learn's k-means) and OpenBLAS's spin while
+# they wait for work. Every process of the run (DVC's stages included) uses one thread of
+# each, unless the environment already says how many; test_run_copies.py runs the pipeline
+# again on another number of threads and checks that no output changes.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
 import gc  # noqa: E402
 
 from bankseg.startup import loading_libraries  # noqa: E402

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import warnings
 from dataclasses import replace
 
@@ -29,7 +33,7 @@ from bankseg.segmentation.choosing_k import (
     suggest_k,
     sweep,
 )
-from bankseg.segmentation.sampling import seeded_sample, side_by_side
+from bankseg.segmentation.sampling import seeded_sample
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +111,38 @@ def test_sweep_is_reproducible(blobs):
     pd.testing.assert_frame_equal(first, second)
 
 
-def _threads_and_job(job: int) -> tuple[int, int, int]:
-    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-    from threadpoolctl import threadpool_info
+# In a process of its own, without the test run's one-thread settings (tests/conftest.py): a
+# thread has as many OpenMP and BLAS threads as cores there, unless side_by_side limits it.
+_THREADS = """
+import json, threading
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+from threadpoolctl import threadpool_info
+from bankseg.segmentation.sampling import side_by_side
 
+def threads_and_job(job):
     blas = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
     return job, _openmp_effective_n_threads(), max(blas, default=1)
 
+alone = []
+thread = threading.Thread(target=lambda: alone.append(threads_and_job(-1)))
+thread.start()
+thread.join()
+jobs = [(job,) for job in range(12)]
+print(json.dumps([alone[0], side_by_side(threads_and_job, jobs), side_by_side(threads_and_job, [])]))
+"""
+
 
 def test_side_by_side_keeps_the_order_and_gives_each_call_one_thread():
-    assert side_by_side(_threads_and_job, [(job,) for job in range(12)]) == [(job, 1, 1) for job in range(12)]
-    assert side_by_side(_threads_and_job, []) == []
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    result = subprocess.run(
+        [sys.executable, "-c", _THREADS], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    alone, calls, none = json.loads(result.stdout)
+    if len(os.sched_getaffinity(0)) > 1:  # with one core, every thread has one anyway
+        assert alone[1] > 1 and alone[2] > 1, alone
+    assert calls == [[job, 1, 1] for job in range(12)]
+    assert none == []
 
 
 @pytest.mark.slow

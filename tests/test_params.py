@@ -13,15 +13,18 @@ from bankseg.params import (
     MOVED_KEYS,
     PROTECTED,
     RECORD_ID,
+    YAML_PARSER,
     DriftParams,
     FairnessParams,
     FeaturizeParams,
     GateParams,
     Outcome,
+    PurePythonParser,
     SegmentParams,
     StabilityParams,
     load_params,
     parse_params,
+    strict_loader,
 )
 
 
@@ -615,6 +618,32 @@ def test_deep_nesting_is_refused_with_its_line(tmp_path):
     """A thousand nested lists exhausted the YAML parser's recursion (RecursionError)."""
     path = _write(tmp_path, "train:\n  n_init: 5\nother: " + "[" * 1000 + "]" * 1000 + "\n")
     assert _load_error(path) == f"{path}: line 3: nested more than 50 levels deep, expected a few levels"
+
+
+def test_both_yaml_parsers_give_the_same_data_and_refusals(root):
+    """params.yaml is parsed by libyaml where PyYAML has it, by PyYAML's own parser elsewhere:
+    the same data, and the same refusal on the same line, either way."""
+    assert YAML_PARSER is not PurePythonParser  # the pinned PyYAML has libyaml
+    texts = [
+        (root / "params.yaml").read_text(encoding="utf-8"),
+        (root / "dvc.yaml").read_text(encoding="utf-8"),
+        "a: 1\nb: {c: 2, c: 3}\n",
+        "a: &x 1\nb: *x\n",
+        "a:\n  <<: {b: 1}\n",
+        "a: " + "[" * 60 + "]" * 60 + "\n",
+        "a:\n  b: 2024-13-45\n",
+        "a: [1, 2\n",
+    ]
+    for text in texts:
+        results = []
+        for parser in (YAML_PARSER, PurePythonParser):
+            try:
+                results.append(yaml.load(text, Loader=strict_loader(parser)))
+            except yaml.YAMLError:
+                results.append("not valid YAML")
+            except Exception as exc:  # a refusal of the strict loader, with its line
+                results.append(str(exc))
+        assert results[0] == results[1], text[:40]
 
 
 @pytest.mark.parametrize("key", ['"a\\nb"', '"a\\u2028b"', '"a\\x85b"'])

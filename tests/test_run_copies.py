@@ -1,5 +1,5 @@
 """End-to-end on copies of the reference run (tests/reference_run.py): a model replaced in a DVC
-remote, an experiment with a fixed K, and a forced rerun on one thread.
+remote, an experiment with a fixed K, and a forced rerun on another number of threads.
 
 Each test clones the module's copy of the run, DVC cache included, and changes only its clone.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from reference_run import reference_run
 pytestmark = pytest.mark.slow
 
 MODEL = "models/model.skops"
+THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")  # scikit-learn's OpenMP, numpy's BLAS
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +112,12 @@ def test_experiment_with_fixed_k_changes_the_metrics(repo, tmp_path):
 # --- determinism -------------------------------------------------------------------------
 
 
-def test_forced_rerun_on_one_thread_gives_byte_identical_outputs(repo, tmp_path):
-    """`dvc repro -f` again, with OMP_NUM_THREADS=1 instead of the default, changes no hash."""
+def test_forced_rerun_on_other_threads_gives_byte_identical_outputs(repo, tmp_path):
+    """`dvc repro -f` again, with another number of OpenMP and BLAS threads than the run's
+    (one, tests/conftest.py), changes no hash."""
     copy = clone_run(repo, tmp_path / "repo")
-    env = dvc_repo.env() | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    threads = {name: "1" if os.environ.get(name) == "2" else "2" for name in THREADS}
+    env = dvc_repo.env() | threads
     result = subprocess.run(
         ["dvc", "repro", "-f"], cwd=copy, env=env, capture_output=True, text=True, timeout=900
     )
