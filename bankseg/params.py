@@ -550,8 +550,15 @@ def parse_numeric_feature(column: object, settings: Any) -> NumericFeature:
     )
 
 
+def category_key(value: object) -> str:
+    """An ordinal value compared without case or repeated spaces: a file's ``HIGH`` or
+    ``very  high`` is the order's ``High`` or ``Very high``."""
+    return " ".join(str(value).split()).casefold()
+
+
 def _order(sec: Section) -> tuple[str, ...]:
-    """The values of an ordinal feature, lowest first: at least two, each once."""
+    """The values of an ordinal feature, lowest first: at least two, each once (compared as
+    :func:`category_key` compares them)."""
     values = sec.value("order", ...)
     ok = (
         isinstance(values, list)
@@ -565,7 +572,8 @@ def _order(sec: Section) -> tuple[str, ...]:
             "a list of at least two values (text or numbers; quote Yes, No, On, Off), lowest first",
         )
     order = tuple(str(v) for v in values)
-    repeated = next((v for i, v in enumerate(order) if v in order[:i]), None)
+    keys = [category_key(v) for v in order]
+    repeated = next((v for i, v in enumerate(order) if keys[i] in keys[:i]), None)
     if repeated is not None:
         raise sec.fail("order", values, f"distinct values, lowest first ({repeated!r} is listed twice)")
     return order

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         from bankseg.data.cleaning import (
             FileCleaner,
             needed_columns,
+            rejection_warnings,
             require_rows,
             selective_warnings,
         )
@@ -81,9 +82,14 @@ def main(argv: list[str] | None = None) -> None:
 
     customers, new = in_blocks(run)
     quality = customers.quality
-    for warning in selective_warnings(quality.get("rejected_vs_kept")):
-        log.warning("%s: %s", args.raw, warning)
-    write_json({"customers": quality, "new_customers": new.quality if new else None}, args.metrics)
+    new_quality = new.quality if new else None
+    limit = params.gate.max_rejected_share
+    warnings = [(args.raw, w) for w in rejection_warnings(quality, limit=limit)]
+    warnings += [(args.raw, w) for w in selective_warnings(quality.get("rejected_vs_kept"))]
+    warnings += [(args.new, w) for w in rejection_warnings(new_quality or {}, limit=limit)]
+    for source, warning in warnings:
+        log.warning("%s: %s", source, warning)
+    write_json({"customers": quality, "new_customers": new_quality}, args.metrics)
 
 
 def _write(cleaned: CleanResult, write_kept: Callable, write_rejected: Callable) -> None:

@@ -134,6 +134,11 @@ def _with(frame: pd.DataFrame, **columns) -> pd.DataFrame:
     return frame
 
 
+def _respelled(value: str) -> str:
+    """An ordinal value as another export writes it: ``LOW``, ``medium``, `` High ``."""
+    return {"Low": "LOW", "Medium": "medium", "High": " High "}.get(value, value)
+
+
 def _rows(frame: pd.DataFrame, changes: dict[int, dict[str, str]]) -> pd.DataFrame:
     """A copy with single cells replaced: {row: {column: value}}."""
     frame = frame.copy()
@@ -445,6 +450,18 @@ CASES: list[Case] = [
         lambda b, s: _csv(b, s, encoding="utf-8-sig"),
         Ok(_all),
         Ok(_all),
+    ),
+    Case(
+        "ordinal values in another case and spacing",
+        lambda b, s: _csv(_with(b, income_slab=b["income_slab"].map(_respelled)), s),
+        Ok(_all),
+        Ok(_all),
+    ),
+    Case(
+        "most rows outside an ordinal's order",
+        lambda b, s: _csv(_with(b, income_slab=["Low"] * 10 + ["Huge"] * (len(b) - 10)), s),
+        Ok(10, lambda n: n - 10, {"unexpected_category": lambda n: n - 10}),
+        Ok(10, lambda n: n - 10, {"unexpected_category": lambda n: n - 10}),
     ),
     Case("semicolon delimited", lambda b, s: _csv(b, s, sep=";"), Ok(_all), Ok(_all)),
     Case("tab delimited", lambda b, s: _csv(b, s, sep="\t"), Ok(_all), Ok(_all)),

@@ -250,7 +250,19 @@ def _check_new_scored(repo: Path, result) -> None:
     assert parts and sum(len(pd.read_csv(p)) for p in parts) == kept
 
 
+def _check_respelled(repo: Path, result) -> None:
+    prepared = pd.read_parquet(repo / "data/prepared/customers.parquet")
+    assert set(prepared["income_slab"]) == {"Low", "Medium", "High"}
+
+
+def _check_rejection_warning(repo: Path, result) -> None:
+    [line] = [ln for ln in result.stderr.splitlines() if "more than gate.max_rejected_share" in ln]
+    assert "unexpected_category" in line and "by column: income_slab" in line
+
+
 EXTRA_CHECKS = {
+    "ordinal_values_in_another_case_and_spacing": _check_respelled,
+    "most_rows_outside_an_ordinal_s_order": _check_rejection_warning,
     "ids_and_names_that_look_like_formulas": _check_formulas,
     "numbers_with_grouping_and_rupee_sign": _check_grouping,
     "latin_1_encoding": _check_latin1,

@@ -14,6 +14,7 @@ from bankseg.data.cleaning import (
     _to_number,
     clean_customers,
     match_columns,
+    rejection_warnings,
     require_rows,
 )
 from bankseg.errors import InputError
@@ -161,11 +162,6 @@ INVALID_ROWS = {
         "income_slab: unexpected value (a text of 4 characters); expected Low/Medium/High",
         "unexpected_category",
     ),
-    "lower-case ordinal": (
-        {"income_slab": "low"},
-        "income_slab: unexpected value (a text of 3 characters)",
-        "unexpected_category",
-    ),
     "unknown risk": (
         {"risk_id": "5"},
         "risk_id: unexpected value ('5'); expected 1/2/3/4",
@@ -209,10 +205,13 @@ def test_rejections_are_counted_by_kind_in_the_kinds_order(make_raw, params):
         {"customer_id": "6", "age": "abc"},  # not a number
         {"customer_id": "", "age": "abc"},  # missing id, not a number too
     )
-    counts = _clean(raw, params).quality["rejected_by_reason"]
+    quality = _clean(raw, params).quality
+    counts = quality["rejected_by_reason"]
     assert list(counts) == [kind.value for kind in RejectionKind if kind != RejectionKind.MALFORMED_ROW]
     assert set(counts.values()) == {1}
     assert {type(kind) for kind in counts} == {str}
+    # By the column whose check rejected the row: the id's for a duplicate or a missing id.
+    assert quality["rejected_by_column"] == {"age": 2, "customer_id": 2, "risk_id": 1, "sip_status": 1}
 
 
 def test_rejected_rows_hold_the_file_row_id_and_reason_only(make_raw, params):
@@ -452,7 +451,52 @@ def test_a_file_cleaned_in_blocks_is_the_file_cleaned_whole(make_raw, params):
     comparison = quality.pop("rejected_vs_kept")  # kept and rejected rows, over all blocks
     assert quality == whole.quality
     assert whole.quality["rejected_by_reason"]["duplicate_id"] >= 2
+    assert whole.quality["rejected_by_column"] == {"age": 3, "customer_id": 5, "income_slab": 3}
     assert set(comparison["columns"]) == {"kyc_status"}
+
+
+def test_ordinal_values_in_another_case_or_spacing_are_spelled_as_the_order(make_raw, params):
+    """An export's ``low``, ``HIGH`` or ``medium`` is the order's Low, High or Medium; a value
+    that is none of them, whatever its case, is still rejected."""
+    raw = make_raw(
+        {"income_slab": "low"},
+        {"income_slab": "HIGH"},
+        {"income_slab": "mEdium"},
+        {"income_slab": "Low"},
+        {"income_slab": "lowest"},
+    )
+    result = _clean(raw, params)
+    assert result.kept["income_slab"].tolist() == ["Low", "High", "Medium", "Low"]
+    assert result.rejected["reason"].tolist() == [
+        "income_slab: unexpected value (a text of 6 characters); expected Low/Medium/High"
+    ]
+
+
+def test_values_of_an_order_in_words_match_whatever_their_spacing(make_raw, params):
+    order = ("Very low", "Low", "High")
+    features = replace(
+        params.features,
+        categorical=tuple(
+            replace(f, order=order, words=()) if f.column == "income_slab" else f
+            for f in params.features.categorical
+        ),
+    )
+    raw = make_raw({"income_slab": "very  LOW"}, {"income_slab": "Very\tlow"}, {"income_slab": "verylow"})
+    result = _clean(raw, replace(params, features=features))
+    assert result.kept["income_slab"].tolist() == ["Very low", "Very low"]
+    assert result.quality["rejected_by_column"] == {"income_slab": 1}
+
+
+def test_too_many_rejected_rows_are_a_warning_naming_the_reasons_and_columns(make_raw, params):
+    raw = make_raw({}, {"age": "250"}, {"income_slab": "Huge"}, {"income_slab": "Huge"}, {})
+    quality = _clean(raw, params).quality
+    assert rejection_warnings(quality, limit=0.6) == []
+    [warning] = rejection_warnings(quality, limit=0.05)
+    assert warning.startswith(
+        "3 of 5 rows (60.0%) were rejected by the cleaning, more than gate.max_rejected_share (5.0%): "
+        "out_of_range 1, unexpected_category 2; by column: income_slab 2, age 1. "
+    )
+    assert rejection_warnings({"rows_read": 0, "rows_rejected": 0}, limit=0.05) == []
 
 
 @pytest.mark.parametrize(("value", "expected"), [("True", "Yes"), ("false", "No"), ("Y", "Yes"), ("n", "No")])

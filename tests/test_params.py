@@ -745,6 +745,11 @@ MISTAKES = {
         "features.categorical.income_slab.order",
         "['Low', 'Low', 'High']",
     ),
+    "order repeated in another case or spacing": (
+        _set_path("features.categorical.income_slab.order", ["Low", "LOW", "High"]),
+        "features.categorical.income_slab.order",
+        "'LOW' is listed twice",
+    ),
     "order of booleans": (
         _set_path("features.categorical.income_slab.order", [False, True]),
         "features.categorical.income_slab.order",

@@ -10,6 +10,7 @@ import pytest
 
 from bankseg.reporting.naming import name_segments
 from bankseg.reporting.profiling import (
+    MIN_EFFECT,
     Effect,
     add_confidence,
     profile_metrics,
@@ -229,3 +230,23 @@ def test_a_column_with_thousands_of_values_gives_a_bounded_profile(three_segment
 def test_a_stray_personal_value_in_a_category_is_never_named():
     values = pd.Series(["Verified"] * 5 + ["Pending"] * 3 + ["asha.rao@example.com", "ABCPK1234F"])
     assert top_values(values).tolist() == ["Verified"] * 5 + ["Pending"] * 3 + ["other values"] * 2
+
+
+def test_a_difference_below_a_tenth_of_a_standard_deviation_is_not_a_differentiator(params):
+    """Two segments that differ in age only: the account types' and the net worths' tiny
+    differences are effects, but neither is what sets a segment apart."""
+    same = {"networth": 1e5, "sip": 0, "income": "Low", "risk": "1", "sip_status": "No", "demat": "No"}
+    young = _block(100, age=25, account="Savings", **same)
+    old = _block(100, age=70, account="Savings", **same)
+    young.loc[:50, "account_type"] = "Current"  # 51 of 100
+    old.loc[:48, "account_type"] = "Current"  # 49 of 100
+    old.loc[0, "networth"] = 1.01e5
+    customers = pd.concat([young, old], ignore_index=True)
+    segments = pd.Series([0] * 100 + [1] * 100)
+    effects = segment_effects(customers, segments, params.features, PROFILE)
+    assert any(0 < abs(e.effect) < MIN_EFFECT for e in effects[0])  # the tiny ones exist
+    profile = profile_segments(customers, segments, params.features, PROFILE, {0: "young", 1: "old"}, effects)
+    for seg in ("0", "1"):
+        [only] = profile["segments"][seg]["differentiators"]
+        assert only["feature"] == "age"
+        assert abs(only["effect"]) >= MIN_EFFECT

@@ -10,7 +10,13 @@ import pytest
 from bankseg.reporting.formatting import Formatter
 from bankseg.reporting.naming import name_segments
 from bankseg.reporting.profiling import add_confidence, profile_segments, segment_effects
-from bankseg.reporting.report import ANALYST_PART, describe_segments, escape_markdown, report_markdown
+from bankseg.reporting.report import (
+    ANALYST_PART,
+    NO_TRAITS,
+    describe_segments,
+    escape_markdown,
+    report_markdown,
+)
 
 PROFILE = ["kyc_status"]
 # Words a marketing reader should not meet before the second part.
@@ -126,3 +132,14 @@ def test_escape_markdown():
     assert escape_markdown("a_b *c* [d](e) <f> | #g !h ~i $j &k\nnext") == (
         "a\\_b \\*c\\* \\[d\\](e) \\<f\\> \\| \\#g \\!h \\~i \\$j \\&k next"
     )
+
+
+def test_a_segment_without_a_difference_worth_a_mention_says_so(cleaned, params):
+    profile, fmt = _profile(cleaned.kept, params)
+    profile["segments"]["1"]["differentiators"] = []
+    profile = describe_segments(profile, params.features, fmt, strong=0.5)
+    assert profile["segments"]["1"]["traits"] == [NO_TRAITS]
+    assert NO_TRAITS not in profile["segments"]["0"]["traits"]
+    text = report_markdown(profile, params.features, fmt, plots={})
+    section = text.split("## 1 · ")[1].split("\n## ")[0]
+    assert f"What sets them apart:\n\n- {NO_TRAITS}" in section

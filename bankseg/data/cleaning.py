@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from bankseg.data.association import positive_value
 from bankseg.data.reading import DELIMITER, MALFORMED, NO_HEADER, looks_like_data, warn_once
 from bankseg.errors import InputError
-from bankseg.params import YES_NO_VALUES, CategoricalFeature, Params, feature_key
+from bankseg.params import YES_NO_VALUES, CategoricalFeature, Params, category_key, feature_key
 from bankseg.personal import (
     header_key,
     listed,
@@ -321,23 +321,34 @@ def _match_optional(df: pd.DataFrame, columns: list[str], *, source: str, warn: 
 
 @dataclass
 class _Reasons:
-    """The first reason each row is rejected for: its kind and its text."""
+    """The first reason each row is rejected for: its kind, the column it is about (none for
+    a malformed record) and its text."""
 
     index: pd.Index
     kinds: pd.Series = field(init=False)
+    columns: pd.Series = field(init=False)
     texts: pd.Series = field(init=False)
 
     def __post_init__(self) -> None:
         self.kinds = pd.Series(None, index=self.index, dtype=object)
+        self.columns = pd.Series(None, index=self.index, dtype=object)
         self.texts = pd.Series(None, index=self.index, dtype=object)
 
-    def add(self, mask: pd.Series, kind: RejectionKind, text: str | Callable[[pd.Index], pd.Series]) -> None:
+    def add(
+        self,
+        mask: pd.Series,
+        kind: RejectionKind,
+        text: str | Callable[[pd.Index], pd.Series],
+        *,
+        column: str | None,
+    ) -> None:
         """``text``: the reason, or a function giving each row's reason (made only for the few
         rows that need one)."""
         fill = mask & self.kinds.isna()
         if not fill.any():
             return
         self.kinds[fill] = kind
+        self.columns[fill] = column
         self.texts[fill] = text if isinstance(text, str) else text(fill[fill].index)
 
     @property
@@ -348,6 +359,12 @@ class _Reasons:
         """Rejected rows by kind, in the order of :class:`RejectionKind`."""
         counts = self.kinds[self.rejected].value_counts()
         return {kind.value: int(counts[kind]) for kind in RejectionKind if kind in counts}
+
+    def counts_by_column(self) -> dict[str, int]:
+        """Rejected rows by the column that rejected them, in column order (malformed records,
+        about no column, are left out)."""
+        counts = self.columns[self.rejected].dropna().value_counts()
+        return {str(c): int(n) for c, n in sorted(counts.items())}
 
 
 def _shown(values: pd.Series, rows: pd.Index) -> pd.Series:
@@ -389,7 +406,9 @@ def clean_customers(
     }
 
     ids = text[id_column]
-    reasons.add(ids.isna() | (ids == ""), RejectionKind.MISSING_ID, f"{id_column}: missing id")
+    reasons.add(
+        ids.isna() | (ids == ""), RejectionKind.MISSING_ID, f"{id_column}: missing id", column=id_column
+    )
     out = pd.DataFrame({id_column: ids.astype(object).where(~broken, None)}, index=text.index)
     for feature in params.features.numeric:
         out[feature.column] = _numbers(text[feature.column], params, reasons, tokens=tokens, decimal=decimal)
@@ -399,7 +418,9 @@ def clean_customers(
         out[column] = text[column].astype(object).where(text[column].notna(), None)
     for column, strategy in params.features.missing.items():
         if strategy == "drop":
-            reasons.add(out[column].isna(), RejectionKind.MISSING_VALUE, f"{column}: missing value")
+            reasons.add(
+                out[column].isna(), RejectionKind.MISSING_VALUE, f"{column}: missing value", column=column
+            )
     _reject_duplicates(out[id_column], reasons, known_ids=known_ids)
     return _split(
         out, reasons, params, source=source, missing_counts=missing_counts, carried=carried, whole=~broken
@@ -454,6 +475,7 @@ def _reject_malformed(attrs: dict, reasons: _Reasons, *, row_offset: int) -> pd.
             ],
             index=rows,
         ),
+        column=None,
     )
     return broken
 
@@ -471,9 +493,10 @@ def _numbers(
         bad,
         RejectionKind.NOT_A_NUMBER,
         lambda rows: f"{column}: not a number (" + _shown(values, rows) + ")",
+        column=column,
     )
     infinite = np.isinf(number)
-    reasons.add(infinite, RejectionKind.NOT_A_NUMBER, f"{column}: not a finite number")
+    reasons.add(infinite, RejectionKind.NOT_A_NUMBER, f"{column}: not a finite number", column=column)
     low, high = params.features.ranges.get(column, (None, None))
     outside = pd.Series(False, index=values.index)
     if low is not None:
@@ -487,6 +510,7 @@ def _numbers(
         lambda rows: pd.Series(
             [_out_of_range(column, number[r], values[r], bounds) for r in rows], index=rows, dtype=object
         ),
+        column=column,
     )
     return number.where(~infinite)
 
@@ -494,14 +518,17 @@ def _numbers(
 def _categories(
     values: pd.Series, feature: CategoricalFeature, reasons: _Reasons, *, tokens: list[str]
 ) -> pd.Series:
-    """A categorical feature's text, yes/no answers spelled one way and gaps as None (or the
-    missing level); rows with a value outside a yes/no or ordinal feature's values are rejected."""
+    """A categorical feature's text, yes/no answers and ordinal values spelled one way (an
+    ordinal value as its ``order`` spells it, whatever its case and spacing) and gaps as None
+    (or the missing level); rows with a value outside a yes/no or ordinal feature's values are
+    rejected."""
     column = feature.column
     values = values.where(~values.str.lower().isin(tokens))
     if feature.encoding == "yes_no":
         values = values.str.capitalize().replace(YES_NO_SYNONYMS)
         allowed: tuple[str, ...] | None = YES_NO_VALUES
     elif feature.encoding == "ordinal":
+        values = _spelled_as(values, feature.order)
         allowed = feature.order
     else:
         allowed = None
@@ -511,10 +538,23 @@ def _categories(
             values.notna() & ~values.isin(allowed),
             RejectionKind.UNEXPECTED_CATEGORY,
             lambda rows: f"{column}: unexpected value (" + _shown(values, rows) + f"); expected {expected}",
+            column=column,
         )
     if feature.missing == "level":
         values = values.fillna(MISSING_LEVEL)
     return values.astype(object).where(values.notna(), None)
+
+
+def _spelled_as(values: pd.Series, spellings: tuple[str, ...]) -> pd.Series:
+    """``values`` with each one that is one of ``spellings`` as :func:`category_key` compares
+    them spelled as there (``HIGH`` -> ``High``); others unchanged."""
+    by_key = {category_key(s): s for s in spellings}
+    respelled = {}
+    for value in values.dropna().unique():
+        spelling = by_key.get(category_key(value))
+        if spelling is not None and spelling != value:
+            respelled[value] = spelling
+    return values.replace(respelled) if respelled else values
 
 
 def _reject_duplicates(ids: pd.Series, reasons: _Reasons, *, known_ids: set[str] | None) -> None:
@@ -528,7 +568,10 @@ def _reject_duplicates(ids: pd.Series, reasons: _Reasons, *, known_ids: set[str]
         seen = seen | np.array([i in known_ids for i in valid_ids.tolist()], dtype=bool)
     duplicate[valid] = seen
     reasons.add(
-        duplicate, RejectionKind.DUPLICATE_ID, f"{ids.name}: duplicate id (the first row with it is kept)"
+        duplicate,
+        RejectionKind.DUPLICATE_ID,
+        f"{ids.name}: duplicate id (the first row with it is kept)",
+        column=str(ids.name),
     )
 
 
@@ -560,6 +603,7 @@ def _split(
         "rows_kept": len(kept),
         "rows_rejected": int(rejected_mask.sum()),
         "rejected_by_reason": reasons.counts(),
+        "rejected_by_column": reasons.counts_by_column(),
         "missing_values": missing_counts,
         "imputed_values": {
             c: int(kept[c].isna().sum()) for c, s in params.features.missing.items() if s != "drop"
@@ -623,6 +667,7 @@ def merge_quality(parts: list[dict]) -> dict:
         "rows_kept": sum(q["rows_kept"] for q in parts),
         "rows_rejected": sum(q["rows_rejected"] for q in parts),
         "rejected_by_reason": add([q["rejected_by_reason"] for q in parts]),
+        "rejected_by_column": add([q["rejected_by_column"] for q in parts]),
         "missing_values": {c: sum(q["missing_values"][c] for q in parts) for c in parts[0]["missing_values"]},
         "imputed_values": {c: sum(q["imputed_values"][c] for q in parts) for c in parts[0]["imputed_values"]},
     }
@@ -797,3 +842,20 @@ def selective_warnings(comparison: dict | None) -> list[str]:
             "rows (missing under the feature in params.yaml)"
         )
     return warnings
+
+
+def rejection_warnings(quality: dict, *, limit: float) -> list[str]:
+    """More of a file's rows rejected than ``limit`` (``gate.max_rejected_share``): the
+    segments leave those customers out, often because a setting does not fit the file."""
+    read, rejected = quality.get("rows_read", 0), quality.get("rows_rejected", 0)
+    if not read or rejected / read <= limit:
+        return []
+    reasons = ", ".join(f"{kind} {n:,}" for kind, n in quality["rejected_by_reason"].items())
+    by_column = sorted(quality.get("rejected_by_column", {}).items(), key=lambda item: -item[1])
+    columns = f"; by column: {', '.join(f'{c} {n:,}' for c, n in by_column)}" if by_column else ""
+    return [
+        f"{rejected:,} of {read:,} rows ({rejected / read:.1%}) were rejected by the cleaning, more "
+        f"than gate.max_rejected_share ({limit:.1%}): {reasons}{columns}. The segments leave these "
+        "customers out: compare the settings of those columns in params.yaml (range, order, "
+        "missing) with the reasons in the rejected rows file"
+    ]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from bankseg.data.cleaning import selective_warnings
+from bankseg.data.cleaning import rejection_warnings, selective_warnings
 from bankseg.params import Params
 from bankseg.reporting.formatting import Formatter, whole_columns
 from bankseg.reporting.plots import distributions_figure, profile_heatmap, projection_figure
@@ -44,6 +44,7 @@ def analysis_warnings(fair, outcome, elbow: dict, drivers: dict, quality: dict, 
         + driver_warnings(drivers, params)
         + [w for w in fair.warnings if "used as a feature" not in w]
         + outcome.warnings
+        + rejection_warnings(quality, limit=params.gate.max_rejected_share)
         + selective_warnings(quality.get("rejected_vs_kept"))
     )
 

@@ -158,7 +158,10 @@ def profile_segments(
             }
             for c in categorical
         }
-        top = [e for e in effects[seg] if e.value is None or e.effect > 0][:5]
+        # What sets the segment apart: its strongest differences worth a mention, a category
+        # value only where the segment holds more of it.
+        worth = [e for e in effects[seg] if abs(e.effect) >= MIN_EFFECT]
+        top = [e for e in worth if e.value is None or e.effect > 0][:5]
         under = [e for e in effects[seg] if e.value is not None and e.effect <= -MIN_EFFECT][:3]
         differences = [
             {

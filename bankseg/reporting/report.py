@@ -11,10 +11,15 @@ import re
 from bankseg.params import YES_NO_VALUES, CategoricalFeature, FeatureParams, NumericFeature
 from bankseg.reporting.formatting import Formatter, count, mix_share, share
 from bankseg.reporting.naming import extreme_word, trait_words, value_text
+from bankseg.reporting.profiling import MIN_EFFECT
 
 # Traits in a segment's line of the first table, and in its own section.
 TABLE_TRAITS = 3
 SECTION_TRAITS = 5
+# What a segment whose every difference from all customers is below MIN_EFFECT says instead.
+NO_TRAITS = (
+    f"nothing stands out: every difference from all customers is below {MIN_EFFECT} standard deviations"
+)
 # A category value held by at least this share of a segment is part of its portrait.
 PORTRAIT_MAJORITY = 0.6
 # The heading of the second part, and its anchor on GitHub and in the HTML version.
@@ -101,12 +106,13 @@ def portrait(seg: dict, features: FeatureParams, fmt: Formatter) -> str:
 
 
 def describe_segments(profile: dict, features: FeatureParams, fmt: Formatter, *, strong: float) -> dict:
-    """Add each segment's ``portrait`` and its ``traits`` and ``fewer`` in plain words."""
+    """Add each segment's ``portrait`` and its ``traits`` and ``fewer`` in plain words (a
+    segment without a difference worth a mention says so)."""
     for seg in profile["segments"].values():
         seg["portrait"] = portrait(seg, features, fmt)
         seg["traits"] = [
             trait_text(d, seg, profile, features, fmt, strong=strong) for d in seg["differentiators"]
-        ]
+        ] or [NO_TRAITS]
         seg["fewer"] = [
             trait_text(d, seg, profile, features, fmt, strong=strong) for d in seg["under_represented"]
         ]
