@@ -361,7 +361,7 @@ class _Reasons:
         return {kind.value: int(counts[kind]) for kind in RejectionKind if kind in counts}
 
     def counts_by_column(self) -> dict[str, int]:
-        """Rejected rows by the column that rejected them, in column order (malformed records,
+        """Rejected rows by the column that rejected them, by column name (malformed records,
         about no column, are left out)."""
         counts = self.columns[self.rejected].dropna().value_counts()
         return {str(c): int(n) for c, n in sorted(counts.items())}
